@@ -1,0 +1,27 @@
+"""The core, store, simulator and headless CLI must not import Textual (or the SDK early)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHECK = """
+import sys
+import promptcache_tui.core.advisor, promptcache_tui.core.overview, promptcache_tui.core.request
+import promptcache_tui.core.ttl, promptcache_tui.core.cost, promptcache_tui.core.catalog
+import promptcache_tui.store, promptcache_tui.export, promptcache_tui.config
+import promptcache_tui.cli.main
+try:
+    import promptcache_tui.sim.server, promptcache_tui.sim.engine
+except ImportError:
+    pass
+import promptcache_tui.calls.service
+bad = sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'anthropic'})
+print(','.join(bad))
+"""
+
+
+def test_headless_modules_import_neither_textual_nor_the_sdk() -> None:
+    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""

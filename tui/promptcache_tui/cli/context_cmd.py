@@ -1,0 +1,179 @@
+"""`promptcache-tui context add|list|show|rm`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from promptcache_tui.cli.main import global_options, settings_from
+from promptcache_tui.cli.output import emit_json, emit_table, warn
+from promptcache_tui.core.catalog import load_catalog
+from promptcache_tui.core.context import (
+    Block,
+    Breakpoint,
+    Context,
+    parse_tools,
+    require_valid,
+    validate_name,
+)
+from promptcache_tui.core.overview import breakpoint_hashes, breakpoint_views, context_json
+from promptcache_tui.core.ttl import TTLLedger
+from promptcache_tui.documents import read_text_file
+from promptcache_tui.store import Store
+
+FORMAT = click.Choice(["table", "json"])
+
+
+@click.group()
+@global_options
+def context() -> None:
+    """Create, list, inspect and remove cached contexts."""
+
+
+@context.command("add")
+@click.argument("name")
+@click.option("--file", "files", multiple=True, type=click.Path(path_type=Path),
+              help="A UTF-8 text file to cache (repeatable).")
+@click.option("--text", "texts", multiple=True, help="Inline text to cache (repeatable).")
+@click.option("--system", default=None, help="Instructions placed first in the system prompt.")
+@click.option("--tools", "tools_file", type=click.Path(path_type=Path), default=None,
+              help="A JSON file with a list of tool definitions.")
+@click.option("--ttl", type=click.Choice(["5m", "1h"]), default="5m", show_default=True,
+              help="TTL of the breakpoint after the last block.")
+@click.option("--model", default=None, help="Default model (default: claude-sonnet-4-6).")
+@global_options
+@click.pass_context
+def add_cmd(ctx: click.Context, name: str, files: tuple[Path, ...], texts: tuple[str, ...],
+            system: str | None, tools_file: Path | None, ttl: str, model: str | None) -> None:
+    """Create context NAME from files, text and instructions, with one breakpoint."""
+    settings = settings_from(ctx)
+    validate_name(name)
+    blocks: list[Block] = []
+    if tools_file is not None:
+        text = read_text_file(tools_file)
+        parse_tools(text)
+        blocks.append(Block(kind="tools", text=text, name=tools_file.name))
+    if system is not None:
+        if not system.strip():
+            raise click.BadParameter("is empty", param_hint="--system")
+        blocks.append(Block(kind="system", text=system))
+    # Read and check every file before anything is stored: all or nothing.
+    blocks.extend(Block(kind="document", text=read_text_file(p), name=p.name) for p in files)
+    for i, text in enumerate(texts, start=1):
+        if not text.strip():
+            raise click.BadParameter("is empty", param_hint="--text")
+        blocks.append(Block(kind="document", text=text, name=f"text-{i}" if len(texts) > 1
+                            else "text"))
+    if not blocks:
+        raise click.UsageError("nothing to cache: give --file, --text or --system")
+    from promptcache_tui.config import DEFAULT_MODEL
+
+    chosen = model or settings.model or DEFAULT_MODEL
+    new = require_valid(Context(
+        name=name, model=chosen, blocks=tuple(blocks),
+        breakpoints=(Breakpoint(block=len(blocks) - 1, ttl=ttl),),  # type: ignore[arg-type]
+    ))
+    catalog = load_catalog(settings.data_dir)
+    if catalog.get(chosen) is None:
+        warn(f"{chosen} is not in the model catalog: costs will show as unknown")
+
+    async def run() -> Context:
+        async with await Store.open(settings.db_path) as store:
+            return await store.contexts.add(new)
+
+    saved = asyncio.run(run())
+    click.echo(f"created context {saved.name}: {len(blocks)} block(s), 1 breakpoint ({ttl}), "
+               f"model {chosen}", err=True)
+
+
+@context.command("list")
+@click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@global_options
+@click.pass_context
+def list_cmd(ctx: click.Context, fmt: str) -> None:
+    """List contexts, most recently used first."""
+    settings = settings_from(ctx)
+
+    async def run() -> list:
+        async with await Store.open(settings.db_path) as store:
+            return await store.contexts.list()
+
+    rows = asyncio.run(run())
+    if fmt == "json":
+        emit_json([{"name": r.name, "model": r.model, "blocks": r.blocks,
+                    "breakpoints": r.breakpoints, "chars": r.chars,
+                    "created_at": r.created_at, "last_used_at": r.last_used_at,
+                    "keep_warm": r.keep_warm} for r in rows])
+        return
+    if not rows:
+        click.echo("no contexts yet: promptcache-tui context add NAME --file PATH")
+        return
+    emit_table(["name", "model", "blocks", "breakpoints", "chars", "last used"],
+               [(r.name, r.model, r.blocks, r.breakpoints, f"{r.chars:,}",
+                 (r.last_used_at or "never")[:19].replace("T", " ")) for r in rows],
+               right=(2, 3, 4))
+
+
+@context.command("show")
+@click.argument("name")
+@click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@global_options
+@click.pass_context
+def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
+    """Show a context's blocks and each breakpoint's tokens, cache state and warnings."""
+    settings = settings_from(ctx)
+    catalog = load_catalog(settings.data_dir)
+
+    async def run() -> tuple[Context, TTLLedger]:
+        async with await Store.open(settings.db_path) as store:
+            found = await store.contexts.require(name)
+            ledger = TTLLedger()
+            ledger.record_all(await store.calls.cache_events(breakpoint_hashes(found)))
+            return found, ledger
+
+    found, ledger = asyncio.run(run())
+    views = breakpoint_views(found, catalog, ledger)
+    if fmt == "json":
+        emit_json(context_json(found, catalog, views))
+        return
+    info = catalog.get(found.model)
+    minimum = info.min_cache_tokens if info else None
+    click.echo(f"{found.name}  model {found.model}"
+               f"  (cache minimum {minimum if minimum else 'unknown'} tokens)")
+    emit_table(["#", "block", "chars", "~tokens"],
+               [(i + 1, b.label(), f"{len(b.text):,}", f"{len(b.text) and _tok(b.text):,}")
+                for i, b in enumerate(found.blocks)], right=(0, 2, 3))
+    click.echo("")
+    emit_table(
+        ["bp", "after block", "ttl", "~prefix tokens", "state", "left"],
+        [(v.position, v.block, v.planned.ttl, f"{v.prefix_tokens:,}", v.entry.state,
+          v.entry.countdown()) for v in views], right=(0, 1, 3))
+    for v in views:
+        for w in v.warnings:
+            click.echo(f"  bp {v.position}: {w.code}: {w.message}")
+    click.echo("(~ estimated offline; states are estimates from the logged calls)")
+
+
+def _tok(text: str) -> int:
+    from promptcache_tui.core.tokens import estimate_text
+
+    return estimate_text(text)
+
+
+@context.command("rm")
+@click.argument("name")
+@global_options
+@click.pass_context
+def rm_cmd(ctx: click.Context, name: str) -> None:
+    """Delete a context and its conversations (its calls stay in the history)."""
+    settings = settings_from(ctx)
+
+    async def run() -> bool:
+        async with await Store.open(settings.db_path) as store:
+            await store.contexts.require(name)
+            return await store.contexts.delete(name)
+
+    asyncio.run(run())
+    click.echo(f"removed context {name}", err=True)

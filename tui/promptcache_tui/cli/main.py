@@ -1,0 +1,97 @@
+"""The `promptcache-tui` command: the TUI by default, and headless subcommands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from promptcache_tui import __version__
+from promptcache_tui.config import Settings, load_settings
+from promptcache_tui.core.errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+PROG = "promptcache-tui"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    # Global options may come before or after the subcommand; the last one given wins.
+    if value is not None and value is not False:
+        ctx.find_root().meta[f"pct.{param.name}"] = value
+    return value
+
+
+def global_options(func: F) -> F:
+    """--data-dir and --offline, accepted by the group and every subcommand."""
+    func = click.option(
+        "--offline", is_flag=True, default=None, expose_value=False, callback=_remember,
+        help="Use the built-in simulator even when an API key is set.")(func)
+    func = click.option(
+        "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        expose_value=False, callback=_remember, is_eager=True,
+        help="Where everything is stored (env PROMPTCACHE_TUI_HOME).")(func)
+    return func
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    """Settings for this invocation, from the global options and the environment."""
+    meta = ctx.find_root().meta
+    return load_settings(
+        meta.get("pct.data_dir"), offline=bool(meta.get("pct.offline")),
+        model=meta.get("pct.model"))
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+@click.option("--model", default=None, expose_value=False, callback=_remember,
+              help="Model for this session (default: each context's own).")
+@click.version_option(__version__, prog_name=PROG)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """A keyboard-driven terminal dashboard for Anthropic prompt caching.
+
+    Without a subcommand, opens the TUI.
+    """
+    if ctx.invoked_subcommand is None:
+        settings = settings_from(ctx)
+        from promptcache_tui.ui.launch import run_tui  # Textual loads only for the TUI
+
+        run_tui(settings)
+
+
+def _register() -> None:
+    from promptcache_tui.cli.context_cmd import context
+
+    for command in (context,):
+        cli.add_command(command)
+
+
+_register()
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one line on stderr and exit."""
+    click.echo(f"{PROG}: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user mistakes become one line and a non-zero exit code."""
+    try:
+        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        fail(f"{exc.format_message()}{hint}", 2)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except UserError as exc:
+        fail(str(exc), 1)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

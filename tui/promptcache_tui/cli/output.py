@@ -1,0 +1,65 @@
+"""Printing for the command line: one JSON document, or a readable table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+
+def emit_json(value: Any) -> None:
+    """One JSON document on stdout, nothing else."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
+               title: str | None = None, right: Sequence[int] = ()) -> None:
+    """A plain, aligned text table (fast to import; pipes well)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(widths[i]) if i in right else v.ljust(widths[i])
+                 for i, v in enumerate(values)]
+        return "  ".join(parts).rstrip()
+
+    if title:
+        click.echo(title)
+    click.echo(line(headers))
+    click.echo(line(["-" * w for w in widths]))
+    for row in cells:
+        click.echo(line(row))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def money(value: float | None) -> str:
+    """USD with enough places for sub-cent calls; 'unknown' when the price is unknown."""
+    if value is None:
+        return "unknown"
+    return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    """A rate as a percentage, '-' when there is no data."""
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr."""
+    click.echo(f"promptcache-tui: warning: {message}", err=True)
+
+
+def is_tty() -> bool:
+    """Whether stdout is a terminal."""
+    return sys.stdout.isatty()

@@ -1,0 +1,116 @@
+"""Costs of a call: what it cost, what it would have cost uncached, and the saving.
+
+cost = input x base + 5m writes x 1.25 base + 1h writes x 2 base + reads x 0.1 base
+       + output x output price (multipliers from the catalog); all per million tokens.
+Unknown prices give None, never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from promptcache_tui.core.catalog import Catalog, Multipliers
+
+MTOK = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage of one call, as the API reports it."""
+
+    input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_creation_5m_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    output_tokens: int = 0
+
+    @classmethod
+    def from_counts(
+        cls, *, input_tokens: int = 0, cache_creation_input_tokens: int = 0,
+        cache_read_input_tokens: int = 0, output_tokens: int = 0,
+        ephemeral_5m: int | None = None, ephemeral_1h: int | None = None,
+    ) -> Usage:
+        """Build usage; without a TTL split every write counts as 5m (the API default)."""
+        if ephemeral_5m is None and ephemeral_1h is None:
+            ephemeral_5m, ephemeral_1h = cache_creation_input_tokens, 0
+        five = ephemeral_5m or 0
+        hour = ephemeral_1h or 0
+        return cls(
+            input_tokens=input_tokens,
+            cache_creation_input_tokens=cache_creation_input_tokens or five + hour,
+            cache_creation_5m_tokens=five,
+            cache_creation_1h_tokens=hour,
+            cache_read_input_tokens=cache_read_input_tokens,
+            output_tokens=output_tokens,
+        )
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All prompt tokens: input + cache writes + cache reads."""
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    @property
+    def hit_rate(self) -> float | None:
+        """read / (input + creation + read); None when there are no prompt tokens."""
+        total = self.prompt_tokens
+        return self.cache_read_input_tokens / total if total else None
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """Prices in effect for a call, stored with it so history survives price changes."""
+
+    input: float | None  # USD per MTok
+    output: float | None
+    write_5m: float = 1.25  # multipliers of `input`
+    write_1h: float = 2.0
+    read: float = 0.1
+
+    @property
+    def known(self) -> bool:
+        """True when both base prices are known."""
+        return self.input is not None and self.output is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CallCost:
+    """Cost, uncached cost and saving in USD (None when the price is unknown)."""
+
+    cost_usd: float | None
+    uncached_cost_usd: float | None
+    saved_usd: float | None
+
+
+def prices_for(catalog: Catalog, model: str) -> Prices:
+    """The prices in effect for `model` (None prices when the catalog does not know them)."""
+    info = catalog.get(model)
+    mult: Multipliers = catalog.multipliers
+    return Prices(
+        input=info.input if info else None,
+        output=info.output if info else None,
+        write_5m=mult.cache_write_5m,
+        write_1h=mult.cache_write_1h,
+        read=mult.cache_read,
+    )
+
+
+def call_cost(usage: Usage, prices: Prices) -> CallCost:
+    """Cost of a call with these prices."""
+    if prices.input is None or prices.output is None:
+        return CallCost(None, None, None)
+    base, out = prices.input, prices.output
+    # A write reported without its TTL split is billed at the 5m rate (the API default).
+    unsplit = usage.cache_creation_input_tokens - (
+        usage.cache_creation_5m_tokens + usage.cache_creation_1h_tokens
+    )
+    five = usage.cache_creation_5m_tokens + max(unsplit, 0)
+    cost = (
+        usage.input_tokens * base
+        + five * base * prices.write_5m
+        + usage.cache_creation_1h_tokens * base * prices.write_1h
+        + usage.cache_read_input_tokens * base * prices.read
+        + usage.output_tokens * out
+    ) / MTOK
+    uncached = (usage.prompt_tokens * base + usage.output_tokens * out) / MTOK
+    return CallCost(cost_usd=cost, uncached_cost_usd=uncached, saved_usd=uncached - cost)
