@@ -130,3 +130,38 @@ def _loose_render(ctx: Context, model: str) -> list[RenderedBlock]:
             system.append(part)
     messages.append({"role": "user", "content": "."})
     return render({"model": model, "system": system, "messages": messages})
+
+
+def infer_miss_reason(
+    *,
+    cache_read: int,
+    cache_creation: int,
+    prefix_tokens: Sequence[int],
+    states_before: Sequence[str],
+    min_tokens: int | None,
+    previous_hashes: Sequence[str] | None = None,
+    hashes: Sequence[str] = (),
+    previous_model: str | None = None,
+    model: str | None = None,
+) -> str | None:
+    """Why a call read nothing, from what the app knows (used when the API gives no reason).
+
+    `states_before` are the ledger states (cold|warm|expired) of the call's breakpoints just
+    before it was sent; `previous_hashes` the prefix hashes the previous call of the same
+    context sent. Returns None for a hit or when nothing was marked for caching.
+    """
+    if cache_read > 0 or not prefix_tokens:
+        return None
+    if min_tokens is not None and all(t < min_tokens for t in prefix_tokens):
+        return f"under the minimum ({max(prefix_tokens)} < {min_tokens} tokens)"
+    if previous_model is not None and model is not None and previous_model != model:
+        return "model changed"
+    if previous_hashes:
+        for position, (old, new) in enumerate(zip(previous_hashes, hashes, strict=False)):
+            if old != new:
+                return f"prefix changed at breakpoint {position + 1}"
+    if "expired" in states_before:
+        return "expired"
+    if cache_creation > 0:
+        return "first write"
+    return None
