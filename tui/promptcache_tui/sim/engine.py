@@ -1,0 +1,330 @@
+"""The simulator's caching engine: breakpoints, lookups, writes and usage. No HTTP here.
+
+One request goes through two steps, as on the real service:
+
+1. `prepare()` at the start of the request: validate the breakpoints, look each one up
+   (the longest live entry within `LOOKBACK_BLOCKS` blocks before it), refresh what was
+   read, and compute the usage. Nothing is written yet.
+2. `commit()` once the response has started: the new entries become readable. Requests that
+   arrive between the two steps of another identical request pay for the write too.
+
+Time comes from an injected clock, so tests jump 301 s instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from promptcache_tui.core.catalog import Catalog
+from promptcache_tui.core.prefix import RenderedBlock, render, total_tokens
+from promptcache_tui.sim.diagnostics import Fingerprint, diagnose, fingerprint
+from promptcache_tui.sim.errors import invalid
+from promptcache_tui.sim.request import ResolvedModel, resolve_model
+
+TTL_SECONDS = {"5m": 300, "1h": 3600}
+MAX_BREAKPOINTS = 4
+# A breakpoint's lookup checks its own block and up to this many blocks before it.
+LOOKBACK_BLOCKS = 20
+_TTL_ORDER_HINT = ("Note that blocks are processed in the following order: "
+                   "`tools`, `system`, `messages`.")
+
+
+@dataclass(frozen=True, slots=True)
+class Breakpoint:
+    """A cache breakpoint of one request."""
+
+    block: RenderedBlock
+    ttl: str  # "5m" | "1h"
+    automatic: bool = False  # placed by top-level `cache_control`
+
+    @property
+    def ttl_seconds(self) -> int:
+        """Lifetime of the entry this breakpoint writes."""
+        return TTL_SECONDS[self.ttl]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A live cache entry as a store returns it."""
+
+    key: str  # prefix hash
+    ttl: int  # seconds
+    expires_at: float
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to write when the response starts."""
+
+    key: str
+    ttl: int
+    tokens: int
+
+
+class EntryStore(Protocol):
+    """Where entries and the diagnostics fingerprints live (memory or SQLite)."""
+
+    def lookup(self, model: str, keys: Sequence[str], now: float) -> dict[str, CacheEntry]:
+        """The live entries among `keys`."""
+        ...
+
+    def refresh(self, model: str, keys: Sequence[str], now: float) -> None:
+        """Extend each entry to `now` + its own TTL (a read refreshes, at no cost)."""
+        ...
+
+    def record(self, model: str, entries: Sequence[NewEntry], started_at: float,
+               message_id: str, print_: Fingerprint) -> None:
+        """Write `entries` (expiring `started_at` + TTL) and remember the request's fingerprint."""
+        ...
+
+    def fingerprint_of(self, message_id: str) -> Fingerprint | None:
+        """The fingerprint recorded for `message_id`, or None."""
+        ...
+
+
+@dataclass(slots=True)
+class MemoryStore:
+    """An in-memory EntryStore: the reference behaviour, used by engine tests."""
+
+    entries: dict[tuple[str, str], CacheEntry] = field(default_factory=dict)
+    prints: dict[str, Fingerprint] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def lookup(self, model: str, keys: Sequence[str], now: float) -> dict[str, CacheEntry]:
+        with self.lock:
+            found = {k: self.entries.get((model, k)) for k in keys}
+            return {k: e for k, e in found.items() if e is not None and e.expires_at > now}
+
+    def refresh(self, model: str, keys: Sequence[str], now: float) -> None:
+        with self.lock:
+            for key in keys:
+                entry = self.entries.get((model, key))
+                if entry is not None:
+                    expires = max(entry.expires_at, now + entry.ttl)
+                    self.entries[(model, key)] = CacheEntry(key, entry.ttl, expires, entry.tokens)
+
+    def record(self, model: str, entries: Sequence[NewEntry], started_at: float,
+               message_id: str, print_: Fingerprint) -> None:
+        with self.lock:
+            for new in entries:
+                old = self.entries.get((model, new.key))
+                expires = started_at + new.ttl
+                if old is not None and old.expires_at > expires:
+                    expires = old.expires_at
+                self.entries[(model, new.key)] = CacheEntry(new.key, new.ttl, expires, new.tokens)
+            self.prints[message_id] = print_
+
+    def fingerprint_of(self, message_id: str) -> Fingerprint | None:
+        with self.lock:
+            return self.prints.get(message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Input-side usage of one request; `input + creation + read` equals count_tokens."""
+
+    input_tokens: int
+    cache_read_input_tokens: int
+    cache_creation_5m: int
+    cache_creation_1h: int
+
+    @property
+    def cache_creation_input_tokens(self) -> int:
+        """All tokens written this request, both TTLs."""
+        return self.cache_creation_5m + self.cache_creation_1h
+
+    def as_dict(self, output_tokens: int) -> dict[str, Any]:
+        """The `usage` object of a response."""
+        return {
+            "input_tokens": self.input_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": self.cache_creation_5m,
+                "ephemeral_1h_input_tokens": self.cache_creation_1h,
+            },
+            "output_tokens": output_tokens,
+            "service_tier": "standard",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request after step 1: its usage is known, its writes are pending."""
+
+    model: ResolvedModel
+    started_at: float
+    usage: Usage
+    writes: tuple[NewEntry, ...]
+    breakpoints: tuple[Breakpoint, ...]
+    fingerprint: Fingerprint
+    diagnostics: dict[str, Any] | None  # the response's `diagnostics`, None when null
+
+
+def _path(block: RenderedBlock) -> str:
+    if block.section == "messages":
+        return f"messages.{block.message_index}.content.{block.block_index}"
+    return f"{block.section}.{block.block_index}"
+
+
+def _block_type(params: Mapping[str, Any], block: RenderedBlock) -> str:
+    if block.section == "tools":
+        return "tool"
+    if block.section == "system":
+        source: Any = params.get("system")
+    else:
+        source = (params["messages"][block.message_index] or {}).get("content")
+    if isinstance(source, list) and block.block_index < len(source):
+        raw = source[block.block_index]
+        if isinstance(raw, Mapping):
+            return str(raw.get("type", "unknown"))
+    return "text"
+
+
+def _ttl_of(marker: Any, where: str) -> str:
+    if not isinstance(marker, Mapping):
+        raise invalid(f"{where}: Input should be a valid dictionary")
+    if marker.get("type") != "ephemeral":
+        raise invalid(f"{where}.type: Input should be 'ephemeral'")
+    ttl = marker.get("ttl", "5m")
+    if ttl is None:
+        ttl = "5m"
+    if ttl not in TTL_SECONDS:
+        raise invalid(f"{where}.ttl: Input should be '5m' or '1h'")
+    return str(ttl)
+
+
+def collect_breakpoints(params: Mapping[str, Any],
+                        blocks: Sequence[RenderedBlock]) -> list[Breakpoint]:
+    """The request's breakpoints in prompt order, or a 400 for a rule the API enforces."""
+    points: list[Breakpoint] = []
+    for block in blocks:
+        if block.cache_control is None:
+            continue
+        where = f"{_path(block)}.cache_control"
+        ttl = _ttl_of(block.cache_control, where)
+        if block.empty_text:
+            raise invalid("cache_control cannot be set for empty text blocks")
+        if not block.cacheable:
+            kind = _block_type(params, block)
+            raise invalid(f"{where}: cache_control cannot be set for {kind} blocks")
+        points.append(Breakpoint(block, ttl))
+    if len(points) > MAX_BREAKPOINTS:
+        raise invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be "
+                      f"provided. Found {len(points)}.")
+    top = params.get("cache_control")
+    if top is not None:
+        ttl = _ttl_of(top, "cache_control")
+        target = next((b for b in reversed(blocks) if b.cacheable and not b.empty_text), None)
+        if target is not None:
+            same = next((p for p in points if p.block.index == target.index), None)
+            if same is not None and same.ttl != ttl:
+                raise invalid(f"Top-level cache_control has ttl='{ttl}' but the target block "
+                              f"already has cache_control with ttl='{same.ttl}'")
+            if same is None:
+                if len(points) == MAX_BREAKPOINTS:
+                    raise invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control "
+                                  f"may be provided. Found {MAX_BREAKPOINTS + 1}.")
+                points.append(Breakpoint(target, ttl, automatic=True))
+    seen_5m = False
+    for point in points:
+        if point.ttl == "5m":
+            seen_5m = True
+        elif seen_5m:
+            where = "cache_control" if point.automatic else f"{_path(point.block)}.cache_control"
+            raise invalid(f"{where}.ttl: a ttl='1h' cache_control block must not come after a "
+                          f"ttl='5m' cache_control block. {_TTL_ORDER_HINT}")
+    return points
+
+
+def plan_usage(blocks: Sequence[RenderedBlock], points: Sequence[Breakpoint],
+               hits: Mapping[str, CacheEntry], minimum: int
+               ) -> tuple[Usage, list[NewEntry], list[str]]:
+    """Usage, pending writes and the keys read, given the live entries found.
+
+    Each breakpoint reads the longest live entry within its lookback window; the request
+    reads the longest of those. Every breakpoint past it that reaches the model's minimum
+    is written; the tokens between two written breakpoints are billed at the TTL of the
+    later one. What lies after the last breakpoint is `input_tokens`.
+    """
+    total = total_tokens(blocks)
+    read_at = -1  # index of the longest block read
+    read_keys: list[str] = []
+    for point in points:
+        first = max(0, point.block.index - LOOKBACK_BLOCKS)
+        for index in range(point.block.index, first - 1, -1):
+            key = blocks[index].prefix_hash
+            if key in hits:
+                read_keys.append(key)
+                read_at = max(read_at, index)
+                break
+    read_tokens = blocks[read_at].prefix_tokens if read_at >= 0 else 0
+    written_to = read_tokens
+    by_ttl = {"5m": 0, "1h": 0}
+    writes: list[NewEntry] = []
+    for point in points:
+        block = point.block
+        if block.index <= read_at or block.prefix_tokens < minimum:
+            continue  # already read, or too short to cache (no error, just no caching)
+        by_ttl[point.ttl] += block.prefix_tokens - written_to
+        written_to = block.prefix_tokens
+        writes.append(NewEntry(block.prefix_hash, point.ttl_seconds, block.prefix_tokens))
+    usage = Usage(
+        input_tokens=total - written_to,
+        cache_read_input_tokens=read_tokens,
+        cache_creation_5m=by_ttl["5m"],
+        cache_creation_1h=by_ttl["1h"],
+    )
+    return usage, writes, list(dict.fromkeys(read_keys))
+
+
+class CacheEngine:
+    """Prompt caching as the API documents it, over an EntryStore and an injected clock."""
+
+    def __init__(self, store: EntryStore, catalog: Catalog,
+                 clock: Callable[[], float]) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+
+    def count_tokens(self, params: Mapping[str, Any]) -> int:
+        """What count_tokens reports: the prompt's estimate; validates like a create."""
+        resolve_model(self.catalog, params.get("model"))
+        blocks = render(params)
+        collect_breakpoints(params, blocks)
+        return total_tokens(blocks)
+
+    def prepare(self, params: Mapping[str, Any]) -> Prepared:
+        """Step 1, at the start of the request: breakpoints, lookups, refreshes, usage."""
+        model = resolve_model(self.catalog, params.get("model"))
+        blocks = render(params)
+        points = collect_breakpoints(params, blocks)
+        now = self.clock()
+        candidates: list[str] = []
+        for point in points:
+            first = max(0, point.block.index - LOOKBACK_BLOCKS)
+            candidates.extend(b.prefix_hash for b in blocks[first:point.block.index + 1])
+        candidates = list(dict.fromkeys(candidates))
+        hits = self.store.lookup(model.id, candidates, now) if candidates else {}
+        usage, writes, read_keys = plan_usage(blocks, points, hits, model.min_cache_tokens)
+        if read_keys:
+            self.store.refresh(model.id, read_keys, now)
+        cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+        current = fingerprint(params, model.id, blocks, cached)
+        diagnostics = None
+        wanted = params.get("diagnostics")
+        if isinstance(wanted, Mapping) and wanted.get("previous_message_id"):
+            previous = self.store.fingerprint_of(str(wanted["previous_message_id"]))
+            hashes = [b.prefix_hash for b in blocks if b.section == "messages"]
+            reason = diagnose(previous, current, usage.cache_read_input_tokens, hashes)
+            diagnostics = {"cache_miss_reason": reason} if reason is not None else None
+        return Prepared(model, now, usage, tuple(writes), tuple(points), current, diagnostics)
+
+    def commit(self, prepared: Prepared, message_id: str) -> None:
+        """Step 2, once the response has started: the written entries become readable."""
+        self.store.record(prepared.model.id, prepared.writes, prepared.started_at, message_id,
+                          prepared.fingerprint)
