@@ -63,9 +63,12 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
+    from promptcache_tui.cli.calls_cmd import ask, warm
     from promptcache_tui.cli.context_cmd import context
+    from promptcache_tui.cli.history_cmd import history, stats
+    from promptcache_tui.cli.sim_cmd import sim
 
-    for command in (context,):
+    for command in (context, ask, warm, history, stats, sim):
         cli.add_command(command)
 
 

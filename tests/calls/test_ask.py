@@ -1,0 +1,127 @@
+"""`ask` and `warm`: offline and live, every call logged with its usage and costs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from promptcache_tui.core.records import PUBLIC_FIELDS
+from promptcache_tui.sim.inprocess import InProcessSimulator
+from tests.calls.conftest import SECRET, sim_hook
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+
+def calls(home: Path) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(home / "promptcache.sqlite3")
+    conn.row_factory = sqlite3.Row
+    try:
+        return list(conn.execute("SELECT * FROM calls ORDER BY id"))
+    finally:
+        conn.close()
+
+
+def expected_cost(row: sqlite3.Row) -> float:
+    base, out = 3.0, 15.0  # claude-sonnet-4-6
+    return (row["input_tokens"] * base + row["cache_creation_5m_tokens"] * base * 1.25
+            + row["cache_creation_1h_tokens"] * base * 2 + row["cache_read_input_tokens"]
+            * base * 0.1 + row["output_tokens"] * out) / 1e6
+
+
+def test_offline_ask_twice_writes_then_reads(cli: Cli, book: str, isolated_env: Path) -> None:
+    first = cli("ask", book, "What was the story about?")
+    assert first.code == 0, first.err
+    assert first.out.strip(), "the answer streams to stdout"
+    assert "write" in first.err and "hit 0%" in first.err
+    second = cli("ask", book, "What is the Moonstone?")
+    assert second.code == 0, second.err
+    first_row, second_row = calls(isolated_env)
+    assert first_row["kind"] == "ask" and first_row["status"] == "ok"
+    assert first_row["cache_creation_input_tokens"] > 1024
+    assert first_row["cache_creation_5m_tokens"] == first_row["cache_creation_input_tokens"]
+    assert first_row["cache_read_input_tokens"] == 0
+    assert first_row["cache_miss_reason"] == "first write"
+    assert second_row["cache_creation_input_tokens"] == 0
+    assert second_row["cache_read_input_tokens"] == first_row["cache_creation_input_tokens"]
+    assert second_row["cache_miss_reason"] is None
+    for row in (first_row, second_row):
+        assert row["cost_usd"] == pytest.approx(expected_cost(row))
+        assert row["saved_usd"] == pytest.approx(row["uncached_cost_usd"] - row["cost_usd"])
+        assert row["price_input"] == 3.0 and row["live"] == 0
+        assert row["duration_ms"] > 0 and row["ttft_ms"] is not None
+    assert second_row["saved_usd"] > 0 > first_row["saved_usd"]
+
+
+def test_ask_json_is_one_record(cli: Cli, book: str) -> None:
+    result = cli("ask", book, "Who is Aria?", "--format", "json")
+    assert result.code == 0, result.err
+    record = json.loads(result.out)
+    assert set(PUBLIC_FIELDS) <= set(record)
+    assert record["kind"] == "ask" and record["context"] == "book"
+    assert record["answer"]
+    assert record["cost_usd"] is not None
+
+
+def test_warm_writes_then_ask_reads(cli: Cli, book: str, isolated_env: Path) -> None:
+    warmed = cli("warm", book, "--format", "json")
+    assert warmed.code == 0, warmed.err
+    record = json.loads(warmed.out)
+    assert record["kind"] == "warm" and record["output_tokens"] == 0
+    assert record["cache_creation_input_tokens"] > 1024
+    asked = cli("ask", book, "Where is the lighthouse?", "--format", "json")
+    assert json.loads(asked.out)["cache_read_input_tokens"] == \
+        record["cache_creation_input_tokens"]
+    # A warm-up never becomes part of any conversation.
+    conn = sqlite3.connect(isolated_env / "promptcache.sqlite3")
+    assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+    conn.close()
+
+
+def test_unknown_context_is_one_line(cli: Cli) -> None:
+    result = cli("ask", "ghost", "hello")
+    assert result.code == 1 and "no context named 'ghost'" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_empty_prompt_is_refused(cli: Cli, book: str) -> None:
+    result = cli("ask", book, "   ")
+    assert result.code == 2 and "PROMPT" in result.err
+
+
+def test_live_path_goes_to_base_url_with_the_key(cli: Cli, book: str, isolated_env: Path,
+                                                 live_env: InProcessSimulator) -> None:
+    first = cli("ask", book, "What was the story about?", "--format", "json")
+    assert first.code == 0, first.err
+    second = cli("ask", book, "And the ending?", "--format", "json")
+    rows = calls(isolated_env)
+    assert [r["live"] for r in rows] == [1, 1]
+    assert json.loads(second.out)["cache_read_input_tokens"] > 0
+    # The simulator at ANTHROPIC_BASE_URL, not the local one, holds the cache.
+    assert not (isolated_env / "simulator.sqlite3").exists()
+    assert (live_env.data_dir / "simulator.sqlite3").exists()
+
+
+def test_offline_flag_ignores_the_key(cli: Cli, book: str, isolated_env: Path,
+                                      live_env: InProcessSimulator) -> None:
+    result = cli("ask", book, "Hi?", "--offline")
+    assert result.code == 0, result.err
+    assert calls(isolated_env)[0]["live"] == 0
+
+
+def test_the_api_key_is_never_written(cli: Cli, book: str, isolated_env: Path,
+                                      live_env: InProcessSimulator) -> None:
+    outputs = [cli("ask", book, "Q1?"), cli("ask", book, "Q2?", "--format", "json"),
+               cli("history", "--format", "json"), cli("history", "--format", "csv"),
+               cli("stats", "--format", "json"), cli("context", "show", book)]
+    sim_hook(live_env, "/_sim/faults", {"status": 500, "count": 3})
+    outputs.append(cli("ask", book, "Q3?"))
+    for result in outputs:
+        assert SECRET not in result.out and SECRET not in result.err
+    for path in isolated_env.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path

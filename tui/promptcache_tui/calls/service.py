@@ -1,0 +1,352 @@
+"""The call service: every call, from the TUI or the shell, is built, sent, measured, logged.
+
+Flow: build the request from the context -> stream it with `AsyncAnthropic` -> hand text deltas
+to the caller -> log one `calls` row with the full usage, ok or not. No Textual here, and the
+`anthropic` SDK (about a second to import) loads only when the first call is sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from promptcache_tui.config import Settings
+from promptcache_tui.core.advisor import infer_miss_reason
+from promptcache_tui.core.catalog import Catalog
+from promptcache_tui.core.context import Context
+from promptcache_tui.core.cost import Usage, prices_for
+from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, iso_utc
+from promptcache_tui.core.request import DEFAULT_MAX_TOKENS, BuiltRequest, Turn, build_request
+from promptcache_tui.core.ttl import CacheEvent, TTLLedger, breakpoint_cached
+from promptcache_tui.store import CallFilter, Store
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+    from promptcache_tui.sim.inprocess import InProcessSimulator
+
+TextSink = Callable[[str], Awaitable[None] | None]
+OFFLINE_KEY = "offline-simulator"  # the in-process simulator wants a key; this one is not secret
+DEFAULT_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Before:
+    """The log's view just before a call, for explaining a miss afterwards."""
+
+    states: list[str]
+    previous: CallRecord | None
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What a call has reported so far (kept when it fails midway)."""
+
+    usage: dict[str, int] = field(default_factory=dict)
+    split: dict[str, int | None] = field(default_factory=lambda: {"5m": None, "1h": None})
+    text: list[str] = field(default_factory=list)
+    message_id: str | None = None
+    request_id: str | None = None
+    stop_reason: str | None = None
+    miss_reason: str | None = None
+    missed_tokens: int | None = None
+    ttft_ms: float | None = None  # time to the first text delta
+
+    def take_usage(self, usage: Any) -> None:
+        """Merge a usage object from message_start, message_delta or the final message."""
+        if usage is None:
+            return
+        for name in ("input_tokens", "cache_creation_input_tokens",
+                     "cache_read_input_tokens", "output_tokens"):
+            value = getattr(usage, name, None)
+            if value is not None:
+                self.usage[name] = int(value)
+        creation = getattr(usage, "cache_creation", None)
+        if creation is not None:
+            self.split["5m"] = int(getattr(creation, "ephemeral_5m_input_tokens", 0) or 0)
+            self.split["1h"] = int(getattr(creation, "ephemeral_1h_input_tokens", 0) or 0)
+
+    def take_message(self, message: Any) -> None:
+        """Id, usage and diagnostics of a message (message_start or final)."""
+        self.message_id = getattr(message, "id", None) or self.message_id
+        self.take_usage(getattr(message, "usage", None))
+        self.stop_reason = getattr(message, "stop_reason", None) or self.stop_reason
+        diagnostics = getattr(message, "diagnostics", None)
+        reason = getattr(diagnostics, "cache_miss_reason", None) if diagnostics else None
+        if reason is not None:
+            self.miss_reason = getattr(reason, "type", None)
+            self.missed_tokens = getattr(reason, "cache_missed_input_tokens", None)
+
+    def to_usage(self) -> Usage:
+        """The usage reported so far."""
+        return Usage.from_counts(
+            input_tokens=self.usage.get("input_tokens", 0),
+            cache_creation_input_tokens=self.usage.get("cache_creation_input_tokens", 0),
+            cache_read_input_tokens=self.usage.get("cache_read_input_tokens", 0),
+            output_tokens=self.usage.get("output_tokens", 0),
+            ephemeral_5m=self.split["5m"],
+            ephemeral_1h=self.split["1h"],
+        )
+
+
+def describe_error(exc: BaseException, *, base_url: str | None, live: bool) -> str:
+    """One line for the user; never the API key."""
+    import anthropic
+
+    where = base_url or ("the Anthropic API" if live else "the offline simulator")
+    if isinstance(exc, anthropic.AuthenticationError):
+        return "authentication failed (401): check ANTHROPIC_API_KEY"
+    if isinstance(exc, anthropic.RateLimitError):
+        after = exc.response.headers.get("retry-after")
+        hint = f"; the server asks to wait {after} s" if after else ""
+        return f"rate limited (429) after retrying{hint}"
+    if isinstance(exc, anthropic.APIStatusError):
+        kind = exc.type or "error"
+        message = exc.api_message or str(exc)
+        if exc.status_code == 529:
+            return f"the API is overloaded (529 {kind}): {message}; try again shortly"
+        return f"API error {exc.status_code} {kind}: {message}"
+    if isinstance(exc, anthropic.APITimeoutError):
+        return f"the request to {where} timed out"
+    if isinstance(exc, anthropic.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        detail = f": {cause}" if cause else ""
+        return f"cannot reach {where}{detail}"
+    import httpx2
+
+    name = type(exc).__name__
+    # Raised while reading a stream, these reach us unwrapped by the SDK.
+    if isinstance(exc, httpx2.TimeoutException):
+        return f"the request to {where} timed out mid-answer ({name}); the answer is incomplete"
+    if isinstance(exc, httpx2.TransportError):
+        return f"the connection to {where} broke mid-answer ({name}); the answer is incomplete"
+    return f"the call failed: {name}: {exc}"
+
+
+class CallService:
+    """Sends calls with the official SDK and logs every one of them."""
+
+    def __init__(self, settings: Settings, store: Store, catalog: Catalog, *,
+                 clock: Callable[[], float] | None = None, max_retries: int = 2,
+                 timeout: float = DEFAULT_TIMEOUT_S, sim_rate: float | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.sim_rate = sim_rate
+        self._clock = clock
+        self._client: AsyncAnthropic | None = None
+        self._sim: InProcessSimulator | None = None
+
+    @property
+    def live(self) -> bool:
+        """True when calls go to a real (or user-named) API endpoint."""
+        return self.settings.live
+
+    @property
+    def base_url(self) -> str | None:
+        """Where calls go."""
+        if self._sim is not None:
+            return self._sim.base_url
+        return self.settings.base_url
+
+    def now(self) -> float:
+        """The service's clock: offline it follows the simulator's (its hooks move time)."""
+        if self._clock is not None:
+            return self._clock()
+        if self._sim is not None:
+            return self._sim.now()
+        return time.time()
+
+    def start_simulator(self) -> None:
+        """Offline: start the in-process simulator now (cheap; no SDK import)."""
+        if not self.live and self._sim is None:
+            from promptcache_tui.sim.inprocess import InProcessSimulator
+
+            self._sim = InProcessSimulator(self.settings.data_dir, rate=self.sim_rate)
+            self._sim.start()
+
+    def client(self) -> AsyncAnthropic:
+        """The SDK client, created on first use."""
+        if self._client is None:
+            self.start_simulator()
+            from anthropic import AsyncAnthropic
+
+            if self.live:
+                self._client = AsyncAnthropic(
+                    api_key=self.settings.api_key, base_url=self.settings.base_url,
+                    max_retries=self.max_retries, timeout=self.timeout)
+            else:
+                assert self._sim is not None
+                self._client = AsyncAnthropic(
+                    api_key=OFFLINE_KEY, base_url=self._sim.base_url,
+                    max_retries=self.max_retries, timeout=self.timeout)
+        return self._client
+
+    async def close(self) -> None:
+        """Close the client and stop the simulator."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        if self._sim is not None:
+            self._sim.stop()
+            self._sim = None
+
+    async def run(
+        self,
+        ctx: Context,
+        prompt: str | None,
+        *,
+        kind: str,
+        history: Sequence[Turn] = (),
+        conversation_id: int | None = None,
+        model: str | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        on_text: TextSink | None = None,
+    ) -> CallRecord:
+        """Send one call and log it; return the logged record (status ok or error).
+
+        `prompt=None` sends a prefill-only warm request. Errors never raise: they come back
+        as a record with `status == "error"` and a one-line `error`.
+        """
+        built = build_request(ctx, history, prompt, model=model or ctx.model,
+                              max_tokens=max_tokens, cache_conversation=kind == "chat")
+        previous = await self.store.calls.last_message_id(
+            context_id=ctx.id, conversation_id=conversation_id)
+        client = self.client()  # offline, this starts the simulator whose clock we follow
+        started = self.now()
+        before = await self._before(ctx, built, started)
+        clock_start = time.perf_counter()
+        progress = _Progress()
+        error: str | None = None
+        try:
+            params = {**built.params, "diagnostics": {"previous_message_id": previous}}
+            if prompt is None:
+                await self._prefill(client, params, progress)
+            else:
+                await self._stream(client, params, progress, on_text, clock_start)
+        except Exception as exc:  # every failure is logged, then reported as one line
+            error = describe_error(exc, base_url=self.base_url, live=self.live)
+            progress.request_id = getattr(exc, "request_id", None) or progress.request_id
+        duration = (time.perf_counter() - clock_start) * 1000
+        record = self._record(ctx, built, kind, conversation_id, prompt, started, duration,
+                              progress, error)
+        if record.status == "ok" and record.cache_miss_reason is None:
+            record.cache_miss_reason = self._inferred_miss(built, record, before)
+        await self.store.calls.log(record)
+        if ctx.id is not None:
+            await self.store.contexts.touch(ctx.id)
+        return record
+
+    async def _before(self, ctx: Context, built: BuiltRequest, now: float) -> _Before:
+        """What the log says just before a call: breakpoint states and the previous call."""
+        ledger = TTLLedger(lambda: now)
+        ledger.record_all(await self.store.calls.cache_events(
+            bp.prefix_hash for bp in built.breakpoints))
+        states = [ledger.state(built.model, bp.prefix_hash).state for bp in built.breakpoints]
+        previous = None
+        if ctx.id is not None:
+            latest = await self.store.calls.history(CallFilter(context=ctx.name), limit=1)
+            if latest and latest[0].id is not None:
+                previous = await self.store.calls.get(latest[0].id)
+        return _Before(states=states, previous=previous)
+
+    def _inferred_miss(self, built: BuiltRequest, record: CallRecord, before: _Before
+                       ) -> str | None:
+        """The app's own reading of a miss, when the API gave no diagnosis."""
+        own = [bp for bp in built.breakpoints if bp.context_block is not None]
+        prev = before.previous
+        return infer_miss_reason(
+            cache_read=record.usage.cache_read_input_tokens,
+            cache_creation=record.usage.cache_creation_input_tokens,
+            prefix_tokens=[bp.prefix_tokens for bp in own],
+            states_before=before.states[:len(own)],
+            min_tokens=self.catalog.min_cache_tokens(built.model),
+            previous_hashes=[b.prefix_hash for b in prev.breakpoints
+                             if b.context_block is not None] if prev else None,
+            hashes=[bp.prefix_hash for bp in own],
+            previous_model=prev.model if prev else None,
+            model=built.model,
+        )
+
+    async def _prefill(self, client: AsyncAnthropic, params: dict[str, Any],
+                       progress: _Progress) -> None:
+        import anthropic
+
+        try:
+            response = await client.messages.with_raw_response.create(**params)
+        except anthropic.BadRequestError as exc:
+            # Some endpoints refuse max_tokens 0: fall back to the older 1-token warm-up.
+            if "max_tokens" not in str(exc.api_message or ""):
+                raise
+            response = await client.messages.with_raw_response.create(
+                **{**params, "max_tokens": 1})
+        progress.request_id = response.headers.get("request-id")
+        progress.take_message(await response.parse())
+
+    async def _stream(self, client: AsyncAnthropic, params: dict[str, Any], progress: _Progress,
+                      on_text: TextSink | None, clock_start: float) -> None:
+        async with client.messages.stream(**params) as stream:
+            progress.request_id = stream.request_id
+            async for event in stream:
+                kind = event.type
+                if kind == "message_start":
+                    progress.take_message(event.message)
+                elif kind == "message_delta":
+                    progress.take_usage(event.usage)
+                    progress.stop_reason = event.delta.stop_reason or progress.stop_reason
+                elif kind == "text":
+                    if progress.ttft_ms is None:
+                        progress.ttft_ms = (time.perf_counter() - clock_start) * 1000
+                    progress.text.append(event.text)
+                    if on_text is not None:
+                        result = on_text(event.text)
+                        if result is not None:
+                            await result
+            progress.take_message(await stream.get_final_message())
+
+    def _record(self, ctx: Context, built: BuiltRequest, kind: str, conversation_id: int | None,
+                prompt: str | None, started: float, duration_ms: float, progress: _Progress,
+                error: str | None) -> CallRecord:
+        usage = progress.to_usage()
+        cached_tokens = usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+        minimum = self.catalog.min_cache_tokens(built.model)
+        ok = error is None
+        return CallRecord(
+            ts=iso_utc(started), kind=kind, model=built.model,
+            status="ok" if ok else "error", error=error,
+            context=ctx.name, context_id=ctx.id, conversation_id=conversation_id,
+            usage=usage, prices=prices_for(self.catalog, built.model),
+            ttft_ms=progress.ttft_ms,
+            duration_ms=duration_ms,
+            cache_miss_reason=progress.miss_reason,
+            cache_missed_input_tokens=progress.missed_tokens,
+            request_id=progress.request_id, message_id=progress.message_id,
+            stop_reason=progress.stop_reason, live=self.live,
+            prompt=prompt, answer="".join(progress.text) or None,
+            breakpoints=tuple(
+                LoggedBreakpoint(
+                    position=bp.position, ttl=bp.ttl, prefix_hash=bp.prefix_hash,
+                    prefix_tokens=bp.prefix_tokens, context_block=bp.context_block,
+                    cached=breakpoint_cached(bp.prefix_tokens, cached_tokens, minimum, ok),
+                )
+                for bp in built.breakpoints
+            ),
+        )
+
+
+def events_of(record: CallRecord) -> list[CacheEvent]:
+    """The ledger events a logged call produces."""
+    from promptcache_tui.core.records import parse_iso
+
+    ts = parse_iso(record.ts)
+    return [CacheEvent(ts=ts, model=record.model, prefix_hash=b.prefix_hash, ttl=b.ttl)
+            for b in record.breakpoints if b.cached]
+
+
+def feed_ledger(ledger: TTLLedger, record: CallRecord) -> None:
+    """Update a live ledger with a call just logged."""
+    ledger.record_all(events_of(record))
