@@ -54,3 +54,27 @@ def test_unknown_price_gives_no_cost_and_no_winner() -> None:
 def test_gap_must_be_positive() -> None:
     with pytest.raises(ValueError):
         plan(1000, 0, 3.0)
+
+
+def test_typical_gap_is_the_median_within_sessions() -> None:
+    from promptcache_tui.core.planner import typical_gap
+
+    assert typical_gap([0, 60, 180, 240]) == 60
+    assert typical_gap([0, 60, 200, 100_000]) == 100  # the overnight break is ignored
+    assert typical_gap([5]) is None
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("4m", 240), ("1h", 3600),
+                                           ("2.5m", 150), ("45", 45)])
+def test_parse_gap(text: str, seconds: float) -> None:
+    from promptcache_tui.core.planner import parse_gap
+
+    assert parse_gap(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "-5m", "0"])
+def test_parse_gap_refuses_nonsense(text: str) -> None:
+    from promptcache_tui.core.planner import parse_gap
+
+    with pytest.raises(ValueError):
+        parse_gap(text)

@@ -66,9 +66,10 @@ def _register() -> None:
     from promptcache_tui.cli.calls_cmd import ask, warm
     from promptcache_tui.cli.context_cmd import context
     from promptcache_tui.cli.history_cmd import history, stats
+    from promptcache_tui.cli.plan_cmd import plan_cmd
     from promptcache_tui.cli.sim_cmd import sim
 
-    for command in (context, ask, warm, history, stats, sim):
+    for command in (context, ask, warm, history, stats, plan_cmd, sim):
         cli.add_command(command)
 
 

@@ -47,7 +47,9 @@ def money(value: float | None) -> str:
     """USD with enough places for sub-cent calls; 'unknown' when the price is unknown."""
     if value is None:
         return "unknown"
-    return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
+    sign = "-" if value < 0 else ""
+    amount = abs(value)
+    return f"{sign}${amount:,.4f}" if amount < 100 else f"{sign}${amount:,.2f}"
 
 
 def percent(value: float | None) -> str:

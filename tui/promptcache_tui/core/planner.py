@@ -16,7 +16,9 @@ Break-even: 5m pays from the 2nd call within its TTL (1.25 + 0.1 < 2), 1h from t
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from promptcache_tui.core.catalog import Multipliers
@@ -89,3 +91,33 @@ def plan(prefix_tokens: int, gap_s: float, base_price: float | None,
     priced = [r for r in rows if r.cost_per_hour is not None]
     cheapest = min(priced, key=lambda r: r.cost_per_hour or 0.0).strategy if priced else None
     return Plan(gap_s=gap_s, prefix_tokens=prefix_tokens, rows=tuple(rows), cheapest=cheapest)
+
+
+def typical_gap(timestamps: Sequence[float], *, ignore_over_s: float = 4 * HOUR) -> float | None:
+    """The median gap between consecutive calls, ignoring breaks longer than `ignore_over_s`.
+
+    None when fewer than two calls fall within a working session.
+    """
+    ordered = sorted(timestamps)
+    gaps = [b - a for a, b in itertools.pairwise(ordered)
+            if 0 < b - a <= ignore_over_s]
+    if not gaps:
+        return None
+    gaps.sort()
+    middle = len(gaps) // 2
+    return gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2
+
+
+def parse_gap(text: str) -> float:
+    """'90s', '4m', '1h', '2.5m' or a bare number of seconds -> seconds (ValueError if bad)."""
+    value = text.strip().lower()
+    units = {"s": 1.0, "m": 60.0, "h": HOUR}
+    scale = units.get(value[-1:])
+    number = value[:-1] if scale else value
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError as exc:
+        raise ValueError(f"invalid gap {text!r}: use e.g. 90s, 4m or 1h") from exc
+    if seconds <= 0:
+        raise ValueError(f"invalid gap {text!r}: it must be positive")
+    return seconds
