@@ -7,6 +7,7 @@ to the caller -> log one `calls` row with the full usage, ok or not. No Textual 
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -304,7 +305,7 @@ class CallService:
                     progress.text.append(event.text)
                     if on_text is not None:
                         result = on_text(event.text)
-                        if result is not None:
+                        if inspect.isawaitable(result):
                             await result
             progress.take_message(await stream.get_final_message())
 

@@ -44,7 +44,35 @@ def settings_from(ctx: click.Context) -> Settings:
         model=meta.get("pct.model"))
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+# Subcommands load on use: the TUI's first paint must not wait for the SDK, store or server.
+SUBCOMMANDS = {
+    "context": "promptcache_tui.cli.context_cmd:context",
+    "ask": "promptcache_tui.cli.calls_cmd:ask",
+    "warm": "promptcache_tui.cli.calls_cmd:warm",
+    "history": "promptcache_tui.cli.history_cmd:history",
+    "stats": "promptcache_tui.cli.history_cmd:stats",
+    "plan": "promptcache_tui.cli.plan_cmd:plan_cmd",
+    "sim": "promptcache_tui.cli.sim_cmd:sim",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked (or listed by --help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS and cmd_name not in self.commands:
+            from importlib import import_module
+
+            module, _, attr = SUBCOMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @global_options
 @click.option("--model", default=None, expose_value=False, callback=_remember,
               help="Model for this session (default: each context's own).")
@@ -60,20 +88,6 @@ def cli(ctx: click.Context) -> None:
         from promptcache_tui.ui.launch import run_tui  # Textual loads only for the TUI
 
         run_tui(settings)
-
-
-def _register() -> None:
-    from promptcache_tui.cli.calls_cmd import ask, warm
-    from promptcache_tui.cli.context_cmd import context
-    from promptcache_tui.cli.history_cmd import history, stats
-    from promptcache_tui.cli.plan_cmd import plan_cmd
-    from promptcache_tui.cli.sim_cmd import sim
-
-    for command in (context, ask, warm, history, stats, plan_cmd, sim):
-        cli.add_command(command)
-
-
-_register()
 
 
 def fail(message: str, code: int = 1) -> None:

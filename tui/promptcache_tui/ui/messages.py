@@ -1,0 +1,127 @@
+"""Every message the UI passes around, as small dataclasses.
+
+The flow of one chat call:
+`PromptSubmitted -> CallStarted -> TextDelta* -> CallFinished(record) -> UsageLogged`
+(`CallFailed` replaces the last two when the call could not even be attempted).
+Workers only ever post these; the screen that receives them owns the widgets and the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from promptcache_tui.calls.service import CallService
+    from promptcache_tui.core.catalog import Catalog
+    from promptcache_tui.core.context import Context
+    from promptcache_tui.core.records import CallRecord
+    from promptcache_tui.core.request import Turn
+    from promptcache_tui.core.ttl import CacheEvent
+    from promptcache_tui.store import ContextSummary, Store
+    from promptcache_tui.store.conversations import ConversationSummary
+
+
+@dataclass
+class BackendReady(Message):
+    """The store is open, the catalog loaded and the call service ready."""
+
+    store: Store
+    catalog: Catalog
+    service: CallService
+
+
+@dataclass
+class BackendFailed(Message):
+    """The store or the simulator could not start; `error` is one line."""
+
+    error: str
+
+
+@dataclass
+class ContextsLoaded(Message):
+    """The contexts list, most recently used first, and which one to select."""
+
+    summaries: list[ContextSummary]
+    select_id: int | None = None
+
+
+@dataclass
+class ContextLoaded(Message):
+    """A selected context with its latest conversation, recent calls and cache events."""
+
+    context: Context
+    conversation_id: int | None
+    turns: list[Turn]
+    records: list[CallRecord]
+    events: list[CacheEvent]
+
+
+@dataclass
+class ConversationLoaded(Message):
+    """A stored conversation to resume."""
+
+    conversation_id: int
+    turns: list[Turn]
+
+
+@dataclass
+class ConversationsListed(Message):
+    """The selected context's stored conversations, to pick one from."""
+
+    context: str
+    conversations: list[ConversationSummary]
+
+
+@dataclass
+class PromptSubmitted(Message):
+    """The user pressed Enter in the chat input."""
+
+    text: str
+
+
+@dataclass
+class CallStarted(Message):
+    """A call is on its way; the conversation it belongs to now exists."""
+
+    conversation_id: int
+
+
+@dataclass
+class TextDelta(Message):
+    """A piece of the streamed answer."""
+
+    text: str
+
+
+@dataclass
+class CallFinished(Message):
+    """The call service logged the call (status ok or error)."""
+
+    record: CallRecord
+    prompt: str
+
+
+@dataclass
+class CallFailed(Message):
+    """The call could not be made at all (a store or context problem); nothing was logged."""
+
+    prompt: str
+    error: str
+
+
+@dataclass
+class UsageLogged(Message):
+    """A logged call for the usage panel."""
+
+    record: CallRecord
+
+
+@dataclass
+class ContextSaved(Message):
+    """A context was created, edited, renamed or duplicated; select it."""
+
+    context_id: int | None
+    notice: str = ""

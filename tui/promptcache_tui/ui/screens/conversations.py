@@ -1,0 +1,67 @@
+"""Pick a stored conversation of the selected context to resume."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from promptcache_tui.ui.widgets.usage_panel import local_time
+
+if TYPE_CHECKING:
+    from promptcache_tui.store.conversations import ConversationSummary
+
+
+class ConversationsDialog(ModalScreen[int | None]):
+    """The context's conversations, most recent first; Enter resumes one."""
+
+    DEFAULT_CSS = """
+    ConversationsDialog { align: center middle; }
+    ConversationsDialog > Vertical {
+        width: 80;
+        height: 70%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    ConversationsDialog .dialog-title { text-style: bold; }
+    ConversationsDialog OptionList { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="conversations.cancel"),
+    ]
+
+    def __init__(self, context: str, conversations: Sequence[ConversationSummary]) -> None:
+        super().__init__()
+        self.context = context
+        self.conversations = list(conversations)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Conversations of {self.context}", classes="dialog-title",
+                        markup=False)
+            options = [
+                Option(Text(f"{local_time(c.updated_at)}  {c.title or '(empty)'}"
+                            f"  · {c.turns} turns"), id=str(c.id))
+                for c in self.conversations
+            ]
+            yield OptionList(*options, id="conversation-list")
+            yield Label("enter to resume · escape to cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(int(event.option.id or 0))
+
+    def action_cancel(self) -> None:
+        """Close without choosing."""
+        self.dismiss(None)

@@ -1,0 +1,131 @@
+"""The selected context's breakpoints, each with a live TTL countdown.
+
+The rows are built when the context (or its model) changes; the once-a-second tick only
+rewrites the countdown labels whose text or urgency changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, Static
+
+if TYPE_CHECKING:
+    from promptcache_tui.core.overview import BreakpointView
+    from promptcache_tui.core.ttl import EntryState, TTLLedger
+
+URGENCY_CLASSES = ("-cold", "-warm", "-expiring")
+
+
+def countdown_text(entry: EntryState) -> str:
+    """What a countdown label shows: `m:ss left`, or `cold`."""
+    text = entry.countdown()
+    return text if text == "cold" else f"{text} left"
+
+
+class Countdown(Label):
+    """One breakpoint's time left, coloured by urgency."""
+
+    DEFAULT_CSS = """
+    Countdown {
+        width: 14;
+        text-align: right;
+        text-style: bold;
+    }
+    Countdown.-cold { color: $text-muted; }
+    Countdown.-warm { color: $success; }
+    Countdown.-expiring { color: $warning; }
+    """
+
+    def __init__(self, text: str, *, classes: str = "") -> None:
+        super().__init__(text, classes=classes, markup=False)
+        self.text = text
+
+    def show(self, entry: EntryState) -> None:
+        """Update text and colour, touching the widget only when something changed."""
+        text = countdown_text(entry)
+        urgency = f"-{entry.urgency}"
+        if self.text != text:
+            self.text = text
+            self.update(text)
+        if not self.has_class(urgency):
+            self.remove_class(*URGENCY_CLASSES)
+            self.add_class(urgency)
+
+
+class BreakpointRow(Vertical):
+    """A breakpoint: where it is, its TTL and prefix size, its countdown and any warnings."""
+
+    DEFAULT_CSS = """
+    BreakpointRow {
+        height: auto;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    BreakpointRow > Horizontal { height: 1; }
+    BreakpointRow .bp-title { width: 1fr; }
+    BreakpointRow .bp-detail { color: $text-muted; }
+    BreakpointRow .bp-warning { color: $warning; }
+    """
+
+    def __init__(self, view: BreakpointView, model: str) -> None:
+        super().__init__()
+        self.view = view
+        self.model = model
+        self.prefix_hash = view.planned.prefix_hash
+
+    def compose(self) -> ComposeResult:
+        view = self.view
+        approx = "~" if view.estimated else ""
+        with Horizontal():
+            yield Label(f"#{view.position} after {view.block}: {view.label}", classes="bp-title",
+                        markup=False)
+            yield Countdown(countdown_text(view.entry), classes=f"-{view.entry.urgency}")
+        yield Label(f"TTL {view.planned.ttl} · prefix {approx}{view.prefix_tokens:,} tokens",
+                    classes="bp-detail")
+        for warning in view.warnings:
+            yield Static(f"! {warning.message}", classes="bp-warning", markup=False)
+
+    def tick(self, ledger: TTLLedger, now: float) -> None:
+        """Refresh the countdown from the ledger."""
+        self.query_one(Countdown).show(ledger.state(self.model, self.prefix_hash, now))
+
+
+class BreakpointPanel(Vertical):
+    """The breakpoints of the selected context."""
+
+    DEFAULT_CSS = """
+    BreakpointPanel {
+        height: auto;
+        max-height: 50%;
+    }
+    BreakpointPanel > .panel-title { text-style: bold; padding: 0 1; }
+    BreakpointPanel > .panel-note { color: $text-muted; padding: 0 1; }
+    BreakpointPanel > VerticalScroll { height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("Breakpoints", classes="panel-title")
+        yield Label("countdowns are estimates from the call log", classes="panel-note")
+        yield VerticalScroll(id="bp-rows")
+
+    async def show(self, views: Sequence[BreakpointView], model: str, empty: str) -> None:
+        """Rebuild the rows for a context's breakpoints (or show why there are none)."""
+        rows = self.query_one("#bp-rows", VerticalScroll)
+        await rows.remove_children()
+        if views:
+            await rows.mount_all([BreakpointRow(view, model) for view in views])
+        else:
+            await rows.mount(Static(empty, classes="bp-detail", markup=False))
+
+    def tick(self, ledger: TTLLedger, now: float) -> None:
+        """Update every countdown label (and nothing else)."""
+        for row in self.query(BreakpointRow):
+            row.tick(ledger, now)
+
+    def countdowns(self) -> list[str]:
+        """The countdown texts shown, in prompt order (for tests and status lines)."""
+        return [label.text for label in self.query(Countdown)]
