@@ -125,3 +125,28 @@ def test_the_api_key_is_never_written(cli: Cli, book: str, isolated_env: Path,
     for path in isolated_env.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_max_tokens_setting_caps_the_answer(cli: Cli, book: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMPTCACHE_TUI_MAX_TOKENS", "5")
+    record = json.loads(cli("ask", book, "Tell me everything about Aria",
+                            "--format", "json").out)
+    assert record["output_tokens"] == 5
+
+
+def test_a_detailed_question_gets_a_long_answer(cli: Cli, book: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMPTCACHE_TUI_MAX_TOKENS", "8000")
+    short = json.loads(cli("ask", book, "Who is Aria?", "--format", "json").out)
+    long = json.loads(cli("ask", book, "Tell me everything about Aria in detail",
+                          "--format", "json").out)
+    assert long["output_tokens"] > 3 * short["output_tokens"]
+
+
+def test_bad_max_tokens_setting_is_one_line(cli: Cli, book: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMPTCACHE_TUI_MAX_TOKENS", "lots")
+    result = cli("ask", book, "Q?")
+    assert result.code == 1 and "PROMPTCACHE_TUI_MAX_TOKENS" in result.err
+    assert len(result.err.strip().splitlines()) == 1

@@ -11,6 +11,7 @@ from promptcache_tui.core.errors import UserError
 DEFAULT_MODEL = "claude-sonnet-4-6"
 APP_NAME = "promptcache-tui"
 HOME_ENV = "PROMPTCACHE_TUI_HOME"
+MAX_TOKENS_ENV = "PROMPTCACHE_TUI_MAX_TOKENS"
 
 
 class ConfigError(UserError, ValueError):
@@ -58,6 +59,7 @@ class Settings:
     base_url: str | None = None
     offline: bool = False
     model: str | None = None
+    max_tokens: int = 1024  # output cap per chat/ask call (PROMPTCACHE_TUI_MAX_TOKENS)
 
     @property
     def live(self) -> bool:
@@ -89,4 +91,17 @@ def load_settings(
     load_dotenv_file(path / ".env")
     key = os.environ.get("ANTHROPIC_API_KEY") or None
     base_url = os.environ.get("ANTHROPIC_BASE_URL") or None
-    return Settings(data_dir=path, api_key=key, base_url=base_url, offline=offline, model=model)
+    return Settings(data_dir=path, api_key=key, base_url=base_url, offline=offline, model=model,
+                    max_tokens=_max_tokens(os.environ.get(MAX_TOKENS_ENV)))
+
+
+def _max_tokens(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        return 1024
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 128_000:
+        raise ConfigError(f"{MAX_TOKENS_ENV} must be a whole number from 1 to 128000, not {raw!r}")
+    return value

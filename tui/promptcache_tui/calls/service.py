@@ -19,7 +19,7 @@ from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.cost import Usage, prices_for
 from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, iso_utc
-from promptcache_tui.core.request import DEFAULT_MAX_TOKENS, BuiltRequest, Turn, build_request
+from promptcache_tui.core.request import BuiltRequest, Turn, build_request
 from promptcache_tui.core.ttl import CacheEvent, TTLLedger, breakpoint_cached
 from promptcache_tui.store import CallFilter, Store
 
@@ -205,7 +205,7 @@ class CallService:
         history: Sequence[Turn] = (),
         conversation_id: int | None = None,
         model: str | None = None,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
+        max_tokens: int | None = None,
         on_text: TextSink | None = None,
     ) -> CallRecord:
         """Send one call and log it; return the logged record (status ok or error).
@@ -214,7 +214,8 @@ class CallService:
         as a record with `status == "error"` and a one-line `error`.
         """
         built = build_request(ctx, history, prompt, model=model or ctx.model,
-                              max_tokens=max_tokens, cache_conversation=kind == "chat")
+                              max_tokens=max_tokens or self.settings.max_tokens,
+                              cache_conversation=kind == "chat")
         previous = await self.store.calls.last_message_id(
             context_id=ctx.id, conversation_id=conversation_id)
         client = self.client()  # offline, this starts the simulator whose clock we follow

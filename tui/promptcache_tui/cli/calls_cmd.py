@@ -13,7 +13,6 @@ from promptcache_tui.cli.output import emit_json, money, percent
 from promptcache_tui.config import Settings
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.records import CallRecord
-from promptcache_tui.core.request import DEFAULT_MAX_TOKENS
 from promptcache_tui.store import Store
 
 TEXT_OR_JSON = click.Choice(["text", "json"])
@@ -52,8 +51,7 @@ async def _one_call(settings: Settings, name: str, prompt: str | None, kind: str
                 sys.stdout.flush()
 
             return await service.run(ctx, prompt, kind=kind, model=model or settings.model,
-                                     on_text=show if stream_text else None,
-                                     max_tokens=DEFAULT_MAX_TOKENS)
+                                     on_text=show if stream_text else None)
         finally:
             await service.close()
 

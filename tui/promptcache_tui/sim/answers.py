@@ -19,6 +19,10 @@ from promptcache_tui.core.tokens import token_pieces
 
 MAX_SENTENCES = 3
 MAX_SENTENCE_WORDS = 60
+# Asking "in detail" (or for "everything") gets a long answer: up to this many sentences,
+# uncut, so long streams can be tried and measured offline.
+DETAILED_SENTENCES = 400
+_DETAIL_WORDS = frozenset({"detail", "detailed", "everything", "verbatim", "length"})
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Sentence ends, or line breaks (headings, list items and code lines read as sentences).
@@ -119,7 +123,13 @@ def _index(context: str) -> _Index:
     return _Index(sentences, {w: tuple(ids) for w, ids in postings.items()})
 
 
-def related_sentences(question: str, context: str, limit: int = MAX_SENTENCES) -> list[str]:
+def wants_detail(question: str) -> bool:
+    """Whether the question asks for a long answer ("in detail", "everything", ...)."""
+    return not _DETAIL_WORDS.isdisjoint(_WORD.findall(question.lower()))
+
+
+def related_sentences(question: str, context: str, limit: int = MAX_SENTENCES,
+                      max_words: int | None = MAX_SENTENCE_WORDS) -> list[str]:
     """Up to `limit` context sentences sharing the most (rare) words with the question."""
     index = _index(context)
     scores: dict[int, float] = defaultdict(float)
@@ -141,8 +151,8 @@ def related_sentences(question: str, context: str, limit: int = MAX_SENTENCES) -
     out = []
     for i in sorted(best):
         words = index.sentences[i].split()
-        text = " ".join(words[:MAX_SENTENCE_WORDS])
-        out.append(text + (" ..." if len(words) > MAX_SENTENCE_WORDS else ""))
+        cut = words if max_words is None else words[:max_words]
+        out.append(" ".join(cut) + (" ..." if len(cut) < len(words) else ""))
     return out
 
 
@@ -153,7 +163,10 @@ def compose_answer(params: Mapping[str, Any]) -> str:
         shown = " ".join(question.split()[:40]) or "(nothing)"
         return ("The offline simulator answers from the prompt's context, and this prompt has "
                 f"none. You asked: {shown}")
-    found = related_sentences(question, context)
+    if wants_detail(question):
+        found = related_sentences(question, context, DETAILED_SENTENCES, None)
+    else:
+        found = related_sentences(question, context)
     if not found:
         return ("The offline simulator found nothing in the context that shares a word with "
                 "the question. Ask about something the context mentions.")
