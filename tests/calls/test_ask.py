@@ -135,11 +135,14 @@ def test_max_tokens_setting_caps_the_answer(cli: Cli, book: str,
     assert record["output_tokens"] == 5
 
 
-def test_a_detailed_question_gets_a_long_answer(cli: Cli, book: str,
+def test_a_detailed_question_gets_a_long_answer(cli: Cli, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "log.txt"
+    log.write_text(" ".join(f"On day {i} Aria sailed to harbour number {i}." for i in range(300)))
+    assert cli("context", "add", "log", "--file", str(log)).code == 0
     monkeypatch.setenv("PROMPTCACHE_TUI_MAX_TOKENS", "8000")
-    short = json.loads(cli("ask", book, "Who is Aria?", "--format", "json").out)
-    long = json.loads(cli("ask", book, "Tell me everything about Aria in detail",
+    short = json.loads(cli("ask", "log", "Where did Aria sail?", "--format", "json").out)
+    long = json.loads(cli("ask", "log", "Tell me everything about where Aria sailed",
                           "--format", "json").out)
     assert long["output_tokens"] > 3 * short["output_tokens"]
 
