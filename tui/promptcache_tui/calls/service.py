@@ -7,6 +7,7 @@ to the caller -> log one `calls` row with the full usage, ok or not. No Textual 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -187,6 +188,16 @@ class CallService:
                     max_retries=self.max_retries, timeout=self.timeout)
         return self._client
 
+    async def ensure_client(self) -> AsyncAnthropic:
+        """The SDK client; the first time, it is created in a thread.
+
+        Importing the SDK takes about a second: done on the event loop it would freeze the
+        TUI for that long, so it happens in a thread (the app calls this early, as a preload).
+        """
+        if self._client is None:
+            await asyncio.to_thread(self.client)
+        return self.client()
+
     async def close(self) -> None:
         """Close the client and stop the simulator."""
         if self._client is not None:
@@ -218,7 +229,7 @@ class CallService:
                               cache_conversation=kind == "chat")
         previous = await self.store.calls.last_message_id(
             context_id=ctx.id, conversation_id=conversation_id)
-        client = self.client()  # offline, this starts the simulator whose clock we follow
+        client = await self.ensure_client()  # offline, this starts the simulator we follow
         started = self.now()
         before = await self._before(ctx, built, started)
         clock_start = time.perf_counter()

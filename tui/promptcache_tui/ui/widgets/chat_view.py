@@ -13,9 +13,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from textual.widgets.markdown import MarkdownStream
-
     from promptcache_tui.core.request import Turn
+    from promptcache_tui.ui.widgets.answer_turn import AnswerStream
 
 # Resuming a long conversation shows its tail; the whole of it is still sent to the model.
 MAX_SHOWN_TURNS = 40
@@ -73,9 +72,9 @@ class ChatView(VerticalScroll):
         self.scroll_end(animate=False)
         self.anchor()
 
-    async def start_exchange(self, prompt: str) -> MarkdownStream:
+    async def start_exchange(self, prompt: str) -> AnswerStream:
         """Show a prompt and an empty answer; return the stream that fills the answer."""
-        from promptcache_tui.ui.widgets.answer_turn import AnswerTurn
+        from promptcache_tui.ui.widgets.answer_turn import AnswerStream, AnswerTurn
 
         for hint in self.query(".chat-hint"):
             await hint.remove()
@@ -83,7 +82,7 @@ class ChatView(VerticalScroll):
         await self.mount_all([UserTurn(prompt, markup=False), answer])
         self.anchor()
         self.scroll_end(animate=False)
-        return AnswerTurn.get_stream(answer)
+        return AnswerStream(answer)
 
     def finish_exchange(self) -> None:
         """The answer is complete."""
