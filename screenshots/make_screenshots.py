@@ -67,6 +67,19 @@ async def main() -> None:
         await shoot(app, conversation, HERE / "main.svg",
                     "promptcache-tui: a conversation, the book warm, the style note expiring")
 
+        for name, scene, title in (
+            ("keepwarm", scenes.show_keep_warm,
+             "promptcache-tui: keep-warm on, one ping just before the style note expired"),
+            ("planner", scenes.show_planner,
+             "promptcache-tui: the TTL planner for a call every 6 minutes"),
+        ):
+            app, clock = await scenes.conversation_app(load_settings(root / name, offline=True))
+
+            async def shot(pilot: Any, scene: Any = scene, clock: FakeClock = clock) -> None:
+                await scene(pilot, clock)
+
+            await shoot(app, shot, HERE / f"{name}.svg", title)
+
         editor = load_settings(root / "editor", offline=True)
         await seed_demo(editor)
         await shoot(make_app(editor, FakeClock()), scenes.show_editor, HERE / "editor.svg",

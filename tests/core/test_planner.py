@@ -72,7 +72,7 @@ def test_parse_gap(text: str, seconds: float) -> None:
     assert parse_gap(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "soon", "-5m", "0"])
+@pytest.mark.parametrize("text", ["", "soon", "-5m", "0", "inf", "nan", "1e999"])
 def test_parse_gap_refuses_nonsense(text: str) -> None:
     from promptcache_tui.core.planner import parse_gap
 

@@ -92,3 +92,16 @@ async def test_history_filters_and_stats_agree(store: Store) -> None:
     assert groups["a"]["calls"] == 2 and groups["a"]["hit_rate"] == pytest.approx(0.75)
     days = await store.calls.stats("day")
     assert [g["day"] for g in days] == ["2026-11-22", "2026-11-21", "2026-11-20"]
+
+
+async def test_overlapping_writes_on_one_connection_take_turns(store: Store) -> None:
+    import asyncio
+
+    saved = await store.contexts.add(CTX)
+    assert saved.id is not None
+    records = [CallRecord(ts=f"2026-11-26T10:00:0{i}.000000+00:00", kind="ask", model="m",
+                          context="book", context_id=saved.id) for i in range(5)]
+    await asyncio.gather(store.contexts.touch(saved.id),
+                         store.conversations.create(saved.id),
+                         *(store.calls.log(r) for r in records))
+    assert await store.calls.count() == 5

@@ -37,9 +37,10 @@ class FakeClock:
         self.value += seconds
 
 
-def make_app(settings: Settings, clock: Callable[[], float] | None = None) -> PromptCacheApp:
-    """The real app, without cursor blink, its simulator unpaced."""
-    return PromptCacheApp(settings, clock=clock, sim_rate=0, cursor_blink=False)
+def make_app(settings: Settings, clock: Callable[[], float] | None = None,
+             **options: Any) -> PromptCacheApp:
+    """The real app, without cursor blink, its simulator unpaced (`options`: more arguments)."""
+    return PromptCacheApp(settings, clock=clock, sim_rate=0, cursor_blink=False, **options)
 
 
 async def seed(settings: Settings, *contexts: Context) -> list[Context]:

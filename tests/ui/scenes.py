@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from promptcache_tui.config import Settings
 from promptcache_tui.ui.app import PromptCacheApp
 from promptcache_tui.ui.screens.context_editor import BlocksList, ContextEditorScreen
+from promptcache_tui.ui.screens.planner import PlannerScreen
 from promptcache_tui.ui.screens.welcome import WelcomeScreen
 
 from .harness import FakeClock, chat, make_app, seed_demo, wait_selected, wait_until
@@ -64,5 +66,36 @@ async def show_editor(pilot: Pilot[Any]) -> None:
     blocks = app.screen.query_one(BlocksList)
     await wait_until(pilot, lambda: blocks.has_focus)
     blocks.highlighted = 1
+    app.clear_notifications()
+    await pilot.pause()
+
+
+async def show_keep_warm(pilot: Pilot[Any], clock: FakeClock) -> None:
+    """The conversation, keep-warm turned on, then 25 s before the 5m entry expires: a ping."""
+    app = pilot.app
+    assert isinstance(app, PromptCacheApp)
+    await show_conversation(pilot, clock)
+    await pilot.press("f7")
+    await wait_until(pilot, lambda: app.main.ctx is not None and app.main.ctx.keep_warm
+                     and bool(app.main._warm_targets))
+    clock.advance(25)
+    await app.main.tick()
+    await wait_until(pilot, lambda: app.main.keeper.pings == 1 and not app.main._warming)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+async def show_planner(pilot: Pilot[Any], clock: FakeClock) -> None:
+    """The conversation, then the TTL planner for a call every 6 minutes."""
+    app = pilot.app
+    assert isinstance(app, PromptCacheApp)
+    await show_conversation(pilot, clock)
+    await pilot.press("f9")
+    await wait_until(pilot, lambda: isinstance(app.screen, PlannerScreen))
+    screen = app.screen
+    assert isinstance(screen, PlannerScreen)
+    screen.query_one("#planner-gap", Input).value = "6m"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.plan is not None and screen.plan.gap_s == 360)
     app.clear_notifications()
     await pilot.pause()

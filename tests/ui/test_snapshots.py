@@ -14,7 +14,15 @@ import pytest
 from promptcache_tui.config import Settings
 
 from .harness import SIZE, FakeClock, make_app, seed_demo
-from .scenes import conversation_app, show_conversation, show_editor, show_welcome, welcome_app
+from .scenes import (
+    conversation_app,
+    show_conversation,
+    show_editor,
+    show_keep_warm,
+    show_planner,
+    show_welcome,
+    welcome_app,
+)
 
 pytestmark = pytest.mark.usefixtures("utc")
 
@@ -28,6 +36,24 @@ def test_main_mid_conversation(snap_compare: Callable[..., bool], settings: Sett
 
     async def run_before(pilot: Any) -> None:
         await show_conversation(pilot, clock)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_main_keep_warm_ping(snap_compare: Callable[..., bool], settings: Settings) -> None:
+    app, clock = asyncio.run(conversation_app(settings))
+
+    async def run_before(pilot: Any) -> None:
+        await show_keep_warm(pilot, clock)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+
+
+def test_ttl_planner(snap_compare: Callable[..., bool], settings: Settings) -> None:
+    app, clock = asyncio.run(conversation_app(settings))
+
+    async def run_before(pilot: Any) -> None:
+        await show_planner(pilot, clock)
 
     assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
 

@@ -227,8 +227,7 @@ class CallService:
         built = build_request(ctx, history, prompt, model=model or ctx.model,
                               max_tokens=max_tokens or self.settings.max_tokens,
                               cache_conversation=kind == "chat")
-        previous = await self.store.calls.last_message_id(
-            context_id=ctx.id, conversation_id=conversation_id)
+        previous = await self._previous_message(ctx, kind, conversation_id)
         client = await self.ensure_client()  # offline, this starts the simulator we follow
         started = self.now()
         before = await self._before(ctx, built, started)
@@ -253,6 +252,24 @@ class CallService:
         if ctx.id is not None:
             await self.store.contexts.touch(ctx.id)
         return record
+
+    async def _previous_message(self, ctx: Context, kind: str,
+                                conversation_id: int | None) -> str | None:
+        """The message to diagnose a miss against: the last call of the same thread.
+
+        A chat compares with its conversation's last turn; an ask with the context's last ask,
+        a warm-up with its last warm-up. Comparing across kinds would report the other
+        thread's messages as "changed" although the context itself was read.
+        """
+        if kind == "chat":
+            if conversation_id is None:
+                return None
+            return await self.store.calls.last_message_id(
+                context_id=None, conversation_id=conversation_id)
+        if ctx.id is None:
+            return None
+        rows = await self.store.calls.history(CallFilter(context=ctx.name, kind=kind), limit=5)
+        return next((r.message_id for r in rows if r.message_id), None)
 
     async def _before(self, ctx: Context, built: BuiltRequest, now: float) -> _Before:
         """What the log says just before a call: breakpoint states and the previous call."""

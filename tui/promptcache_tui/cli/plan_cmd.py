@@ -6,35 +6,13 @@ import asyncio
 
 import click
 
+from promptcache_tui.calls.planning import plan_for, recent_gap
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.context import Context
-from promptcache_tui.core.planner import Plan, parse_gap, plan, typical_gap
-from promptcache_tui.core.records import parse_iso
-from promptcache_tui.core.request import context_breakpoints
-from promptcache_tui.store import CallFilter, Store
-
-HISTORY_WINDOW = 500  # recent calls used to infer the gap
-
-
-async def recent_gap(store: Store, ctx: Context) -> float | None:
-    """The typical gap between this context's recent chat and ask calls."""
-    stamps: list[float] = []
-    for kind in ("chat", "ask"):
-        rows = await store.calls.history(CallFilter(context=ctx.name, kind=kind, status="ok"),
-                                         limit=HISTORY_WINDOW)
-        stamps.extend(parse_iso(r.ts) for r in rows)
-    return typical_gap(stamps)
-
-
-def plan_for(ctx: Context, gap_s: float, data_dir: object = None) -> Plan:
-    """The planner's rows for the context's full cached prefix at this gap."""
-    catalog = load_catalog(data_dir)  # type: ignore[arg-type]
-    marks = context_breakpoints(ctx)
-    tokens = marks[-1].prefix_tokens if marks else 0
-    info = catalog.get(ctx.model)
-    return plan(tokens, gap_s, info.input if info else None, catalog.multipliers)
+from promptcache_tui.core.planner import parse_gap
+from promptcache_tui.store import Store
 
 
 @click.command("plan")
@@ -61,7 +39,7 @@ def plan_cmd(ctx: click.Context, name: str, gap: str | None, fmt: str) -> None:
     found, gap_s = asyncio.run(run())
     if gap_s is None:
         raise click.UsageError(f"no calls of {name!r} to infer the gap from: give --gap 4m")
-    result = plan_for(found, gap_s, settings.data_dir)
+    result = plan_for(found, gap_s, load_catalog(settings.data_dir))
     if fmt == "json":
         emit_json({
             "context": found.name, "model": found.model, "gap_s": result.gap_s,

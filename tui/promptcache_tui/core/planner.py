@@ -118,6 +118,6 @@ def parse_gap(text: str) -> float:
         seconds = float(number) * (scale or 1.0)
     except ValueError as exc:
         raise ValueError(f"invalid gap {text!r}: use e.g. 90s, 4m or 1h") from exc
-    if seconds <= 0:
-        raise ValueError(f"invalid gap {text!r}: it must be positive")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"invalid gap {text!r}: it must be a positive, finite time")
     return seconds

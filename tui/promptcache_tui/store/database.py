@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -76,6 +77,9 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        # One connection serves the whole app: overlapping transactions would nest, which
+        # SQLite refuses, so writers on this connection take turns.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -134,6 +138,12 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction (BEGIN IMMEDIATE): all of it lands, or none of it."""
+        async with self._write_lock:
+            async with self._transaction() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         try:
             await self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -174,5 +184,16 @@ class Database:
 
 
 def _statements(script: str) -> list[str]:
-    # The migration scripts hold no ';' inside literals, so a plain split is exact.
-    return [part.strip() for part in script.split(";") if part.strip()]
+    # Split on ';' but keep a trigger's BEGIN ... END body whole: a piece is a statement only
+    # once SQLite says it is complete (the scripts hold no ';' inside literals).
+    statements: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                statements.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    if pending.strip(" \n\t;"):
+        statements.append(pending.strip().removesuffix(";").strip())
+    return statements

@@ -26,6 +26,7 @@ from promptcache_tui.ui.screens.main import MainScreen
 if TYPE_CHECKING:
     from promptcache_tui.calls.service import CallService
     from promptcache_tui.core.catalog import Catalog
+    from promptcache_tui.core.keepwarm import KeepWarmPolicy
     from promptcache_tui.store import Store
 
 Clock = Callable[[], float]
@@ -52,9 +53,12 @@ class PromptCacheApp(App[None]):
         sim_rate: float | None = None,
         cursor_blink: bool = True,
         keymap: dict[str, str] | None = None,
+        keep_warm: KeepWarmPolicy | None = None,
     ) -> None:
         """`clock`, `service`, `store` and `catalog` may be injected (tests); the rest are
         created after the first frame. `sim_rate` paces the offline simulator (0: no pacing).
+        `keep_warm` sets when keep-warm pings and its caps per session (default: the policy's
+        defaults: 30 s before expiry, 20 pings, $0.50).
         """
         super().__init__()
         self.settings = settings
@@ -68,6 +72,7 @@ class PromptCacheApp(App[None]):
         self._owns_service = service is None
         self._owns_store = store is None
         self._keymap_overrides = dict(keymap or {})
+        self.keep_warm_policy = keep_warm
         self.sub_title = settings.mode_label()
         self.main = MainScreen()
 

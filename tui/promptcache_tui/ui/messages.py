@@ -3,6 +3,8 @@
 The flow of one chat call:
 `PromptSubmitted -> CallStarted -> TextDelta* -> CallFinished(record) -> UsageLogged`
 (`CallFailed` replaces the last two when the call could not even be attempted).
+A warm call, from the warm key or a keep-warm ping:
+`WarmFinished(record) -> UsageLogged` (or `WarmFailed`); it never touches a conversation.
 Workers only ever post these; the screen that receives them owns the widgets and the state.
 """
 
@@ -125,3 +127,39 @@ class ContextSaved(Message):
 
     context_id: int | None
     notice: str = ""
+
+
+@dataclass
+class WarmFinished(Message):
+    """A prefill-only warm call was logged (status ok or error); `ping`: sent by keep-warm."""
+
+    record: CallRecord
+    context_id: int
+    ping: bool
+
+
+@dataclass
+class WarmFailed(Message):
+    """A warm call could not be made at all (nothing was logged)."""
+
+    context_id: int
+    context: str
+    error: str
+    ping: bool
+
+
+@dataclass
+class KeepWarmSaved(Message):
+    """The keep-warm flag of a context was stored (`error` set when it was not)."""
+
+    context: Context
+    error: str | None = None
+
+
+@dataclass
+class PlannerReady(Message):
+    """What the TTL planner needs: the context, its model and the gap found in its history."""
+
+    context: Context
+    model: str
+    gap_s: float | None

@@ -1,14 +1,23 @@
 """The main screen: contexts on the left, the chat in the centre, breakpoints and usage right.
 
 State it owns: the selected context, the current conversation and its turns, the TTL ledger,
-and whether a call is in flight. Workers fetch and send; their results come back as messages
-(see `ui.messages`) and only the handlers here touch the widgets.
+whether a call is in flight, and keep-warm (the contexts it watches, its session counter).
+Workers fetch and send; their results come back as messages (see `ui.messages`) and only the
+handlers here touch the widgets.
+
+Keep-warm covers the contexts with keep-warm on that were selected in this session (the
+selected one included): selecting a context loads its cache events into the ledger, so their
+countdowns are known. Contexts never selected since the app started are not pinged, nor is
+any context once the app stops. The ledger sees only calls logged by this app and those
+logged before a context was selected: a call made from the shell meanwhile may make a ping
+unnecessary (it then costs one cache read).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on, work
@@ -29,26 +38,48 @@ from promptcache_tui.ui.messages import (
     ContextsLoaded,
     ConversationLoaded,
     ConversationsListed,
+    KeepWarmSaved,
+    PlannerReady,
     PromptSubmitted,
     TextDelta,
     UsageLogged,
+    WarmFailed,
+    WarmFinished,
 )
 from promptcache_tui.ui.widgets.breakpoint_panel import BreakpointPanel
 from promptcache_tui.ui.widgets.chat_view import ChatView
 from promptcache_tui.ui.widgets.contexts_list import ContextsList
 from promptcache_tui.ui.widgets.prompt_input import PromptInput
-from promptcache_tui.ui.widgets.usage_panel import UsagePanel
+from promptcache_tui.ui.widgets.usage_panel import UsagePanel, warm_summary
 
 if TYPE_CHECKING:
     from textual.widgets.markdown import MarkdownStream
 
     from promptcache_tui.core.context import Context
+    from promptcache_tui.core.keepwarm import KeepWarm
     from promptcache_tui.core.request import Turn
-    from promptcache_tui.core.ttl import TTLLedger
+    from promptcache_tui.core.ttl import EntryState, TTLLedger
     from promptcache_tui.ui.app import PromptCacheApp
 
 TICK_SECONDS = 1.0
 STARTING_HINT = "Opening the store…"
+
+
+@dataclass(frozen=True, slots=True)
+class WarmTarget:
+    """A context keep-warm watches: the model its calls use and its breakpoints' hashes."""
+
+    ctx: Context
+    model: str
+    hashes: tuple[str, ...]
+
+
+def entry_to_ping(ledger: TTLLedger, target: WarmTarget, now: float) -> EntryState | None:
+    """The context's soonest-expiring warm entry (a ping reads or writes all of them), or
+    None when none is warm: keep-warm never pings a cold or expired context."""
+    warm = [state for h in target.hashes
+            if (state := ledger.state(target.model, h, now)).state == "warm"]
+    return min(warm, key=lambda e: e.remaining or 0.0) if warm else None
 
 
 class MainScreen(Screen[None]):
@@ -65,6 +96,9 @@ class MainScreen(Screen[None]):
         Binding("f4", "duplicate_context", "Copy", id="main.duplicate_context"),
         Binding("f8", "delete_context", "Delete", id="main.delete_context"),
         Binding("ctrl+r", "app.history", "History", id="main.history"),
+        Binding("f5", "warm_now", "Warm", id="main.warm_now"),
+        Binding("f7", "toggle_keep_warm", "Keep-warm", id="main.keep_warm"),
+        Binding("f9", "plan_ttl", "Plan TTL", id="main.plan_ttl"),
         # Scrolling is conventional, so it stays out of the crowded footer (the palette has it).
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", show=False, id="main.scroll_up"),
         Binding("pagedown", "scroll_chat(1)", "Scroll chat down", show=False,
@@ -79,6 +113,10 @@ class MainScreen(Screen[None]):
         self.busy = False
         self._ledger: TTLLedger | None = None
         self._stream: MarkdownStream | None = None
+        self._keeper: KeepWarm | None = None
+        self._warm_targets: dict[int, WarmTarget] = {}
+        self._warming: set[int] = set()  # context ids with a warm call in flight
+        self._unpriced_pings = 0  # KeepWarm counts an unknown price as $0: say so
 
     @property
     def pc_app(self) -> PromptCacheApp:
@@ -93,6 +131,15 @@ class MainScreen(Screen[None]):
 
             self._ledger = TTLLedger(clock=self.pc_app.now)
         return self._ledger
+
+    @property
+    def keeper(self) -> KeepWarm:
+        """Keep-warm's session state: pings sent, dollars spent, caps (created on first use)."""
+        if self._keeper is None:
+            from promptcache_tui.core.keepwarm import KeepWarm, KeepWarmPolicy
+
+            self._keeper = KeepWarm(self.pc_app.keep_warm_policy or KeepWarmPolicy())
+        return self._keeper
 
     @property
     def model(self) -> str:
@@ -123,11 +170,14 @@ class MainScreen(Screen[None]):
         self.set_interval(TICK_SECONDS, self.tick)
 
     async def tick(self) -> None:
-        """Update the countdown labels (nothing else) once a second."""
-        if self.ctx is None:
+        """Once a second: update the countdown labels and start any keep-warm ping due."""
+        if self.ctx is None and not self._warm_targets:
             return
         now = await self.pc_app.current_time()
-        self.query_one(BreakpointPanel).tick(self.ledger, now)
+        if self.ctx is not None:
+            self.query_one(BreakpointPanel).tick(self.ledger, now)
+        if self._warm_targets:
+            self._ping_due(now)
 
     def backend_failed(self, error: str) -> None:
         """Show why nothing works in the chat area."""
@@ -176,6 +226,11 @@ class MainScreen(Screen[None]):
 
         summaries = message.summaries
         contexts = self.query_one(ContextsList)
+        # A deleted context is no longer kept warm.
+        listed = {s.id for s in summaries}
+        for gone in [cid for cid in self._warm_targets if cid not in listed]:
+            del self._warm_targets[gone]
+        self._show_keep_warm()
         if not summaries:
             self.ctx = None
             contexts.show([], None)
@@ -239,6 +294,7 @@ class MainScreen(Screen[None]):
         self.ledger.record_all(message.events)
         self.pc_app.sub_title = f"{self.pc_app.settings.mode_label()} · {self.model}"
         self.query_one(ContextsList).mark_active(ctx.id)
+        self._watch(ctx)
         await self.show_breakpoints()
         await self.query_one(ChatView).show_turns(self.turns, self._hint())
         self.query_one(UsagePanel).show(message.records, ctx.name)
@@ -257,6 +313,7 @@ class MainScreen(Screen[None]):
 
         panel = self.query_one(BreakpointPanel)
         catalog = self.pc_app.catalog
+        panel.show_keep_warm(self.ctx.keep_warm if self.ctx else None)
         if self.ctx is None or catalog is None:
             await panel.show([], "", "No context selected.")
             return
@@ -366,6 +423,212 @@ class MainScreen(Screen[None]):
 
     def on_usage_logged(self, message: UsageLogged) -> None:
         self.query_one(UsagePanel).add(message.record)
+
+    # -- warm calls and keep-warm ---------------------------------------------------------
+
+    def action_warm_now(self) -> None:
+        """Pre-warm the selected context now: a prefill-only call, logged as kind warm."""
+        if not self._ready():
+            return
+        from promptcache_tui.core.context import check_context
+
+        assert self.ctx is not None and self.ctx.id is not None
+        problems = check_context(self.ctx)
+        if problems:
+            self.notify(f"{problems[0]} (fix it in the editor, f2)", title="Cannot warm",
+                        severity="error")
+            return
+        if not self.ctx.breakpoints:
+            self.notify("No breakpoints: there is nothing to warm. Add one in the editor (f2).",
+                        severity="warning")
+            return
+        if self.ctx.id in self._warming:
+            self.notify(f"{self.ctx.name} is being warmed already.", severity="warning")
+            return
+        self._warming.add(self.ctx.id)
+        self.warm_now(self.ctx, self.model)
+
+    @work(group="warm", exit_on_error=False)
+    async def warm_now(self, ctx: Context, model: str) -> None:
+        """The warm key's call."""
+        await self._warm_call(ctx, model, ping=False)
+
+    @work(group="keep-warm", exit_on_error=False)
+    async def ping(self, ctx: Context, model: str) -> None:
+        """A keep-warm ping: the same prefill-only call, sent by the tick."""
+        await self._warm_call(ctx, model, ping=True)
+
+    async def _warm_call(self, ctx: Context, model: str, *, ping: bool) -> None:
+        service = self.pc_app.service
+        assert service is not None and ctx.id is not None
+        try:
+            record = await service.run(ctx, None, kind="warm", model=model)
+        except Exception as exc:
+            self.post_message(WarmFailed(ctx.id, ctx.name, one_line(exc), ping))
+            return
+        self.post_message(WarmFinished(record, ctx.id, ping))
+
+    async def on_warm_finished(self, message: WarmFinished) -> None:
+        from promptcache_tui.calls.service import feed_ledger
+
+        self._warming.discard(message.context_id)
+        record = message.record
+        if message.ping:
+            self.keeper.paid(record.cost.cost_usd)
+            if record.cost.cost_usd is None:
+                self._unpriced_pings += 1
+        if record.status == "ok":
+            feed_ledger(self.ledger, record)
+            if self.ctx is not None:
+                self.query_one(BreakpointPanel).tick(self.ledger,
+                                                     await self.pc_app.current_time())
+        self.post_message(UsageLogged(record))
+        self._show_keep_warm()
+        title = "Keep-warm ping" if message.ping else "Warmed"
+        failed = record.status != "ok"
+        self.notify(f"{record.context}: {warm_summary(record)}",
+                    title=f"{title} failed" if failed else title,
+                    severity="error" if failed else "information", timeout=8)
+
+    def on_warm_failed(self, message: WarmFailed) -> None:
+        self._warming.discard(message.context_id)
+        title = "Keep-warm ping failed" if message.ping else "Cannot warm"
+        self.notify(f"{message.context}: {message.error}", title=title, severity="error",
+                    timeout=10)
+
+    def _ping_due(self, now: float) -> None:
+        """Start a ping for each watched context whose cache is about to expire (no I/O:
+        the ping runs in its own worker, and `KeepWarm.sent` stops the next tick resending)."""
+        keeper = self.keeper
+        for cid, target in list(self._warm_targets.items()):
+            if cid in self._warming or (self.busy and self.ctx is not None
+                                        and self.ctx.id == cid):
+                continue  # a call in flight refreshes the cache anyway
+            entry = entry_to_ping(self.ledger, target, now)
+            if entry is None or not keeper.due(cid, entry, enabled=target.ctx.keep_warm):
+                continue
+            keeper.sent(cid, entry)
+            self._warming.add(cid)
+            self._show_keep_warm()
+            self.ping(target.ctx, target.model)
+
+    def _watch(self, ctx: Context) -> None:
+        """Start or stop keeping a context warm, following its keep-warm flag."""
+        from promptcache_tui.core.context import ContextError
+        from promptcache_tui.core.overview import breakpoint_hashes
+
+        if ctx.id is None:
+            return
+        model = self.pc_app.settings.model or ctx.model
+        try:
+            hashes = tuple(breakpoint_hashes(ctx, model)) if ctx.keep_warm else ()
+        except ContextError:
+            hashes = ()  # an invalid context cannot be sent, so it cannot be pinged
+        if hashes:
+            self._warm_targets[ctx.id] = WarmTarget(ctx, model, hashes)
+        else:
+            self._warm_targets.pop(ctx.id, None)
+        self._show_keep_warm()
+
+    def _show_keep_warm(self) -> None:
+        """The ping counter, shown while keep-warm watches a context or has pinged."""
+        if not self.query(UsagePanel):
+            return
+        keeper = self.keeper
+        if not self._warm_targets and not keeper.pings:
+            self.query_one(UsagePanel).show_keep_warm(None)
+            return
+        names = ", ".join(sorted(t.ctx.name for t in self._warm_targets.values()))
+        policy = keeper.policy
+        limits = ("" if keeper.capped else
+                  f" · limits {policy.max_pings} pings, ${policy.max_usd:.2f}")
+        watching = f" · on for {names}" if names else ""
+        unknown = (f" · cost of {self._unpriced_pings} unknown (model not priced)"
+                   if self._unpriced_pings else "")
+        self.query_one(UsagePanel).show_keep_warm(
+            f"{keeper.summary()}{unknown}{limits}{watching}")
+
+    def action_toggle_keep_warm(self) -> None:
+        """Turn keep-warm on or off for the selected context (stored with the context)."""
+        if not self._ready(idle=False):
+            return
+        assert self.ctx is not None
+        ctx = self.ctx.with_changes(keep_warm=not self.ctx.keep_warm)
+        self._set_keep_warm(ctx)
+        self.save_keep_warm(ctx)
+
+    def _set_keep_warm(self, ctx: Context) -> None:
+        if self.ctx is not None and self.ctx.id == ctx.id:
+            self.ctx = self.ctx.with_changes(keep_warm=ctx.keep_warm)
+            self.query_one(BreakpointPanel).show_keep_warm(ctx.keep_warm)
+        self._watch(ctx)
+
+    @work(group="keep-warm-save", exit_on_error=False)
+    async def save_keep_warm(self, ctx: Context) -> None:
+        """Store the context's keep-warm flag."""
+        store = self.pc_app.store
+        assert store is not None
+        try:
+            await store.contexts.save(ctx)
+        except Exception as exc:
+            self.post_message(KeepWarmSaved(ctx, one_line(exc)))
+            return
+        self.post_message(KeepWarmSaved(ctx))
+
+    async def on_keep_warm_saved(self, message: KeepWarmSaved) -> None:
+        ctx = message.context
+        if message.error:
+            self._set_keep_warm(ctx.with_changes(keep_warm=not ctx.keep_warm))
+            self.notify(message.error, title="Cannot change keep-warm", severity="error",
+                        timeout=10)
+            return
+        if not ctx.keep_warm:
+            self.notify(f"Keep-warm off for {ctx.name}.")
+            return
+        target = self._warm_targets.get(ctx.id or -1)
+        if target is None:
+            self.notify(f"Keep-warm on for {ctx.name}, but it has no breakpoint to keep warm "
+                        "(add one in the editor, f2).", severity="warning", timeout=10)
+            return
+        policy = self.keeper.policy
+        now = await self.pc_app.current_time()
+        cold = "" if entry_to_ping(self.ledger, target, now) else (
+            " Nothing of it is cached now: warm it or send a prompt first.")
+        self.notify(f"Keep-warm on for {ctx.name}: a prefill-only ping {policy.lead_s:.0f} s "
+                    f"before its cache expires, while the app runs (at most "
+                    f"{policy.max_pings} pings and ${policy.max_usd:.2f} this session).{cold}",
+                    timeout=10)
+
+    # -- the TTL planner ------------------------------------------------------------------
+
+    def action_plan_ttl(self) -> None:
+        """Open the TTL planner for the selected context."""
+        if self._ready(idle=False):
+            assert self.ctx is not None
+            self.find_gap(self.ctx, self.model)
+
+    @work(exclusive=True, group="planner", exit_on_error=False)
+    async def find_gap(self, ctx: Context, model: str) -> None:
+        """The typical gap between the context's recent calls, for the planner."""
+        from promptcache_tui.calls.planning import recent_gap
+
+        store = self.pc_app.store
+        assert store is not None
+        try:
+            gap = await recent_gap(store, ctx)
+        except Exception as exc:
+            self._error(exc, "Cannot read the call history")
+            return
+        self.post_message(PlannerReady(ctx, model, gap))
+
+    def on_planner_ready(self, message: PlannerReady) -> None:
+        from promptcache_tui.ui.screens.planner import PlannerScreen
+
+        catalog = self.pc_app.catalog
+        assert catalog is not None
+        self.app.push_screen(PlannerScreen(message.context, message.model, catalog,
+                                           message.gap_s,
+                                           ping_lead_s=self.keeper.policy.lead_s))
 
     # -- conversations --------------------------------------------------------------------
 
@@ -580,7 +843,8 @@ class MainScreen(Screen[None]):
             existing = {s.name for s in await store.contexts.list()}
             name = next(n for i in range(1, 1000)
                         if (n := DEMO_NAME if i == 1 else f"{DEMO_NAME}-{i}") not in existing)
-            ctx = await store.contexts.add(demo_context(self.pc_app.settings.model, name=name))
+            ctx = await store.contexts.add(demo_context(self.pc_app.settings.model,
+                                                        name=name))
         except Exception as exc:
             self._error(exc, "Cannot create the demo context")
             return

@@ -95,22 +95,38 @@ class BreakpointRow(Vertical):
 
 
 class BreakpointPanel(Vertical):
-    """The breakpoints of the selected context."""
+    """The breakpoints of the selected context, and whether keep-warm is on for it."""
 
     DEFAULT_CSS = """
     BreakpointPanel {
         height: auto;
         max-height: 50%;
     }
-    BreakpointPanel > .panel-title { text-style: bold; padding: 0 1; }
+    BreakpointPanel > Horizontal { height: 1; padding: 0 1; }
+    BreakpointPanel .panel-title { text-style: bold; width: 1fr; }
+    BreakpointPanel #bp-keepwarm { width: auto; color: $text-muted; }
+    BreakpointPanel #bp-keepwarm.-on { color: $success; text-style: bold; }
     BreakpointPanel > .panel-note { color: $text-muted; padding: 0 1; }
     BreakpointPanel > VerticalScroll { height: auto; }
     """
 
     def compose(self) -> ComposeResult:
-        yield Label("Breakpoints", classes="panel-title")
+        with Horizontal(id="bp-header"):
+            yield Label("Breakpoints", classes="panel-title")
+            yield Label("", id="bp-keepwarm")
         yield Label("countdowns are estimates from the call log", classes="panel-note")
         yield VerticalScroll(id="bp-rows")
+
+    def show_keep_warm(self, enabled: bool | None) -> None:
+        """Say in the header whether keep-warm is on (None: no context, say nothing)."""
+        label = self.query_one("#bp-keepwarm", Label)
+        label.update("" if enabled is None else f"keep-warm {'on' if enabled else 'off'}")
+        label.set_class(bool(enabled), "-on")
+
+    @property
+    def keep_warm_text(self) -> str:
+        """What the header says about keep-warm (for tests and status lines)."""
+        return str(self.query_one("#bp-keepwarm", Label).render())
 
     async def show(self, views: Sequence[BreakpointView], model: str, empty: str) -> None:
         """Rebuild the rows for a context's breakpoints (or show why there are none)."""

@@ -1,4 +1,6 @@
-"""One row per logged call, newest first, with the totals of this session."""
+"""One row per logged call, newest first, the highlighted call's full cache outcome below
+the table (a miss reason does not fit a column on a narrow terminal), the totals of this
+session and the keep-warm ping counter."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 if TYPE_CHECKING:
     from textual.widgets import DataTable
@@ -80,6 +82,40 @@ def row_of(record: CallRecord, now: float | None = None) -> list[Text]:
             for i, cell in enumerate(cells)]
 
 
+def detail_line(record: CallRecord, now: float | None = None) -> str:
+    """The highlighted call in one sentence, its miss reason or error in full."""
+    usage = record.usage
+    head = f"{local_time(record.ts, now)} {record.kind}"
+    if record.status != "ok":
+        return f"{head} failed: {record.error or 'unknown error'}"
+    if record.cache_miss_reason:
+        missed = record.cache_missed_input_tokens
+        extra = f" ({missed:,} tokens missed)" if missed else ""
+        return f"{head} missed the cache: {record.cache_miss_reason}{extra}"
+    if usage.cache_read_input_tokens:
+        return (f"{head} read {usage.cache_read_input_tokens:,} tokens from the cache "
+                f"(hit {percent(usage.hit_rate)})")
+    if usage.cache_creation_input_tokens:
+        return f"{head} wrote {usage.cache_creation_input_tokens:,} tokens to the cache"
+    return f"{head}: nothing was cached"
+
+
+def warm_summary(record: CallRecord) -> str:
+    """What a warm call wrote and read, and its cost (for its notice)."""
+    usage = record.usage
+    if record.status != "ok":
+        return f"failed: {record.error or 'unknown error'}"
+    writes = []
+    if usage.cache_creation_1h_tokens:
+        writes.append(f"{usage.cache_creation_1h_tokens:,} (1h)")
+    if usage.cache_creation_5m_tokens:
+        writes.append(f"{usage.cache_creation_5m_tokens:,} (5m)")
+    cost = record.cost.cost_usd
+    return (f"wrote {' + '.join(writes) or '0'} tokens, read "
+            f"{usage.cache_read_input_tokens:,} · cost "
+            f"{'unknown' if cost is None else money(cost)}")
+
+
 def totals_line(records: Sequence[CallRecord]) -> str:
     """Calls, cost, saving and hit rate of a set of calls."""
     if not records:
@@ -105,16 +141,22 @@ class UsagePanel(Vertical):
     }
     UsagePanel > .panel-title { text-style: bold; padding: 0 1; }
     UsagePanel > DataTable { height: 1fr; }
-    UsagePanel > #usage-totals { padding: 0 1; color: $text-muted; }
+    UsagePanel > #usage-detail { height: auto; max-height: 4; padding: 0 1; }
+    UsagePanel > #usage-totals { height: auto; padding: 0 1; color: $text-muted; }
+    UsagePanel > #usage-keepwarm {
+        height: auto; padding: 0 1; color: $success; display: none;
+    }
+    UsagePanel > #usage-keepwarm.-shown { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.records: list[CallRecord] = []
         self.session: list[CallRecord] = []
+        self.context: str | None = None
 
     def compose(self) -> ComposeResult:
-        from textual.widgets import DataTable
+        from textual.widgets import DataTable  # loaded with the lazily mounted right column
 
         yield Label("Calls", classes="panel-title", id="usage-title")
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True,
@@ -122,21 +164,56 @@ class UsagePanel(Vertical):
         for label, width in COLUMNS:
             table.add_column(label, width=width)
         yield table
-        yield Label(totals_line(()), id="usage-totals")
+        yield Static("", id="usage-detail", markup=False)
+        # Static, not Label: on a narrow terminal these wrap instead of being cut off.
+        yield Static(totals_line(()), id="usage-totals", markup=False)
+        yield Static("", id="usage-keepwarm", markup=False)
 
     def show(self, records: Sequence[CallRecord], context: str | None) -> None:
         """Show a context's logged calls (newest first)."""
         self.records = list(records)[:MAX_ROWS]
+        self.context = context
         title = f"Calls: {context}" if context else "Calls"
         self.query_one("#usage-title", Label).update(title)
         self._fill()
 
     def add(self, record: CallRecord) -> None:
-        """A call was just logged: put it on top and count it in the session totals."""
-        self.records.insert(0, record)
-        del self.records[MAX_ROWS:]
+        """A call was just logged: count it in the session totals, and put it on top if it
+        belongs to the context shown (a keep-warm ping may be for another one)."""
         self.session.append(record)
+        if record.context == self.context:
+            self.records.insert(0, record)
+            del self.records[MAX_ROWS:]
         self._fill()
+
+    def show_keep_warm(self, summary: str | None) -> None:
+        """The keep-warm counter (pings and their cost); None hides it."""
+        label = self.query_one("#usage-keepwarm", Static)
+        label.update(summary or "")
+        label.set_class(summary is not None, "-shown")
+
+    @property
+    def keep_warm_text(self) -> str:
+        """The keep-warm counter shown ('' when hidden)."""
+        label = self.query_one("#usage-keepwarm", Static)
+        return str(label.render()) if label.has_class("-shown") else ""
+
+    @property
+    def detail_text(self) -> str:
+        """The highlighted call's sentence under the table."""
+        return str(self.query_one("#usage-detail", Static).render())
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_detail(event.cursor_row)
+
+    def _show_detail(self, index: int) -> None:
+        detail = self.query_one("#usage-detail", Static)
+        if 0 <= index < len(self.records):
+            now = getattr(self.app, "wall_now", None)
+            detail.update(detail_line(self.records[index], now() if now is not None else None))
+        else:
+            detail.update("")
 
     def _fill(self) -> None:
         table: DataTable[Text] = self.query_one("#usage-table")  # type: ignore[assignment]
@@ -145,4 +222,5 @@ class UsagePanel(Vertical):
         today = now() if now is not None else None
         for record in self.records:
             table.add_row(*row_of(record, today))
-        self.query_one("#usage-totals", Label).update(totals_line(self.session))
+        self._show_detail(table.cursor_row)
+        self.query_one("#usage-totals", Static).update(totals_line(self.session))
