@@ -153,3 +153,19 @@ def test_bad_max_tokens_setting_is_one_line(cli: Cli, book: str,
     result = cli("ask", book, "Q?")
     assert result.code == 1 and "PROMPTCACHE_TUI_MAX_TOKENS" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_live_context_show_counts_prefix_tokens(cli: Cli, book: str,
+                                                live_env: InProcessSimulator) -> None:
+    doc = json.loads(cli("context", "show", book, "--format", "json").out)
+    [bp] = doc["breakpoints"]
+    assert bp["prefix_tokens_estimated"] is False
+    # The simulator counts with the same rule, so the counted prefix matches the estimate
+    # within a few framing tokens.
+    estimate = sum(b["tokens"] for b in doc["blocks"])
+    assert abs(bp["prefix_tokens"] - estimate) < 20
+
+
+def test_offline_context_show_estimates(cli: Cli, book: str) -> None:
+    [bp] = json.loads(cli("context", "show", book, "--format", "json").out)["breakpoints"]
+    assert bp["prefix_tokens_estimated"] is True

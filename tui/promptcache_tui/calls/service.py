@@ -20,7 +20,13 @@ from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.cost import Usage, prices_for
 from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, iso_utc
-from promptcache_tui.core.request import BuiltRequest, Turn, build_request
+from promptcache_tui.core.request import (
+    BuiltRequest,
+    Turn,
+    build_request,
+    filler_params,
+    prefix_params,
+)
 from promptcache_tui.core.ttl import CacheEvent, TTLLedger, breakpoint_cached
 from promptcache_tui.store import CallFilter, Store
 
@@ -142,6 +148,7 @@ class CallService:
         self._clock = clock
         self._client: AsyncAnthropic | None = None
         self._sim: InProcessSimulator | None = None
+        self._counts: dict[tuple[str, str], int] = {}  # (model, prefix hash) -> tokens
 
     @property
     def live(self) -> bool:
@@ -197,6 +204,33 @@ class CallService:
         if self._client is None:
             await asyncio.to_thread(self.client)
         return self.client()
+
+    async def counted_prefix_tokens(self, ctx: Context, model: str | None = None
+                                    ) -> list[int] | None:
+        """Live: each context breakpoint's prefix, counted with count_tokens.
+
+        Counts are cached by (model, prefix hash) for the life of the service. Returns None
+        offline (estimates apply) or when counting fails (the caller falls back to estimates).
+        """
+        if not self.live:
+            return None
+        model = model or ctx.model
+        built = build_request(ctx, prompt=None, model=model)
+        own = [bp for bp in built.breakpoints if bp.context_block is not None]
+        try:
+            client = await self.ensure_client()
+            if (model, "") not in self._counts:
+                filler = await client.messages.count_tokens(**filler_params(model))
+                self._counts[(model, "")] = filler.input_tokens
+            for bp in own:
+                if (model, bp.prefix_hash) not in self._counts:
+                    found = await client.messages.count_tokens(
+                        **prefix_params(built.params, bp.block_index))
+                    self._counts[(model, bp.prefix_hash)] = max(
+                        0, found.input_tokens - self._counts[(model, "")])
+        except Exception:  # counting is advisory: estimates stand in
+            return None
+        return [self._counts[(model, bp.prefix_hash)] for bp in own]
 
     async def close(self) -> None:
         """Close the client and stop the simulator."""

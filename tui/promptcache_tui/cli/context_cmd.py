@@ -19,6 +19,7 @@ from promptcache_tui.core.context import (
     validate_name,
 )
 from promptcache_tui.core.overview import breakpoint_hashes, breakpoint_views, context_json
+from promptcache_tui.core.tokens import estimate_text
 from promptcache_tui.core.ttl import TTLLedger
 from promptcache_tui.documents import read_text_file
 from promptcache_tui.store import Store
@@ -126,15 +127,24 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     settings = settings_from(ctx)
     catalog = load_catalog(settings.data_dir)
 
-    async def run() -> tuple[Context, TTLLedger]:
+    async def run() -> tuple[Context, TTLLedger, list[int] | None]:
         async with await Store.open(settings.db_path) as store:
             found = await store.contexts.require(name)
             ledger = TTLLedger()
             ledger.record_all(await store.calls.cache_events(breakpoint_hashes(found)))
-            return found, ledger
+            counted = None
+            if settings.live:  # real counts from count_tokens; offline, estimates
+                from promptcache_tui.calls.service import CallService
 
-    found, ledger = asyncio.run(run())
-    views = breakpoint_views(found, catalog, ledger)
+                service = CallService(settings, store, catalog)
+                try:
+                    counted = await service.counted_prefix_tokens(found)
+                finally:
+                    await service.close()
+            return found, ledger, counted
+
+    found, ledger, counted = asyncio.run(run())
+    views = breakpoint_views(found, catalog, ledger, prefix_tokens=counted)
     if fmt == "json":
         emit_json(context_json(found, catalog, views))
         return
@@ -143,23 +153,19 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     click.echo(f"{found.name}  model {found.model}"
                f"  (cache minimum {minimum if minimum else 'unknown'} tokens)")
     emit_table(["#", "block", "chars", "~tokens"],
-               [(i + 1, b.label(), f"{len(b.text):,}", f"{len(b.text) and _tok(b.text):,}")
+               [(i + 1, b.label(), f"{len(b.text):,}", f"{estimate_text(b.text):,}")
                 for i, b in enumerate(found.blocks)], right=(0, 2, 3))
     click.echo("")
     emit_table(
-        ["bp", "after block", "ttl", "~prefix tokens", "state", "left"],
+        ["bp", "after block", "ttl", "prefix tokens" if counted else "~prefix tokens", "state",
+         "left"],
         [(v.position, v.block, v.planned.ttl, f"{v.prefix_tokens:,}", v.entry.state,
           v.entry.countdown()) for v in views], right=(0, 1, 3))
     for v in views:
         for w in v.warnings:
             click.echo(f"  bp {v.position}: {w.code}: {w.message}")
-    click.echo("(~ estimated offline; states are estimates from the logged calls)")
-
-
-def _tok(text: str) -> int:
-    from promptcache_tui.core.tokens import estimate_text
-
-    return estimate_text(text)
+    click.echo("(~ estimated offline, counted with count_tokens live; "
+               "states are estimates from the logged calls)")
 
 
 @context.command("rm")

@@ -161,6 +161,41 @@ def _context_block_positions(ctx: Context, rendered: Sequence[RenderedBlock]) ->
     return dict(zip(with_marks, marked, strict=False))
 
 
+def prefix_params(params: dict[str, Any], block_index: int) -> dict[str, Any]:
+    """The request cut after rendered block `block_index`, ending on a user turn.
+
+    For counting a prefix with count_tokens: everything after the block is dropped, and a
+    short user turn is added where the API needs one (its tokens are subtracted by the caller
+    with `filler_params`).
+    """
+    kept = 0
+    out: dict[str, Any] = {"model": params["model"]}
+    for section in ("tools", "system"):
+        items = list(params.get(section) or [])
+        take = min(len(items), block_index + 1 - kept)
+        if take > 0:
+            out[section] = items[:take]
+        kept += len(items)
+    messages: list[dict[str, Any]] = []
+    for message in params.get("messages") or []:
+        if kept > block_index:
+            break
+        content = list(message["content"])
+        take = min(len(content), block_index + 1 - kept)
+        messages.append({"role": message["role"], "content": content[:take]})
+        kept += len(content)
+    if not messages or messages[-1]["role"] == "assistant":
+        messages.append({"role": "user", "content": [{"type": "text", "text": WARM_PROMPT}]})
+    out["messages"] = messages
+    return out
+
+
+def filler_params(model: str) -> dict[str, Any]:
+    """The smallest request: what `prefix_params` adds beyond the prefix itself."""
+    return {"model": model,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": WARM_PROMPT}]}]}
+
+
 def context_breakpoints(ctx: Context, model: str | None = None) -> tuple[PlannedBreakpoint, ...]:
     """The context's own breakpoints with their prefix hashes (as any chat would send them)."""
     return tuple(

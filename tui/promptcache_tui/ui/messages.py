@@ -62,6 +62,15 @@ class ContextLoaded(Message):
 
 
 @dataclass
+class TokensCounted(Message):
+    """Live: the context's prefix tokens, counted with count_tokens (for these hashes)."""
+
+    hashes: tuple[str, ...]
+    model: str
+    counts: list[int]
+
+
+@dataclass
 class ConversationLoaded(Message):
     """A stored conversation to resume."""
 

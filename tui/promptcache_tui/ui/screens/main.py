@@ -42,6 +42,7 @@ from promptcache_tui.ui.messages import (
     PlannerReady,
     PromptSubmitted,
     TextDelta,
+    TokensCounted,
     UsageLogged,
     WarmFailed,
     WarmFinished,
@@ -53,13 +54,12 @@ from promptcache_tui.ui.widgets.prompt_input import PromptInput
 from promptcache_tui.ui.widgets.usage_panel import UsagePanel, warm_summary
 
 if TYPE_CHECKING:
-    from textual.widgets.markdown import MarkdownStream
-
     from promptcache_tui.core.context import Context
     from promptcache_tui.core.keepwarm import KeepWarm
     from promptcache_tui.core.request import Turn
     from promptcache_tui.core.ttl import EntryState, TTLLedger
     from promptcache_tui.ui.app import PromptCacheApp
+    from promptcache_tui.ui.widgets.answer_turn import AnswerStream
 
 TICK_SECONDS = 1.0
 STARTING_HINT = "Opening the store…"
@@ -108,11 +108,12 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.ctx: Context | None = None
+        self._counted: TokensCounted | None = None  # live prefix counts, if any
         self.conversation_id: int | None = None
         self.turns: list[Turn] = []
         self.busy = False
         self._ledger: TTLLedger | None = None
-        self._stream: MarkdownStream | None = None
+        self._stream: AnswerStream | None = None
         self._keeper: KeepWarm | None = None
         self._warm_targets: dict[int, WarmTarget] = {}
         self._warming: set[int] = set()  # context ids with a warm call in flight
@@ -299,6 +300,34 @@ class MainScreen(Screen[None]):
         await self.query_one(ChatView).show_turns(self.turns, self._hint())
         self.query_one(UsagePanel).show(message.records, ctx.name)
         self.query_one(PromptInput).focus()
+        if self.pc_app.settings.live:
+            self.count_prefix_tokens(ctx, self.model)
+
+    @work(exclusive=True, group="count-tokens", exit_on_error=False)
+    async def count_prefix_tokens(self, ctx: Context, model: str) -> None:
+        """Live: count each breakpoint's prefix with count_tokens (estimates until then)."""
+        from promptcache_tui.core.overview import breakpoint_hashes
+
+        service = self.pc_app.service
+        if service is None:
+            return
+        counts = await service.counted_prefix_tokens(ctx, model)
+        if counts is not None:
+            self.post_message(TokensCounted(tuple(breakpoint_hashes(ctx, model)), model, counts))
+
+    async def on_tokens_counted(self, message: TokensCounted) -> None:
+        self._counted = message
+        await self.show_breakpoints()
+
+    def _counts_for(self, ctx: Context) -> list[int] | None:
+        """The live counts, if they were made for this context's current prefixes and model."""
+        from promptcache_tui.core.overview import breakpoint_hashes
+
+        counted = self._counted
+        if counted is None or counted.model != self.model:
+            return None
+        return counted.counts if counted.hashes == tuple(breakpoint_hashes(ctx, self.model)) \
+            else None
 
     def _hint(self) -> str:
         if self.ctx is None:
@@ -319,7 +348,8 @@ class MainScreen(Screen[None]):
             return
         now = await self.pc_app.current_time()
         try:
-            views = breakpoint_views(self.ctx, catalog, self.ledger, model=self.model, now=now)
+            views = breakpoint_views(self.ctx, catalog, self.ledger, model=self.model, now=now,
+                                     prefix_tokens=self._counts_for(self.ctx))
         except ContextError as exc:
             await panel.show([], self.model, f"This context cannot be sent: {exc}")
             return
