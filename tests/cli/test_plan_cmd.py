@@ -50,3 +50,11 @@ def test_plan_without_history_asks_for_a_gap(cli: Cli, book: str) -> None:
 def test_plan_refuses_a_bad_gap(cli: Cli, book: str) -> None:
     result = cli("plan", book, "--gap", "soon")
     assert result.code == 2 and "invalid gap" in result.err
+
+
+def test_history_context_filter_ignores_case(cli: Cli, book: str) -> None:
+    assert cli("ask", book, "one?").code == 0
+    rows = json.loads(cli("history", "--context", "BOOK", "--format", "json").out)
+    assert [r["context"] for r in rows] == ["book"]
+    groups = json.loads(cli("stats", "--context", "Book", "--format", "json").out)
+    assert [g["context"] for g in groups] == ["book"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -35,6 +36,15 @@ def make_filter(context_name: str | None, model: str | None, kind: str | None,
                       since=parse_since(since) if since else None)
 
 
+async def exact_names(store: Store, filters: CallFilter) -> CallFilter:
+    """Context names are case-insensitive: filter by the stored spelling of an existing one."""
+    if filters.context:
+        found = await store.contexts.get(filters.context)
+        if found is not None:
+            return replace(filters, context=found.name)
+    return filters
+
+
 @click.command()
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
@@ -50,7 +60,7 @@ def history(ctx: click.Context, context_name: str | None, model: str | None, kin
 
     async def run() -> list[CallRecord]:
         async with await Store.open(settings.db_path) as store:
-            return await store.calls.history(filters, limit=limit)
+            return await store.calls.history(await exact_names(store, filters), limit=limit)
 
     records = asyncio.run(run())
     if fmt in ("json", "csv"):
@@ -86,7 +96,7 @@ def stats(ctx: click.Context, by: str, context_name: str | None, model: str | No
 
     async def run() -> list[dict[str, Any]]:
         async with await Store.open(settings.db_path) as store:
-            return await store.calls.stats(by, filters)
+            return await store.calls.stats(by, await exact_names(store, filters))
 
     groups = asyncio.run(run())
     if fmt == "json":

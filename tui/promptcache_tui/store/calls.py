@@ -1,11 +1,17 @@
-"""The call log: insert, history queries with filters, totals, and the ledger's events."""
+"""The call log: insert, history queries with filters, totals, and the ledger's events.
+
+Totals come from `call_rollup` (per day, context, model, kind and status, kept by triggers
+in the same transaction as every write to `calls`), so they cost O(groups), not O(calls).
+Only what the rollup cannot answer reads raw rows: a prompt search, and the partial first
+and last day of a date range that does not start or end at midnight UTC.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -15,15 +21,45 @@ from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, iso_utc, 
 from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
 
-GROUPS = {"context": "context", "model": "model", "day": "substr(ts, 1, 10)"}
+# What stats and breakdowns group by: the key in the rollup, and in raw `calls` rows.
+GROUPS = ("context", "model", "day", "kind", "status")
+_RAW_KEY = {"context": "context", "model": "model", "day": "substr(ts, 1, 10)",
+            "kind": "kind", "status": "status"}
+_ROLLUP_KEY = {"context": "NULLIF(context, '')", "model": "model", "day": "day",
+               "kind": "kind", "status": "status"}
+# A search of 3+ characters finds its candidates in the trigram index (`call_search`); with
+# more candidates than this, scanning newest-first finds a page of matches sooner.
+_DENSE_SEARCH = 20_000
+_STATUSES = ("ok", "error")
 _SINCE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# The first instant of a day, as `ts` spells it; ts text order is time order.
+_DAY_START = "T00:00:00.000000+00:00"
 # Columns a history row carries (prompt and answer only load in full detail).
 _LIST_COLUMNS = """id, ts, context_id, context, conversation_id, kind, model, status, error,
     input_tokens, cache_creation_input_tokens, cache_creation_5m_tokens,
     cache_creation_1h_tokens, cache_read_input_tokens, output_tokens, price_input,
     price_output, mult_write_5m, mult_write_1h, mult_read, ttft_ms, duration_ms,
     cache_miss_reason, cache_missed_input_tokens, request_id, message_id, stop_reason, live"""
+_INSERT_CALL = """INSERT INTO calls (id, ts, context_id, context, conversation_id, kind, model,
+    status, error, input_tokens, cache_creation_input_tokens, cache_creation_5m_tokens,
+    cache_creation_1h_tokens, cache_read_input_tokens, output_tokens, price_input,
+    price_output, mult_write_5m, mult_write_1h, mult_read, cost_usd, uncached_cost_usd,
+    saved_usd, ttft_ms, duration_ms, cache_miss_reason, cache_missed_input_tokens, request_id,
+    message_id, stop_reason, live, prompt, answer)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+            ?, ?, ?, ?)"""
+_INSERT_BREAKPOINT = """INSERT INTO call_breakpoints (call_id, position, ttl, prefix_hash,
+    prefix_tokens, cached, context_block) VALUES (?, ?, ?, ?, ?, ?, ?)"""
+# The same sums over rollup groups and over raw rows, in the same column order.
+_ROLLUP_SUMS = """SUM(calls), SUM(input_tokens), SUM(cache_creation_input_tokens),
+    SUM(cache_creation_5m_tokens), SUM(cache_creation_1h_tokens),
+    SUM(cache_read_input_tokens), SUM(output_tokens), SUM(priced_calls), SUM(cost_usd),
+    SUM(uncached_cost_usd), SUM(saved_usd), SUM(CASE WHEN status = 'error' THEN calls END)"""
+_RAW_SUMS = """COUNT(*), SUM(input_tokens), SUM(cache_creation_input_tokens),
+    SUM(cache_creation_5m_tokens), SUM(cache_creation_1h_tokens),
+    SUM(cache_read_input_tokens), SUM(output_tokens), COUNT(cost_usd), TOTAL(cost_usd),
+    TOTAL(uncached_cost_usd), TOTAL(saved_usd), SUM(status = 'error')"""
 
 
 def parse_since(value: str, now: datetime | None = None) -> str:
@@ -42,6 +78,22 @@ def parse_since(value: str, now: datetime | None = None) -> str:
         ) from exc
 
 
+def _like_pattern(text: str) -> str:
+    # LIKE folds ASCII case, as lower() does without ICU; escape its wildcards.
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _match_query(text: str) -> str | None:
+    """An FTS5 query every prompt containing `text` matches; None under 3 characters.
+
+    The index has no positions (detail=none), so this ANDs the text's trigrams: a superset
+    of the prompts that contain it, which `prompt LIKE` then narrows exactly.
+    """
+    grams = sorted({text[i:i + 3] for i in range(len(text) - 2)})
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams) if grams else None
+
+
 @dataclass(frozen=True, slots=True)
 class CallFilter:
     """Which calls a history or stats query covers."""
@@ -52,17 +104,23 @@ class CallFilter:
     status: str | None = None
     since: str | None = None  # ISO UTC, inclusive
     until: str | None = None  # ISO UTC, exclusive
-    search: str | None = None  # substring of the prompt
+    search: str | None = None  # substring of the prompt (ASCII case-insensitive)
 
     def where(self) -> tuple[str, list[Any]]:
-        """SQL WHERE clause and its parameters."""
+        """SQL WHERE clause over `calls` and its parameters."""
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (("context", self.context), ("model", self.model),
-                              ("kind", self.kind), ("status", self.status)):
+                              ("kind", self.kind)):
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if self.status in _STATUSES:
+            # A literal, not a parameter: only then may the planner use the index of errors.
+            clauses.append(f"status = '{self.status}'")
+        elif self.status:
+            clauses.append("status = ?")
+            params.append(self.status)
         if self.since:
             clauses.append("ts >= ?")
             params.append(self.since)
@@ -70,9 +128,200 @@ class CallFilter:
             clauses.append("ts < ?")
             params.append(self.until)
         if self.search:
-            clauses.append("instr(lower(prompt), lower(?)) > 0")
-            params.append(self.search)
+            clauses.append("prompt LIKE ? ESCAPE '\\'")
+            params.append(_like_pattern(self.search))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def rollup_where(self, first_day: str | None, end_day: str | None) -> tuple[str, list[Any]]:
+        """WHERE clause over `call_rollup` for days in [first_day, end_day)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("context", self.context), ("model", self.model),
+                              ("kind", self.kind), ("status", self.status)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if first_day:
+            clauses.append("day >= ?")
+            params.append(first_day)
+        if end_day:
+            clauses.append("day < ?")
+            params.append(end_day)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def indexed_where(self) -> tuple[str, list[Any]]:
+        """Like `where`, with a search's candidates taken from the trigram index."""
+        where, params = self.where()
+        query = _match_query(self.search) if self.search else None
+        if query:
+            where += " AND id IN (SELECT rowid FROM call_search WHERE call_search MATCH ?)"
+            params.append(query)
+        return where, params
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter lets every call through."""
+        return not self.where()[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to answer totals for a filter: whole days from the rollup, the rest from raw rows."""
+
+    rollup: tuple[str | None, str | None] | None  # [first_day, end_day) or None: no rollup
+    raw: tuple[CallFilter, ...]
+
+
+def _next_day(day: str) -> str:
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def _plan(filters: CallFilter) -> _Plan:
+    """Split a filter into rollup days and raw ranges that together cover it exactly once."""
+    if filters.search:
+        return _Plan(None, (filters,))  # the rollup knows nothing about prompts
+    since, until = filters.since, filters.until
+    if since and until and since >= until:
+        return _Plan(None, ())
+    first_day = end_day = None
+    raw: list[CallFilter] = []
+    if since:
+        day = since[:10]
+        if since <= day + _DAY_START:
+            first_day = day  # starts at midnight: the whole day counts
+        else:
+            first_day = _next_day(day)
+            edge = first_day + _DAY_START
+            raw.append(replace(filters, until=min(until, edge) if until else edge))
+    if until:
+        day = until[:10]
+        end_day = day
+        start = day + _DAY_START
+        if until > start and not (since and since >= start):
+            # The partial last day; when since falls on that same day, the range above has it.
+            raw.append(replace(filters, since=max(since, start) if since else start))
+    if first_day and end_day and first_day >= end_day:
+        return _Plan(None, tuple(raw))
+    return _Plan((first_day, end_day), tuple(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over a set of calls. Costs are None when no call in the set had known prices."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_creation_5m_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    output_tokens: int = 0
+    priced_calls: int = 0
+    cost_usd: float | None = None
+    uncached_cost_usd: float | None = None
+    saved_usd: float | None = None
+    errors: int = 0
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> Totals:
+        """From the 12 sums of `_ROLLUP_SUMS` / `_RAW_SUMS` (NULL sums of no rows are 0)."""
+        ints = [int(v or 0) for v in values[:8]]
+        priced = ints[7]
+        money = [float(v or 0.0) if priced else None for v in values[8:11]]
+        return cls(*ints, *money, errors=int(values[11] or 0))
+
+    def __add__(self, other: Totals) -> Totals:
+        def money(a: float | None, b: float | None) -> float | None:
+            return b if a is None else a if b is None else a + b
+
+        return Totals(
+            calls=self.calls + other.calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            cache_creation_input_tokens=(self.cache_creation_input_tokens
+                                         + other.cache_creation_input_tokens),
+            cache_creation_5m_tokens=self.cache_creation_5m_tokens
+            + other.cache_creation_5m_tokens,
+            cache_creation_1h_tokens=self.cache_creation_1h_tokens
+            + other.cache_creation_1h_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            priced_calls=self.priced_calls + other.priced_calls,
+            cost_usd=money(self.cost_usd, other.cost_usd),
+            uncached_cost_usd=money(self.uncached_cost_usd, other.uncached_cost_usd),
+            saved_usd=money(self.saved_usd, other.saved_usd),
+            errors=self.errors + other.errors,
+        )
+
+    @property
+    def prompt_tokens(self) -> int:
+        """input + cache writes + cache reads."""
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    @property
+    def hit_rate(self) -> float | None:
+        """read / (input + creation + read); None when there are no prompt tokens."""
+        total = self.prompt_tokens
+        return self.cache_read_input_tokens / total if total else None
+
+    @property
+    def unpriced_calls(self) -> int:
+        """Calls whose model had no known price (left out of the costs)."""
+        return self.calls - self.priced_calls
+
+    def public(self) -> dict[str, Any]:
+        """The figures `stats --format json` promises for a group (without its key)."""
+        return {
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": _round(self.cost_usd),
+            "uncached_cost_usd": _round(self.uncached_cost_usd),
+            "saved_usd": _round(self.saved_usd),
+            "hit_rate": self.hit_rate,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """The values a filter can take, as found in the log."""
+
+    contexts: tuple[str, ...]
+    models: tuple[str, ...]
+    first_day: str | None
+    last_day: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the history screen shows for a filter: totals, per context, per model, per day."""
+
+    totals: Totals
+    by_context: list[tuple[str | None, Totals]]
+    by_model: list[tuple[str, Totals]]
+    by_day: list[tuple[str, Totals]]  # oldest first; days without calls are absent
+    grouped: bool = True  # False: only the totals were asked for (the lists are empty)
+
+
+class _Sums:
+    """Running sums of the 12 `_ROLLUP_SUMS` columns per key (plain lists: this is hot)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[Any, list[float]] = {}
+
+    def add(self, key: Any, values: Sequence[Any]) -> None:
+        target = self.groups.get(key)
+        if target is None:
+            self.groups[key] = [v or 0 for v in values]
+            return
+        for i, value in enumerate(values):
+            if value:
+                target[i] += value
+
+    def totals(self) -> list[tuple[Any, Totals]]:
+        return sorted(((k, Totals.from_row(v)) for k, v in self.groups.items()),
+                      key=lambda item: (item[0] is not None, item[0] or ""))
 
 
 def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) -> CallRecord:
@@ -103,6 +352,25 @@ def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) ->
     )
 
 
+def _call_row(call_id: int | None, rec: CallRecord) -> tuple[Any, ...]:
+    """The `calls` row of a record (costs computed once, with its own prices)."""
+    cost = rec.cost
+    u = rec.usage
+    p = rec.prices
+    return (call_id, rec.ts, rec.context_id, rec.context, rec.conversation_id, rec.kind,
+            rec.model, rec.status, rec.error, u.input_tokens, u.cache_creation_input_tokens,
+            u.cache_creation_5m_tokens, u.cache_creation_1h_tokens, u.cache_read_input_tokens,
+            u.output_tokens, p.input, p.output, p.write_5m, p.write_1h, p.read, cost.cost_usd,
+            cost.uncached_cost_usd, cost.saved_usd, rec.ttft_ms, rec.duration_ms,
+            rec.cache_miss_reason, rec.cache_missed_input_tokens, rec.request_id,
+            rec.message_id, rec.stop_reason, int(rec.live), rec.prompt, rec.answer)
+
+
+def _breakpoint_rows(call_id: int, rec: CallRecord) -> list[tuple[Any, ...]]:
+    return [(call_id, b.position, b.ttl, b.prefix_hash, b.prefix_tokens, int(b.cached),
+             b.context_block) for b in rec.breakpoints]
+
+
 class CallLog:
     """Every call, ok or not, as rows of `calls` and `call_breakpoints`."""
 
@@ -111,38 +379,29 @@ class CallLog:
 
     async def log(self, rec: CallRecord) -> int:
         """Insert a call and its breakpoints in one transaction; return its id."""
-        cost = rec.cost
-        u = rec.usage
-        p = rec.prices
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                """INSERT INTO calls (ts, context_id, context, conversation_id, kind, model,
-                    status, error, input_tokens, cache_creation_input_tokens,
-                    cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_input_tokens,
-                    output_tokens, price_input, price_output, mult_write_5m, mult_write_1h,
-                    mult_read, cost_usd, uncached_cost_usd, saved_usd, ttft_ms, duration_ms,
-                    cache_miss_reason, cache_missed_input_tokens, request_id, message_id,
-                    stop_reason, live, prompt, answer)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                           ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (rec.ts, rec.context_id, rec.context, rec.conversation_id, rec.kind, rec.model,
-                 rec.status, rec.error, u.input_tokens, u.cache_creation_input_tokens,
-                 u.cache_creation_5m_tokens, u.cache_creation_1h_tokens,
-                 u.cache_read_input_tokens, u.output_tokens, p.input, p.output, p.write_5m,
-                 p.write_1h, p.read, cost.cost_usd, cost.uncached_cost_usd, cost.saved_usd,
-                 rec.ttft_ms, rec.duration_ms, rec.cache_miss_reason,
-                 rec.cache_missed_input_tokens, rec.request_id, rec.message_id,
-                 rec.stop_reason, int(rec.live), rec.prompt, rec.answer),
-            )
+            cursor = await conn.execute(_INSERT_CALL, _call_row(None, rec))
             call_id = int(cursor.lastrowid or 0)
-            await conn.executemany(
-                "INSERT INTO call_breakpoints (call_id, position, ttl, prefix_hash,"
-                " prefix_tokens, cached, context_block) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(call_id, b.position, b.ttl, b.prefix_hash, b.prefix_tokens, int(b.cached),
-                  b.context_block) for b in rec.breakpoints],
-            )
+            await conn.executemany(_INSERT_BREAKPOINT, _breakpoint_rows(call_id, rec))
         rec.id = call_id
         return call_id
+
+    async def log_many(self, records: Sequence[CallRecord]) -> list[int]:
+        """Insert many calls in one transaction (imports, benchmarks); return their ids."""
+        if not records:
+            return []
+        async with self.db.transaction() as conn:
+            # Ids are handed out here, under the write lock, so breakpoints can name their call
+            # without a round trip per row.
+            first = int(await self.db.scalar("SELECT coalesce(MAX(id), 0) FROM calls")) + 1
+            ids = list(range(first, first + len(records)))
+            await conn.executemany(_INSERT_CALL, [_call_row(i, r) for i, r in zip(
+                ids, records, strict=True)])
+            await conn.executemany(_INSERT_BREAKPOINT, [
+                row for i, r in zip(ids, records, strict=True) for row in _breakpoint_rows(i, r)])
+        for call_id, rec in zip(ids, records, strict=True):
+            rec.id = call_id
+        return ids
 
     async def get(self, call_id: int) -> CallRecord | None:
         """One call in full: prompt, answer, prices and breakpoints."""
@@ -160,56 +419,180 @@ class CallLog:
         ])
 
     async def history(
-        self, filters: CallFilter = CallFilter(), *, limit: int | None = 50, offset: int = 0
+        self, filters: CallFilter = CallFilter(), *, limit: int | None = 50, offset: int = 0,
+        before: tuple[str, int] | None = None,
     ) -> list[CallRecord]:
-        """Calls matching `filters`, newest first, one page at a time."""
+        """Calls matching `filters`, newest first, one page at a time.
+
+        `before=(ts, id)` of the last row of the previous page reads the next page from the
+        index (keyset paging), as fast at row 900,000 as at row 0; `offset` walks every
+        skipped row.
+        """
         where, params = filters.where()
-        sql = f"SELECT {_LIST_COLUMNS} FROM calls{where} ORDER BY ts DESC, id DESC"
+        source = "calls"
+        if filters.search and await self._sparse_search(filters.search):
+            where, params = filters.indexed_where()
+        elif not filters.search:
+            index = await self._narrowest_index(filters)
+            if index:
+                source = f"calls INDEXED BY {index}"
+        if before is not None:
+            where += " AND " if where else " WHERE "
+            where += "(ts, id) < (?, ?)"
+            params += [before[0], before[1]]
+        sql = f"SELECT {_LIST_COLUMNS} FROM {source}{where} ORDER BY ts DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit, offset]
         return [_record(row) for row in await self.db.fetchall(sql, params)]
 
+    async def iter_history(
+        self, filters: CallFilter = CallFilter(), *, chunk: int = 2000
+    ) -> AsyncIterator[list[CallRecord]]:
+        """Every matching call, newest first, in chunks (exports never hold the whole log)."""
+        before: tuple[str, int] | None = None
+        while True:
+            page = await self.history(filters, limit=chunk, before=before)
+            if page:
+                yield page
+            if len(page) < chunk:
+                return
+            last = page[-1]
+            before = (last.ts, int(last.id or 0))
+
+    async def breakdown(self, by: str, filters: CallFilter = CallFilter()
+                        ) -> list[tuple[str | None, Totals]]:
+        """Totals per context, model, day, kind or status, ordered by key (None first)."""
+        if by not in GROUPS:
+            raise StoreError(f"invalid --by {by!r}: use {', '.join(GROUPS)}")
+        plan = _plan(filters)
+        groups: dict[str | None, Totals] = {}
+        if plan.rollup is not None:
+            where, params = filters.rollup_where(*plan.rollup)
+            key = _ROLLUP_KEY[by]
+            for row in await self.db.fetchall(
+                    f"SELECT {key}, {_ROLLUP_SUMS} FROM call_rollup{where} GROUP BY 1", params):
+                groups[row[0]] = groups.get(row[0], Totals()) + Totals.from_row(row[1:])
+        for part in plan.raw:
+            where, params = part.indexed_where()
+            for row in await self.db.fetchall(
+                    f"SELECT {_RAW_KEY[by]}, {_RAW_SUMS} FROM calls{where} GROUP BY 1", params):
+                groups[row[0]] = groups.get(row[0], Totals()) + Totals.from_row(row[1:])
+        return sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+
+    async def totals(self, filters: CallFilter = CallFilter()) -> Totals:
+        """Sums over every call matching `filters`."""
+        plan = _plan(filters)
+        total = Totals()
+        if plan.rollup is not None:
+            where, params = filters.rollup_where(*plan.rollup)
+            row = await self.db.fetchone(f"SELECT {_ROLLUP_SUMS} FROM call_rollup{where}", params)
+            if row is not None:
+                total += Totals.from_row(row)
+        for part in plan.raw:
+            where, params = part.indexed_where()
+            row = await self.db.fetchone(f"SELECT {_RAW_SUMS} FROM calls{where}", params)
+            if row is not None:
+                total += Totals.from_row(row)
+        return total
+
+    async def summary(self, filters: CallFilter = CallFilter(), *,
+                      grouped: bool = True) -> Summary:
+        """Totals and (if `grouped`) the per context, model and day breakdowns.
+
+        Without a search, each is a small grouped query over the rollup (the sums run in
+        SQLite, not in Python: the UI thread stays free). A search reads raw rows once,
+        grouped by day, context and model, and splits that in Python; without `grouped` it
+        only sums them, which is cheaper (no sort).
+        """
+        if not grouped:
+            return Summary(await self.totals(filters), [], [], [], grouped=False)
+        if not filters.search:
+            return Summary(
+                totals=await self.totals(filters),
+                by_context=await self.breakdown("context", filters),
+                by_model=[(k or "", t) for k, t in await self.breakdown("model", filters)],
+                by_day=[(k or "", t) for k, t in await self.breakdown("day", filters)])
+        plan = _plan(filters)
+        parts: list[tuple[str, list[Any]]] = []
+        if plan.rollup is not None:
+            where, params = filters.rollup_where(*plan.rollup)
+            parts.append((f"SELECT day, NULLIF(context, ''), model, {_ROLLUP_SUMS}"
+                          f" FROM call_rollup{where} GROUP BY day, context, model", params))
+        for part in plan.raw:
+            where, params = part.indexed_where()
+            parts.append((f"SELECT substr(ts, 1, 10), context, model, {_RAW_SUMS}"
+                          f" FROM calls{where} GROUP BY 1, 2, 3", params))
+        total, days, contexts, models = _Sums(), _Sums(), _Sums(), _Sums()
+        for sql, params in parts:
+            for row in await self.db.fetchall(sql, params):
+                values = tuple(row)[3:]
+                total.add(None, values)
+                days.add(row[0], values)
+                contexts.add(row[1], values)
+                models.add(row[2], values)
+        everything = total.totals()
+        return Summary(totals=everything[0][1] if everything else Totals(),
+                       by_context=contexts.totals(), by_model=models.totals(),
+                       by_day=days.totals())
+
+    async def _narrowest_index(self, filters: CallFilter) -> str | None:
+        """With two or more indexed filters, the index with the fewest rows to walk.
+
+        The planner cannot tell a context of 300,000 calls from one of 300; the rollup can,
+        in one pass over its groups. A page walks its index newest first, so the smallest
+        index finds a sparse combination soonest.
+        """
+        candidates = [(index, test, value) for index, test, value in (
+            ("calls_by_context_ts", "context = ?", filters.context),
+            ("calls_by_model_ts", "model = ?", filters.model),
+            ("calls_errors_by_ts", "status = 'error'", filters.status == "error" or None),
+        ) if value]
+        if len(candidates) < 2:
+            return None  # the planner's choice is the only sensible one
+        sums = ", ".join(f"SUM(CASE WHEN {test} THEN calls ELSE 0 END)"
+                         for _, test, _ in candidates)
+        where, params = CallFilter(since=filters.since, until=filters.until).rollup_where(
+            filters.since[:10] if filters.since else None,
+            _next_day(filters.until[:10]) if filters.until else None)
+        params = [v for _, test, v in candidates if "?" in test] + params
+        row = await self.db.fetchone(f"SELECT {sums} FROM call_rollup{where}", params)
+        counts = [int(v or 0) for v in row] if row else [0] * len(candidates)
+        return min(zip(counts, (c[0] for c in candidates), strict=True))[1]
+
+    async def _sparse_search(self, text: str) -> bool:
+        """Whether few enough prompts may contain `text` to fetch them from the index."""
+        query = _match_query(text)
+        if query is None:
+            return False
+        found = await self.db.scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM call_search WHERE call_search MATCH ? LIMIT ?)",
+            (query, _DENSE_SEARCH + 1))
+        return int(found or 0) <= _DENSE_SEARCH
+
     async def stats(self, by: str = "context", filters: CallFilter = CallFilter()
                     ) -> list[dict[str, Any]]:
         """Totals per context, model or day; hit_rate None where there are no tokens."""
-        if by not in GROUPS:
+        if by not in ("context", "model", "day"):
             raise StoreError(f"invalid --by {by!r}: use context, model or day")
-        key = GROUPS[by]
-        where, params = filters.where()
-        rows = await self.db.fetchall(
-            f"""SELECT {key} AS key, COUNT(*) AS calls,
-                   SUM(input_tokens) AS input_tokens,
-                   SUM(cache_creation_input_tokens) AS cache_creation_input_tokens,
-                   SUM(cache_read_input_tokens) AS cache_read_input_tokens,
-                   SUM(output_tokens) AS output_tokens,
-                   SUM(cost_usd) AS cost_usd, SUM(uncached_cost_usd) AS uncached_cost_usd,
-                   SUM(saved_usd) AS saved_usd
-                FROM calls{where} GROUP BY key ORDER BY {"key DESC" if by == "day" else "key"}""",
-            params,
-        )
-        out = []
-        for r in rows:
-            tokens = r["input_tokens"] + r["cache_creation_input_tokens"] + \
-                r["cache_read_input_tokens"]
-            out.append({
-                by: r["key"],
-                "calls": r["calls"],
-                "input_tokens": r["input_tokens"],
-                "cache_creation_input_tokens": r["cache_creation_input_tokens"],
-                "cache_read_input_tokens": r["cache_read_input_tokens"],
-                "output_tokens": r["output_tokens"],
-                "cost_usd": _round(r["cost_usd"]),
-                "uncached_cost_usd": _round(r["uncached_cost_usd"]),
-                "saved_usd": _round(r["saved_usd"]),
-                "hit_rate": (r["cache_read_input_tokens"] / tokens) if tokens else None,
-            })
-        return out
+        groups = await self.breakdown(by, filters)
+        if by == "day":
+            groups.reverse()  # newest day first
+        return [{by: key, **totals.public()} for key, totals in groups]
 
     async def count(self, filters: CallFilter = CallFilter()) -> int:
         """How many calls match."""
-        where, params = filters.where()
-        return int(await self.db.scalar(f"SELECT COUNT(*) FROM calls{where}", params) or 0)
+        return (await self.totals(filters)).calls
+
+    async def facets(self) -> Facets:
+        """Contexts and models seen in the log, and its first and last day."""
+        contexts = await self.db.fetchall(
+            "SELECT DISTINCT context FROM call_rollup WHERE context != '' ORDER BY 1")
+        models = await self.db.fetchall("SELECT DISTINCT model FROM call_rollup ORDER BY 1")
+        span = await self.db.fetchone("SELECT MIN(day), MAX(day) FROM call_rollup")
+        return Facets(
+            contexts=tuple(r[0] for r in contexts), models=tuple(r[0] for r in models),
+            first_day=span[0] if span else None, last_day=span[1] if span else None)
 
     async def cache_events(self, hashes: Iterable[str]) -> list[CacheEvent]:
         """Events of successful calls that wrote or read any of these prefixes."""

@@ -138,9 +138,8 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction (BEGIN IMMEDIATE): all of it lands, or none of it."""
-        async with self._write_lock:
-            async with self._transaction() as conn:
-                yield conn
+        async with self._write_lock, self._transaction() as conn:
+            yield conn
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:

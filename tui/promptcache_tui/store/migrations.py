@@ -106,6 +106,146 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE contexts ADD COLUMN keep_warm INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: per-day totals by context, model, kind and status, kept by triggers in the same
+    # transaction as every write to `calls`, so stats and the history screen's totals read
+    # O(groups) rows instead of every call. '' stands for "no context" (NULL is not a key).
+    # priced_calls counts calls with a known cost: a group of unknown prices sums to NULL.
+    """
+    CREATE TABLE call_rollup (
+        day TEXT NOT NULL,
+        context TEXT NOT NULL,
+        model TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        cache_creation_input_tokens INTEGER NOT NULL,
+        cache_creation_5m_tokens INTEGER NOT NULL,
+        cache_creation_1h_tokens INTEGER NOT NULL,
+        cache_read_input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        priced_calls INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        uncached_cost_usd REAL NOT NULL,
+        saved_usd REAL NOT NULL,
+        PRIMARY KEY (day, context, model, kind, status)
+    ) WITHOUT ROWID;
+    INSERT INTO call_rollup
+        SELECT substr(ts, 1, 10), coalesce(context, ''), model, kind, status, COUNT(*),
+               SUM(input_tokens), SUM(cache_creation_input_tokens),
+               SUM(cache_creation_5m_tokens), SUM(cache_creation_1h_tokens),
+               SUM(cache_read_input_tokens), SUM(output_tokens), COUNT(cost_usd),
+               TOTAL(cost_usd), TOTAL(uncached_cost_usd), TOTAL(saved_usd)
+        FROM calls GROUP BY 1, 2, 3, 4, 5;
+    CREATE TRIGGER call_rollup_add AFTER INSERT ON calls BEGIN
+        INSERT INTO call_rollup VALUES (
+            substr(NEW.ts, 1, 10), coalesce(NEW.context, ''), NEW.model, NEW.kind, NEW.status,
+            1, NEW.input_tokens, NEW.cache_creation_input_tokens, NEW.cache_creation_5m_tokens,
+            NEW.cache_creation_1h_tokens, NEW.cache_read_input_tokens, NEW.output_tokens,
+            NEW.cost_usd IS NOT NULL, coalesce(NEW.cost_usd, 0),
+            coalesce(NEW.uncached_cost_usd, 0), coalesce(NEW.saved_usd, 0))
+        ON CONFLICT (day, context, model, kind, status) DO UPDATE SET
+            calls = calls + 1,
+            input_tokens = input_tokens + excluded.input_tokens,
+            cache_creation_input_tokens =
+                cache_creation_input_tokens + excluded.cache_creation_input_tokens,
+            cache_creation_5m_tokens = cache_creation_5m_tokens + excluded.cache_creation_5m_tokens,
+            cache_creation_1h_tokens = cache_creation_1h_tokens + excluded.cache_creation_1h_tokens,
+            cache_read_input_tokens = cache_read_input_tokens + excluded.cache_read_input_tokens,
+            output_tokens = output_tokens + excluded.output_tokens,
+            priced_calls = priced_calls + excluded.priced_calls,
+            cost_usd = cost_usd + excluded.cost_usd,
+            uncached_cost_usd = uncached_cost_usd + excluded.uncached_cost_usd,
+            saved_usd = saved_usd + excluded.saved_usd;
+    END;
+    CREATE TRIGGER call_rollup_remove AFTER DELETE ON calls BEGIN
+        UPDATE call_rollup SET
+            calls = calls - 1,
+            input_tokens = input_tokens - OLD.input_tokens,
+            cache_creation_input_tokens =
+                cache_creation_input_tokens - OLD.cache_creation_input_tokens,
+            cache_creation_5m_tokens = cache_creation_5m_tokens - OLD.cache_creation_5m_tokens,
+            cache_creation_1h_tokens = cache_creation_1h_tokens - OLD.cache_creation_1h_tokens,
+            cache_read_input_tokens = cache_read_input_tokens - OLD.cache_read_input_tokens,
+            output_tokens = output_tokens - OLD.output_tokens,
+            priced_calls = priced_calls - (OLD.cost_usd IS NOT NULL),
+            cost_usd = cost_usd - coalesce(OLD.cost_usd, 0),
+            uncached_cost_usd = uncached_cost_usd - coalesce(OLD.uncached_cost_usd, 0),
+            saved_usd = saved_usd - coalesce(OLD.saved_usd, 0)
+        WHERE day = substr(OLD.ts, 1, 10) AND context = coalesce(OLD.context, '')
+            AND model = OLD.model AND kind = OLD.kind AND status = OLD.status;
+        DELETE FROM call_rollup
+        WHERE day = substr(OLD.ts, 1, 10) AND context = coalesce(OLD.context, '')
+            AND model = OLD.model AND kind = OLD.kind AND status = OLD.status AND calls <= 0;
+    END;
+    CREATE TRIGGER call_rollup_change AFTER UPDATE OF ts, context, model, kind, status,
+        input_tokens, cache_creation_input_tokens, cache_creation_5m_tokens,
+        cache_creation_1h_tokens, cache_read_input_tokens, output_tokens, cost_usd,
+        uncached_cost_usd, saved_usd ON calls BEGIN
+        UPDATE call_rollup SET
+            calls = calls - 1,
+            input_tokens = input_tokens - OLD.input_tokens,
+            cache_creation_input_tokens =
+                cache_creation_input_tokens - OLD.cache_creation_input_tokens,
+            cache_creation_5m_tokens = cache_creation_5m_tokens - OLD.cache_creation_5m_tokens,
+            cache_creation_1h_tokens = cache_creation_1h_tokens - OLD.cache_creation_1h_tokens,
+            cache_read_input_tokens = cache_read_input_tokens - OLD.cache_read_input_tokens,
+            output_tokens = output_tokens - OLD.output_tokens,
+            priced_calls = priced_calls - (OLD.cost_usd IS NOT NULL),
+            cost_usd = cost_usd - coalesce(OLD.cost_usd, 0),
+            uncached_cost_usd = uncached_cost_usd - coalesce(OLD.uncached_cost_usd, 0),
+            saved_usd = saved_usd - coalesce(OLD.saved_usd, 0)
+        WHERE day = substr(OLD.ts, 1, 10) AND context = coalesce(OLD.context, '')
+            AND model = OLD.model AND kind = OLD.kind AND status = OLD.status;
+        DELETE FROM call_rollup
+        WHERE day = substr(OLD.ts, 1, 10) AND context = coalesce(OLD.context, '')
+            AND model = OLD.model AND kind = OLD.kind AND status = OLD.status AND calls <= 0;
+        INSERT INTO call_rollup VALUES (
+            substr(NEW.ts, 1, 10), coalesce(NEW.context, ''), NEW.model, NEW.kind, NEW.status,
+            1, NEW.input_tokens, NEW.cache_creation_input_tokens, NEW.cache_creation_5m_tokens,
+            NEW.cache_creation_1h_tokens, NEW.cache_read_input_tokens, NEW.output_tokens,
+            NEW.cost_usd IS NOT NULL, coalesce(NEW.cost_usd, 0),
+            coalesce(NEW.uncached_cost_usd, 0), coalesce(NEW.saved_usd, 0))
+        ON CONFLICT (day, context, model, kind, status) DO UPDATE SET
+            calls = calls + 1,
+            input_tokens = input_tokens + excluded.input_tokens,
+            cache_creation_input_tokens =
+                cache_creation_input_tokens + excluded.cache_creation_input_tokens,
+            cache_creation_5m_tokens = cache_creation_5m_tokens + excluded.cache_creation_5m_tokens,
+            cache_creation_1h_tokens = cache_creation_1h_tokens + excluded.cache_creation_1h_tokens,
+            cache_read_input_tokens = cache_read_input_tokens + excluded.cache_read_input_tokens,
+            output_tokens = output_tokens + excluded.output_tokens,
+            priced_calls = priced_calls + excluded.priced_calls,
+            cost_usd = cost_usd + excluded.cost_usd,
+            uncached_cost_usd = uncached_cost_usd + excluded.uncached_cost_usd,
+            saved_usd = saved_usd + excluded.saved_usd;
+    END;
+    """,
+    # 5: a trigram index over prompts, so a search finds its candidate calls without reading
+    # every row. detail=none keeps it small; it only narrows, `prompt LIKE` stays the judge.
+    """
+    CREATE VIRTUAL TABLE call_search USING fts5(
+        prompt, content='calls', content_rowid='id', tokenize='trigram', detail=none,
+        columnsize=0);
+    INSERT INTO call_search(call_search) VALUES ('rebuild');
+    CREATE TRIGGER call_search_add AFTER INSERT ON calls WHEN NEW.prompt IS NOT NULL BEGIN
+        INSERT INTO call_search(rowid, prompt) VALUES (NEW.id, NEW.prompt);
+    END;
+    CREATE TRIGGER call_search_remove AFTER DELETE ON calls WHEN OLD.prompt IS NOT NULL BEGIN
+        INSERT INTO call_search(call_search, rowid, prompt) VALUES ('delete', OLD.id, OLD.prompt);
+    END;
+    CREATE TRIGGER call_search_change AFTER UPDATE OF prompt ON calls BEGIN
+        INSERT INTO call_search(call_search, rowid, prompt)
+            SELECT 'delete', OLD.id, OLD.prompt WHERE OLD.prompt IS NOT NULL;
+        INSERT INTO call_search(rowid, prompt)
+            SELECT NEW.id, NEW.prompt WHERE NEW.prompt IS NOT NULL;
+    END;
+    """,
+    # 6: failed calls in time order. Errors are usually rare, and a page of "status = error"
+    # (alone, or with other filters) reads this small index instead of walking every call.
+    """
+    CREATE INDEX calls_errors_by_ts ON calls(ts) WHERE status = 'error';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

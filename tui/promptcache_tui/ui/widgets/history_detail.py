@@ -1,0 +1,136 @@
+"""One logged call in full: usage priced line by line, prices in effect, miss reason, texts."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Label, Static
+
+from promptcache_tui.core.cost import MTOK
+from promptcache_tui.core.records import CallRecord
+from promptcache_tui.ui.widgets.history_summary import dollars
+from promptcache_tui.ui.widgets.usage_panel import percent
+
+
+def _price(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.2f}"
+
+
+def _line_cost(tokens: int, price: float | None) -> str:
+    return "-" if price is None else dollars(tokens * price / MTOK)
+
+
+def header_text(record: CallRecord) -> Text:
+    """Who, when, what, and the ids to quote to support."""
+    text = Text()
+    text.append(f"call {record.id} · ", style="bold")
+    text.append(f"{record.ts[:19].replace('T', ' ')} UTC · {record.context or '(no context)'}"
+                f" · {record.kind} · {record.model} · ")
+    text.append(record.status, style="bold red" if record.status != "ok" else "bold green")
+    ids = [f"{name} {value}" for name, value in (
+        ("request", record.request_id), ("message", record.message_id),
+        ("stop", record.stop_reason), ("conversation", record.conversation_id)) if value]
+    ids.append("live API" if record.live else "offline simulator")
+    text.append("\n" + " · ".join(ids), style="dim")
+    timing = [f"{name} {value:,.0f} ms" for name, value in (
+        ("time to first token", record.ttft_ms), ("duration", record.duration_ms))
+        if value is not None]
+    if timing:
+        text.append("\n" + " · ".join(timing), style="dim")
+    return text
+
+
+def usage_table(record: CallRecord) -> Table:
+    """Each kind of token with the price in effect for it and what it cost."""
+    usage, prices, cost = record.usage, record.prices, record.cost
+    base = prices.input
+    unsplit = usage.cache_creation_input_tokens - (
+        usage.cache_creation_5m_tokens + usage.cache_creation_1h_tokens)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("tokens", "count", "price / MTok", "cost"):
+        table.add_column(name, justify="left" if name == "tokens" else "right")
+
+    def scaled(multiplier: float) -> float | None:
+        return None if base is None else base * multiplier
+
+    rows = [
+        ("input (uncached)", usage.input_tokens, base),
+        ("cache writes, 5m", usage.cache_creation_5m_tokens + max(unsplit, 0),
+         scaled(prices.write_5m)),
+        ("cache writes, 1h", usage.cache_creation_1h_tokens, scaled(prices.write_1h)),
+        ("cache reads", usage.cache_read_input_tokens, scaled(prices.read)),
+        ("output", usage.output_tokens, prices.output),
+    ]
+    for name, tokens, price in rows:
+        table.add_row(name, f"{tokens:,}", _price(price), _line_cost(tokens, price))
+    table.add_row(Text("total", style="bold"), f"{usage.prompt_tokens + usage.output_tokens:,}",
+                  "", Text(dollars(cost.cost_usd), style="bold"))
+    return table
+
+
+def money_text(record: CallRecord) -> Text:
+    """Cost, uncached cost, saving, hit rate, and the prices in effect."""
+    cost, prices = record.cost, record.prices
+    text = Text()
+    text.append(f"cost {dollars(cost.cost_usd)} · uncached {dollars(cost.uncached_cost_usd)} · "
+                f"saved {dollars(cost.saved_usd)} · hit rate {percent(record.usage.hit_rate)}",
+                style="bold")
+    text.append(f"\nprices in effect: input {_price(prices.input)} / MTok, output "
+                f"{_price(prices.output)} / MTok; 5m writes x{prices.write_5m:g}, 1h writes "
+                f"x{prices.write_1h:g}, reads x{prices.read:g} of input")
+    if not prices.known:
+        text.append("\nthis model had no known price when the call was made", style="yellow")
+    return text
+
+
+def why_text(record: CallRecord) -> Text:
+    """The miss reason, the error, and the breakpoints sent."""
+    text = Text()
+    if record.error:
+        text.append(f"error: {record.error}\n", style="red")
+    reason = record.cache_miss_reason or "-"
+    text.append(f"cache miss reason: {reason}")
+    if record.cache_missed_input_tokens:
+        text.append(f" ({record.cache_missed_input_tokens:,} tokens missed)")
+    for mark in record.breakpoints:
+        state = "cached" if mark.cached else "not cached"
+        text.append(f"\nbreakpoint {mark.position + 1}: {mark.ttl}, prefix "
+                    f"~{mark.prefix_tokens:,} tokens, {state}, {mark.prefix_hash[:12]}",
+                    style="dim")
+    return text
+
+
+class CallDetail(VerticalScroll):
+    """A call's full record, for the history's drill-down."""
+
+    DEFAULT_CSS = """
+    CallDetail > Static {
+        margin-bottom: 1;
+    }
+    CallDetail > .detail-title {
+        text-style: bold;
+        color: $text-primary;
+    }
+    CallDetail > .detail-text {
+        padding: 0 1;
+        background: $boost;
+    }
+    """
+
+    def __init__(self, record: CallRecord, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        record = self.record
+        yield Static(header_text(record), id="detail-header")
+        yield Static(usage_table(record), id="detail-usage")
+        yield Static(money_text(record), id="detail-money")
+        yield Static(why_text(record), id="detail-why")
+        yield Label("prompt", classes="detail-title")
+        yield Static(Text(record.prompt or "(none: a warm-up call sends no prompt)"),
+                     classes="detail-text", id="detail-prompt")
+        yield Label("answer", classes="detail-title")
+        yield Static(Text(record.answer or "(none)"), classes="detail-text", id="detail-answer")

@@ -1,0 +1,140 @@
+"""Totals of the filtered calls, and their breakdowns per context, model and day."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Label, Static
+
+from promptcache_tui.store.calls import Summary, Totals
+from promptcache_tui.ui.widgets.usage_panel import percent
+
+BREAKDOWN_COLUMNS = ("calls", "errors", "input", "writes", "reads", "output", "cost",
+                     "uncached", "saved", "hit")
+
+
+def count(value: int) -> str:
+    """Token and call counts: 812, 8,417, 12.3k, 4.5M, 1.2B."""
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (10_000, "k")):
+        if value >= size:
+            return f"{value / size:.1f}{suffix}"
+    return f"{value:,}"
+
+
+def dollars(value: float | None) -> str:
+    """A sum of money: cents past a dollar, four places under it; '-' when unknown."""
+    if value is None:
+        return "-"
+    sign = "-" if value < 0 else ""
+    amount = abs(value)
+    return f"{sign}${amount:,.2f}" if amount >= 1 else f"{sign}${amount:.4f}"
+
+
+def totals_lines(totals: Totals) -> str:
+    """Two or three lines: calls and money, tokens by kind, and what is left out."""
+    if not totals.calls:
+        return "no calls match these filters"
+    saved_share = ""
+    if totals.saved_usd is not None and totals.uncached_cost_usd:
+        saved_share = f" ({totals.saved_usd / totals.uncached_cost_usd * 100:.0f}%)"
+    lines = [
+        f"[b]{totals.calls:,}[/b] calls · {totals.errors:,} errors · "
+        f"cost [b]{dollars(totals.cost_usd)}[/b] · uncached {dollars(totals.uncached_cost_usd)}"
+        f" · saved [b]{dollars(totals.saved_usd)}[/b]{saved_share} · "
+        f"hit rate [b]{percent(totals.hit_rate)}[/b]",
+        f"tokens: input {count(totals.input_tokens)} · 5m writes "
+        f"{count(totals.cache_creation_5m_tokens)} · 1h writes "
+        f"{count(totals.cache_creation_1h_tokens)} · reads "
+        f"{count(totals.cache_read_input_tokens)} · output {count(totals.output_tokens)}",
+    ]
+    if totals.unpriced_calls:
+        lines.append(f"[dim]{totals.unpriced_calls:,} calls of models with unknown prices are "
+                     "not in the costs[/dim]")
+    return "\n".join(lines)
+
+
+def breakdown_cells(totals: Totals) -> list[str]:
+    """One breakdown row after its key."""
+    return [f"{totals.calls:,}", f"{totals.errors:,}", count(totals.input_tokens),
+            count(totals.cache_creation_input_tokens), count(totals.cache_read_input_tokens),
+            count(totals.output_tokens), dollars(totals.cost_usd),
+            dollars(totals.uncached_cost_usd), dollars(totals.saved_usd),
+            percent(totals.hit_rate)]
+
+
+class HistoryTotals(Static):
+    """The totals line of the filtered set (`…` while they are being counted)."""
+
+    DEFAULT_CSS = """
+    HistoryTotals {
+        /* A fixed size: new figures never move the table below (no re-layout, no redraw). */
+        height: 4;
+        width: 1fr;
+        padding: 0 1;
+        border-bottom: hkey $foreground 20%;
+    }
+    HistoryTotals.-pending {
+        color: $text-muted;
+    }
+    """
+
+    def pending(self) -> None:
+        """Mark the figures as out of date while a new filter is counted."""
+        self.add_class("-pending")
+
+    def show(self, totals: Totals) -> None:
+        """Show fresh figures."""
+        self.remove_class("-pending")
+        self.update(totals_lines(totals))
+
+
+class HistoryBreakdown(VerticalScroll):
+    """Per context, per model and per day (newest first), each a small table."""
+
+    DEFAULT_CSS = """
+    HistoryBreakdown > DataTable {
+        height: auto;
+        max-height: 16;
+        margin-bottom: 1;
+    }
+    HistoryBreakdown > Label {
+        text-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, summary: Summary | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._initial = summary
+        self._ready = False  # the tables exist (a summary may arrive before they do)
+
+    def compose(self) -> ComposeResult:
+        for name in ("context", "model", "day"):
+            yield Label(f"per {name}")
+            yield DataTable[str](id=f"by-{name}", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        for name in ("context", "model", "day"):
+            self.query_one(f"#by-{name}", DataTable).add_columns(name, *BREAKDOWN_COLUMNS)
+        self._ready = True
+        if self._initial is not None:
+            self.show(self._initial)
+
+    def show(self, summary: Summary) -> None:
+        """Fill the three tables."""
+        if not self._ready:
+            self._initial = summary
+            return
+        groups: dict[str, Sequence[tuple[Any, Totals]]] = {
+            "context": summary.by_context,
+            "model": summary.by_model,
+            "day": list(reversed(summary.by_day)),
+        }
+        for name, rows in groups.items():
+            table = self.query_one(f"#by-{name}", DataTable)
+            table.clear()
+            for key, totals in rows:
+                table.add_row(key or "(none)", *breakdown_cells(totals))
