@@ -29,7 +29,7 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 from tests.ui import scenes  # noqa: E402
-from tests.ui.harness import SIZE, FakeClock, make_app, seed_demo  # noqa: E402
+from tests.ui.harness import SIZE, FakeClock, make_app, seed_demo, wait_until  # noqa: E402
 
 from promptcache_tui.config import load_settings  # noqa: E402
 from promptcache_tui.ui.app import PromptCacheApp  # noqa: E402
@@ -79,6 +79,23 @@ async def main() -> None:
                 await scene(pilot, clock)
 
             await shoot(app, shot, HERE / f"{name}.svg", title)
+
+        app, clock = await scenes.conversation_app(load_settings(root / "history",
+                                                                 offline=True))
+
+        async def history(pilot: Any, clock: FakeClock = clock) -> None:
+            from promptcache_tui.ui.widgets.history_table import HistoryTable
+
+            await scenes.show_conversation(pilot, clock)
+            await pilot.press("f5")  # a warm-up, so all three kinds of row show
+            await pilot.pause(0.5)
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: bool(pilot.app.screen.query(HistoryTable))
+                             and pilot.app.screen.query_one(HistoryTable).row_count >= 3,
+                             what="the history table")
+            await pilot.pause(0.3)
+
+        await shoot(app, history, HERE / "history.svg", "promptcache-tui: usage history")
 
         editor = load_settings(root / "editor", offline=True)
         await seed_demo(editor)

@@ -524,3 +524,11 @@ def test_snapshot_export_dialog(snap_compare: Callable[..., bool], small_db: Pat
         pilot.app.screen.query_one("#export-path", Input).value = "/tmp/history.json"
 
     assert snapshot(snap_compare, small_db, steps)
+
+
+def test_counts_are_shortened_without_changing_their_value() -> None:
+    from promptcache_tui.ui.widgets.history_summary import count
+
+    assert count(812) == "812" and count(8_417) == "8,417"
+    assert count(16_842) == "16.8k" and count(52_000) == "52.0k"
+    assert count(4_500_000) == "4.5M" and count(1_200_000_000) == "1.2B"

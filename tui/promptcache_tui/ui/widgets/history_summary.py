@@ -18,8 +18,10 @@ BREAKDOWN_COLUMNS = ("calls", "errors", "input", "writes", "reads", "output", "c
 
 def count(value: int) -> str:
     """Token and call counts: 812, 8,417, 12.3k, 4.5M, 1.2B."""
-    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (10_000, "k")):
-        if value >= size:
+    # Exact below 10,000; shortened above, each unit from its own threshold.
+    for threshold, size, suffix in ((1_000_000_000, 1_000_000_000, "B"),
+                                    (1_000_000, 1_000_000, "M"), (10_000, 1_000, "k")):
+        if value >= threshold:
             return f"{value / size:.1f}{suffix}"
     return f"{value:,}"
 
