@@ -18,6 +18,13 @@ from promptcache_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
+BUSY_TIMEOUT_ENV = "PROMPTCACHE_TUI_BUSY_TIMEOUT_MS"  # how long a writer waits for a lock
+
+
+def busy_timeout_ms() -> int:
+    """The lock wait in ms: PROMPTCACHE_TUI_BUSY_TIMEOUT_MS if valid, else 15 s."""
+    raw = os.environ.get(BUSY_TIMEOUT_ENV, "")
+    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
 
 
 class StoreError(UserError, RuntimeError):
@@ -60,7 +67,7 @@ def describe(exc: sqlite3.Error, path: Path) -> StoreError:
     if "locked" in lowered or "busy" in lowered:
         return StoreError(
             f"database {path} is busy: another process held a write lock for over "
-            f"{BUSY_TIMEOUT_MS // 1000} s; try again"
+            f"{busy_timeout_ms() / 1000:g} s; try again"
         )
     if "readonly" in lowered or "read-only" in lowered:
         return StoreError(f"database {path} is read-only: check the data dir's permissions")
@@ -88,13 +95,13 @@ class Database:
         prepare_file(path)
         try:
             conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+                path, isolation_level=None, timeout=busy_timeout_ms() / 1000)
         except sqlite3.Error as exc:
             raise describe(exc, path) from exc
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
             await conn.execute("PRAGMA foreign_keys = ON")
             mode = await db.scalar("PRAGMA journal_mode")
             if str(mode).lower() != "wal":
