@@ -54,5 +54,5 @@ async def test_a_long_streamed_list_lands_in_several_parts() -> None:
         await pilot.pause()
         parts = list(app.query(AnswerPart))
         assert len(parts) > 5
-        text = "".join(p.source for p in parts)
+        text = "".join(p.text for p in parts)
         assert text.split() == LIST.split()
