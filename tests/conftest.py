@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory,
-                 monkeypatch: pytest.MonkeyPatch) -> Path:
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh PROMPTCACHE_TUI_HOME and working dir; no Anthropic variables leak in."""
     home = tmp_path_factory.mktemp("home")
     work = tmp_path_factory.mktemp("cwd")
@@ -20,7 +21,11 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory,
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(work)
-    return home
+    saved = dict(os.environ)
+    yield home
+    # An in-process `.env` load writes os.environ directly: undo it for the next test.
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @dataclass

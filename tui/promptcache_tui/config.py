@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,15 +42,44 @@ def resolve_data_dir(data_dir: Path | str | None = None) -> Path:
 
 
 def load_dotenv_file(path: Path) -> None:
-    """Load one `.env` file if it exists; variables already in the environment win."""
+    """Load one `.env` file if it exists; variables already in the environment win.
+
+    A file that is not UTF-8 text (or holds NUL bytes, which no environment variable can)
+    is a ConfigError; lines python-dotenv cannot parse are skipped with one warning on
+    stderr that names the file and the lines.
+    """
     if not path.is_file():
         return
-    from dotenv import load_dotenv
-
     try:
-        load_dotenv(path, override=False)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if b"\x00" in data:
+        raise ConfigError(f"cannot read {path}: it looks binary (it contains NUL bytes); "
+                          "a .env file holds KEY=value lines")
+    try:
+        text = data.decode("utf-8-sig")  # a BOM would otherwise glue itself to the first key
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {path}: not UTF-8 text (bad byte "
+                          f"0x{data[exc.start]:02x} at offset {exc.start})") from exc
+    from dotenv import load_dotenv
+    from dotenv.parser import parse_stream
+
+    bad = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
+    logger = logging.getLogger("dotenv.main")
+    logger.addFilter(_drop_parse_warnings)  # reported once below, with the file's name
+    try:
+        load_dotenv(stream=io.StringIO(text), override=False)
+    finally:
+        logger.removeFilter(_drop_parse_warnings)
+    if bad:
+        where = ", ".join(str(n) for n in bad)
+        print(f"{APP_NAME}: warning: {path}: cannot parse line{'s' if len(bad) > 1 else ''} "
+              f"{where} (ignored)", file=sys.stderr)
+
+
+def _drop_parse_warnings(record: logging.LogRecord) -> bool:
+    return "could not parse" not in record.getMessage()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +121,9 @@ def load_settings(
     load_dotenv_file(Path.cwd() / ".env")
     path = resolve_data_dir(data_dir)
     load_dotenv_file(path / ".env")
-    key = os.environ.get("ANTHROPIC_API_KEY") or None
-    base_url = os.environ.get("ANTHROPIC_BASE_URL") or None
+    # A blank key is no key (offline), not a header the HTTP client refuses to send.
+    key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
+    base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or None
     return Settings(data_dir=path, api_key=key, base_url=base_url, offline=offline, model=model,
                     max_tokens=_max_tokens(os.environ.get(MAX_TOKENS_ENV)))
 

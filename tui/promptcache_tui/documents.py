@@ -21,12 +21,14 @@ def read_text_file(path: Path | str, *, limit: int = MAX_FILE_BYTES) -> str:
     if path.is_dir():
         raise DocumentError(f"{path} is a directory, not a file")
     try:
-        size = path.stat().st_size
-        if size > limit:
+        # Read at most limit + 1 bytes: a device or a pipe reports no size, or a wrong one.
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            size = max(path.stat().st_size, len(data))
             raise DocumentError(
                 f"{path} is too large ({size / 1_048_576:.1f} MB; the limit is "
                 f"{limit // 1_048_576} MB)")
-        data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if b"\x00" in data:

@@ -12,6 +12,7 @@ from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, money, percent
 from promptcache_tui.config import Settings
 from promptcache_tui.core.catalog import load_catalog
+from promptcache_tui.core.errors import UserError
 from promptcache_tui.core.records import CallRecord
 from promptcache_tui.store import Store
 
@@ -41,6 +42,8 @@ def summary_line(record: CallRecord) -> str:
 
 async def _one_call(settings: Settings, name: str, prompt: str | None, kind: str,
                     model: str | None, stream_text: bool) -> CallRecord:
+    from promptcache_tui.sim.state import StateError
+
     catalog = load_catalog(settings.data_dir)
     async with await Store.open(settings.db_path) as store:
         ctx = await store.contexts.require(name)
@@ -52,6 +55,8 @@ async def _one_call(settings: Settings, name: str, prompt: str | None, kind: str
 
             return await service.run(ctx, prompt, kind=kind, model=model or settings.model,
                                      on_text=show if stream_text else None)
+        except StateError as exc:  # the offline simulator's state file is unusable
+            raise UserError(str(exc)) from exc
         finally:
             await service.close()
 

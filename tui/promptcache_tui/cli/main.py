@@ -112,4 +112,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
+    except OSError as exc:  # the file system said no (read-only, full, permissions): one line
+        fail(os_error_line(exc), 1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as one line naming the file, e.g. 'cannot use /x: Read-only file system'."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"cannot use {exc.filename}: {reason}" if exc.filename else reason

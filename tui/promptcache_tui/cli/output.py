@@ -40,7 +40,11 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
-    return str(value)
+    text = str(value)
+    if text.isprintable():
+        return text
+    # A newline would break the row, an escape sequence would drive the terminal: show them.
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def money(value: float | None) -> str:

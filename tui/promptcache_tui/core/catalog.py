@@ -6,6 +6,7 @@ Nothing model-specific lives in code: an unknown model has unknown prices (None)
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -98,8 +99,9 @@ def _parse_date(value: Any, where: str) -> date | None:
 def _number(value: Any, where: str, key: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise CatalogError(f"{where}: {key} must be a non-negative number")
+    if (isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+            or not math.isfinite(value)):
+        raise CatalogError(f"{where}: {key} must be a non-negative, finite number")
     return float(value)
 
 

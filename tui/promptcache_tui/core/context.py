@@ -78,7 +78,7 @@ class Context:
 
 def validate_name(name: str) -> str:
     """Return `name` if it is a valid context name, else raise ContextError."""
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise ContextError(
             f"invalid context name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -111,7 +111,7 @@ def parse_tools(text: str) -> list[dict[str, object]]:
 def check_context(ctx: Context) -> list[str]:
     """Every reason the context cannot be sent as it is (empty list when it can)."""
     problems: list[str] = []
-    if not NAME_RE.match(ctx.name or ""):
+    if not NAME_RE.fullmatch(ctx.name or ""):
         problems.append(f"invalid context name {ctx.name!r}")
     if not ctx.blocks:
         problems.append("a context needs at least one block")

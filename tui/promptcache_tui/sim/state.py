@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promptcache_tui.core.errors import UserError
 from promptcache_tui.sim.diagnostics import Fingerprint
 from promptcache_tui.sim.engine import CacheEntry, NewEntry
 
@@ -45,7 +46,7 @@ CREATE INDEX IF NOT EXISTS prints_age ON prints (created_at);
 """
 
 
-class StateError(RuntimeError):
+class StateError(UserError, RuntimeError):
     """The state file cannot be opened or is not a simulator database."""
 
 
@@ -83,10 +84,13 @@ class SimState:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Create it 0600 before SQLite does; WAL and SHM files inherit the mode.
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # Create it 0600 before SQLite does; WAL and SHM files inherit the mode.
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise StateError(f"cannot create {self.path}: {exc.strerror or exc}") from exc
         try:
             with self._write() as db:
                 for statement in _SCHEMA.split(";"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -69,13 +70,27 @@ def describe(exc: sqlite3.Error, path: Path) -> StoreError:
             f"database {path} is busy: another process held a write lock for over "
             f"{busy_timeout_ms() / 1000:g} s; try again"
         )
-    if "readonly" in lowered or "read-only" in lowered:
+    if "readonly" in lowered or "read-only" in lowered or (
+            "unable to open" in lowered and path.exists() and not _writable(path.parent)):
         return StoreError(f"database {path} is read-only: check the data dir's permissions")
-    if "full" in lowered:
+    # A full disk shows as SQLITE_FULL, or as an I/O error when even the -shm file cannot grow.
+    if "full" in lowered or ("disk i/o error" in lowered and _disk_full(path)):
         return StoreError(f"disk full: cannot write to {path}")
     if "not a database" in lowered or "malformed" in lowered:
         return StoreError(f"{path} is corrupt or not a promptcache-tui database ({text})")
     return StoreError(f"database error in {path}: {text}")
+
+
+def _writable(folder: Path) -> bool:
+    # access() reports a read-only mount even to root, which chmod alone cannot stop.
+    return os.access(folder, os.W_OK)
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024  # the -shm file wants 32 KiB
+    except OSError:
+        return False
 
 
 class Database:
@@ -103,6 +118,7 @@ class Database:
         try:
             await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
             await conn.execute("PRAGMA foreign_keys = ON")
+            await db._refuse_foreign()
             mode = await db.scalar("PRAGMA journal_mode")
             if str(mode).lower() != "wal":
                 await conn.execute("PRAGMA journal_mode = WAL")
@@ -169,6 +185,16 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 await self.conn.execute("ROLLBACK")
             raise describe(exc, self.path) from exc
+
+    async def _refuse_foreign(self) -> None:
+        """Refuse another program's SQLite database before anything (WAL mode, tables) is written.
+
+        Ours has a user_version from its first migration on; version 0 with tables is not ours.
+        """
+        version = int(await self.scalar("PRAGMA user_version") or 0)
+        if version == 0 and await self.scalar("SELECT count(*) FROM sqlite_master"):
+            raise StoreError(f"{self.path} is a SQLite database of another program, not a "
+                             "promptcache-tui database (left untouched)")
 
     async def migrate(self) -> int:
         """Apply the migrations this database lacks; return the schema version."""

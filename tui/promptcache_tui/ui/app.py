@@ -125,6 +125,7 @@ class PromptCacheApp(App[None]):
     @work(exclusive=True, group="backend", exit_on_error=False)
     async def open_backend(self) -> None:
         """Open the store, load the catalog, create the call service, start the simulator."""
+        store: Store | None = None
         try:
             store = self.store
             if store is None:
@@ -142,6 +143,9 @@ class PromptCacheApp(App[None]):
             if not self.settings.live:
                 await asyncio.to_thread(service.start_simulator)
         except Exception as exc:
+            if store is not None and self.store is None:  # opened here: do not leak it
+                with contextlib.suppress(Exception):
+                    await store.close()
             self.post_message(BackendFailed(one_line(exc)))
             return
         self.post_message(BackendReady(store, catalog, service))

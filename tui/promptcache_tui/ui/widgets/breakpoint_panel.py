@@ -91,7 +91,9 @@ class BreakpointRow(Vertical):
 
     def tick(self, ledger: TTLLedger, now: float) -> None:
         """Refresh the countdown from the ledger."""
-        self.query_one(Countdown).show(ledger.state(self.model, self.prefix_hash, now))
+        # A row mounted a moment ago may not have composed its countdown yet.
+        for countdown in self.query(Countdown):
+            countdown.show(ledger.state(self.model, self.prefix_hash, now))
 
 
 class BreakpointPanel(Vertical):
