@@ -6,7 +6,7 @@ per token (a 4,000-token list did not finish streaming in 200 s). And the Markdo
 mounts several widgets per paragraph or list item, which every frame then lays out again:
 streaming 4,000 tokens at 200 tok/s stalled the event loop 100-400 ms at p99.
 
-So an answer is a column of parts, each one Static showing Rich's Markdown rendering of at
+So an answer is a column of parts, each one showing Rich's Markdown rendering of at
 most about `PART_CHARS` characters: once a part is that long, the stream starts a new part at
 the next block boundary (a blank line, a list item or a heading, never inside a code fence).
 Only the last part is re-rendered, at most every `REFRESH_S`. Measured on the same stream:
@@ -23,7 +23,8 @@ from rich.markdown import Markdown
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -64,8 +65,8 @@ def chunk_markdown(text: str, min_chars: int = PART_CHARS) -> list[str]:
     return [p for p in parts if p] or [""]
 
 
-class AnswerPart(Static):
-    """One bounded part of an answer, rendered as Markdown."""
+class AnswerPart(Widget):
+    """One bounded part of an answer: its Markdown rendered once per text and width."""
 
     DEFAULT_CSS = """
     AnswerPart {
@@ -78,24 +79,34 @@ class AnswerPart(Static):
     def __init__(self, text: str = "") -> None:
         super().__init__()
         self.text = text
-        self._height: tuple[int, str, int] | None = None  # (width, text, height)
-        self.show(text)
+        self._lines: tuple[int, str, list[Strip]] | None = None  # (width, text, lines)
 
     def show(self, text: str) -> None:
-        """Render `text` (the part so far) as Markdown."""
+        """Show `text` (the part so far) as Markdown."""
         self.text = text
-        self.update(Markdown(text, hyperlinks=False))
+        self.refresh(layout=True)
+
+    def _rendered(self, width: int) -> list[Strip]:
+        # Layout asks for the height and every repaint for lines: both read this cache, so
+        # the Markdown is parsed and wrapped once per change, not once per frame.
+        if self._lines is None or self._lines[:2] != (width, self.text):
+            console = self.app.console
+            lines = console.render_lines(Markdown(self.text, hyperlinks=False),
+                                         console.options.update_width(max(width, 1)),
+                                         style=self.rich_style, pad=False)
+            self._lines = (width, self.text, [Strip(line) for line in lines])
+        return self._lines[2]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """The height at this width, computed once per text and width.
+        """As many rows as the rendered Markdown has at this width."""
+        return len(self._rendered(width)) if self.text else 0
 
-        Every layout pass asks every part for its height, and answering means rendering
-        the Markdown: without this cache each frame re-rendered the whole answer so far.
-        """
-        if self._height is None or self._height[:2] != (width, self.text):
-            height = super().get_content_height(container, viewport, width)
-            self._height = (width, self.text, height)
-        return self._height[2]
+    def render_line(self, y: int) -> Strip:
+        """One row of the rendered Markdown."""
+        width = self.size.width
+        lines = self._rendered(width) if self.text else []
+        return lines[y].crop_extend(0, width, self.rich_style) if y < len(lines) \
+            else Strip.blank(width, self.rich_style)
 
 
 class AnswerTurn(Vertical):
