@@ -532,3 +532,15 @@ def test_counts_are_shortened_without_changing_their_value() -> None:
     assert count(812) == "812" and count(8_417) == "8,417"
     assert count(16_842) == "16.8k" and count(52_000) == "52.0k"
     assert count(4_500_000) == "4.5M" and count(1_200_000_000) == "1.2B"
+
+
+async def test_a_search_shorter_than_three_characters_is_not_applied(db_path: Path) -> None:
+    app = Host(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settled(pilot)
+        everything = table_ids(screen)
+        await pilot.press("slash", *"re", "enter")
+        await settled(pilot)
+        assert screen.filters.search is None
+        assert table_ids(screen) == everything
+        assert screen.query_one("#filter-search", Input).has_class("-invalid")

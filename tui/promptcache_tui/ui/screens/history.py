@@ -72,6 +72,8 @@ STATUSES = ("ok", "error")
 
 # -- messages ------------------------------------------------------------------------------
 
+MIN_SEARCH = 3  # characters before a prompt search applies
+
 @dataclass
 class ReadersReady(Message):
     """The screen's own connections are open."""
@@ -181,9 +183,14 @@ class FilterForm:
                 until = parse_until(self.until, now)
             except StoreError as exc:
                 self.errors["until"] = str(exc)
+        search = self.search.strip()
+        if 0 < len(search) < MIN_SEARCH:
+            # The trigram index needs 3 characters; shorter terms would scan every prompt.
+            self.errors["search"] = f"type at least {MIN_SEARCH} characters to search prompts"
+            search = ""
         return CallFilter(context=self.context, model=self.model, kind=self.kind,
                           status=self.status, since=since, until=until,
-                          search=self.search.strip() or None)
+                          search=search or None)
 
 
 # -- dialogs -------------------------------------------------------------------------------
@@ -689,7 +696,7 @@ class HistoryScreen(Screen[None]):
     def reload(self, *, force: bool = False) -> None:
         """Apply the filter bar: a new page and new totals, if the filter changed."""
         filters = self._form.to_filter(self._now())
-        for name in ("since", "until"):
+        for name in ("since", "until", "search"):
             self.query_one(f"#filter-{name}", Input).set_class(
                 name in self._form.errors, "-invalid")
         if filters == self.filters and not force:
