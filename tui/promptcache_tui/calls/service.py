@@ -28,7 +28,7 @@ from promptcache_tui.core.request import (
     prefix_params,
 )
 from promptcache_tui.core.ttl import CacheEvent, TTLLedger, breakpoint_cached
-from promptcache_tui.store import CallFilter, Store
+from promptcache_tui.store import CallFilter, Store, StoreError
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -282,7 +282,11 @@ class CallService:
                               progress, error)
         if record.status == "ok" and record.cache_miss_reason is None:
             record.cache_miss_reason = self._inferred_miss(built, record, before)
-        await self.store.calls.log(record)
+        try:
+            await self.store.calls.log(record)
+        except StoreError as exc:
+            # The call happened (and was paid for): say so rather than lose it silently.
+            raise StoreError(f"the call was made but could not be logged: {exc}") from exc
         if ctx.id is not None:
             await self.store.contexts.touch(ctx.id)
         return record
