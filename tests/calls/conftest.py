@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -76,3 +77,13 @@ def sim_hook(sim: InProcessSimulator, path: str, body: dict) -> dict:
                                      method="POST", headers={"content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+def logged_calls(home: Path) -> list[sqlite3.Row]:
+    """Every row of the `calls` table in the data dir `home`, oldest first."""
+    conn = sqlite3.connect(home / "promptcache.sqlite3")
+    conn.row_factory = sqlite3.Row
+    try:
+        return list(conn.execute("SELECT * FROM calls ORDER BY id"))
+    finally:
+        conn.close()

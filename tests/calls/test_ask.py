@@ -11,19 +11,10 @@ import pytest
 
 from promptcache_tui.core.records import PUBLIC_FIELDS
 from promptcache_tui.sim.inprocess import InProcessSimulator
-from tests.calls.conftest import SECRET, sim_hook
+from tests.calls.conftest import SECRET, logged_calls, sim_hook
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
-
-
-def calls(home: Path) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(home / "promptcache.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        return list(conn.execute("SELECT * FROM calls ORDER BY id"))
-    finally:
-        conn.close()
 
 
 def expected_cost(row: sqlite3.Row) -> float:
@@ -40,7 +31,7 @@ def test_offline_ask_twice_writes_then_reads(cli: Cli, book: str, isolated_env: 
     assert "write" in first.err and "hit 0%" in first.err
     second = cli("ask", book, "What is the Moonstone?")
     assert second.code == 0, second.err
-    first_row, second_row = calls(isolated_env)
+    first_row, second_row = logged_calls(isolated_env)
     assert first_row["kind"] == "ask" and first_row["status"] == "ok"
     assert first_row["cache_creation_input_tokens"] > 1024
     assert first_row["cache_creation_5m_tokens"] == first_row["cache_creation_input_tokens"]
@@ -98,7 +89,7 @@ def test_live_path_goes_to_base_url_with_the_key(cli: Cli, book: str, isolated_e
     first = cli("ask", book, "What was the story about?", "--format", "json")
     assert first.code == 0, first.err
     second = cli("ask", book, "And the ending?", "--format", "json")
-    rows = calls(isolated_env)
+    rows = logged_calls(isolated_env)
     assert [r["live"] for r in rows] == [1, 1]
     assert json.loads(second.out)["cache_read_input_tokens"] > 0
     # The simulator at ANTHROPIC_BASE_URL, not the local one, holds the cache.
@@ -110,7 +101,7 @@ def test_offline_flag_ignores_the_key(cli: Cli, book: str, isolated_env: Path,
                                       live_env: InProcessSimulator) -> None:
     result = cli("ask", book, "Hi?", "--offline")
     assert result.code == 0, result.err
-    assert calls(isolated_env)[0]["live"] == 0
+    assert logged_calls(isolated_env)[0]["live"] == 0
 
 
 def test_the_api_key_is_never_written(cli: Cli, book: str, isolated_env: Path,

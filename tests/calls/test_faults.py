@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import socket
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from promptcache_tui.sim.inprocess import InProcessSimulator
-from tests.calls.conftest import sim_hook
+from tests.calls.conftest import logged_calls, sim_hook
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
-
-
-def logged(home: Path) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(home / "promptcache.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        return list(conn.execute("SELECT * FROM calls ORDER BY id"))
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("status, fragment", [
@@ -38,7 +28,7 @@ def test_status_faults_after_retries(cli: Cli, book: str, isolated_env: Path,
     result = cli("ask", book, "What was the story about?")
     assert result.code == 1
     assert fragment in result.err and "Traceback" not in result.err
-    [row] = logged(isolated_env)
+    [row] = logged_calls(isolated_env)
     assert row["status"] == "error" and fragment in row["error"]
     assert row["kind"] == "ask" and row["prompt"] == "What was the story about?"
     # The app is still usable: the next call goes through.
@@ -50,7 +40,7 @@ def test_one_transient_fault_is_retried_by_the_sdk(cli: Cli, book: str, isolated
     sim_hook(live_env, "/_sim/faults", {"status": 529, "count": 1})
     result = cli("ask", book, "Q?")
     assert result.code == 0, result.err
-    assert [r["status"] for r in logged(isolated_env)] == ["ok"]
+    assert [r["status"] for r in logged_calls(isolated_env)] == ["ok"]
 
 
 def test_dropped_stream_keeps_the_usage_already_reported(
@@ -59,7 +49,7 @@ def test_dropped_stream_keeps_the_usage_already_reported(
     result = cli("ask", book, "What was the story about?")
     assert result.code == 1
     assert "broke mid-answer" in result.err or "cannot reach" in result.err
-    [row] = logged(isolated_env)
+    [row] = logged_calls(isolated_env)
     assert row["status"] == "error"
     # message_start had already reported the prompt side.
     assert row["cache_creation_input_tokens"] + row["input_tokens"] > 1000
@@ -74,5 +64,5 @@ def test_connection_refused(cli: Cli, book: str, isolated_env: Path,
     monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
     result = cli("ask", book, "Q?")
     assert result.code == 1 and "cannot reach http://127.0.0.1" in result.err
-    [row] = logged(isolated_env)
+    [row] = logged_calls(isolated_env)
     assert row["status"] == "error" and row["live"] == 1
