@@ -51,3 +51,20 @@ def test_a_data_dir_that_is_a_file_is_one_line(cli: Cli, tmp_path: Path) -> None
     result = cli("--data-dir", str(not_a_dir), "context", "list")
     assert result.code != 0 and "is a file" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_keys_toml_remaps_bindings_by_id(isolated_env: Path) -> None:
+    from promptcache_tui.config import load_keymap
+
+    assert load_keymap(isolated_env) == {}
+    (isolated_env / "keys.toml").write_text('[keys]\nmain.warm_now = "ctrl+w"\n')
+    assert load_keymap(isolated_env) == {"main.warm_now": "ctrl+w"}
+
+
+@pytest.mark.parametrize("content", ["[keys\n", "[keys]\nmain.warm_now = 5\n", "keys = 1\n"])
+def test_a_malformed_keys_toml_is_one_clear_error(isolated_env: Path, content: str) -> None:
+    from promptcache_tui.config import ConfigError, load_keymap
+
+    (isolated_env / "keys.toml").write_text(content)
+    with pytest.raises(ConfigError, match=r"keys\.toml"):
+        load_keymap(isolated_env)

@@ -138,3 +138,39 @@ def _max_tokens(raw: str | None) -> int:
     if not 1 <= value <= 128_000:
         raise ConfigError(f"{MAX_TOKENS_ENV} must be a whole number from 1 to 128000, not {raw!r}")
     return value
+
+
+KEYS_FILE = "keys.toml"
+
+
+def load_keymap(data_dir: Path) -> dict[str, str]:
+    """Key remaps from `keys.toml` in the data dir: `[keys]` binding id = "key[,key]".
+
+    Example: `main.warm_now = "ctrl+w"`. Missing file: no remaps. A malformed one is a
+    ConfigError naming the file.
+    """
+    import tomllib
+
+    path = data_dir / KEYS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict):
+        raise ConfigError(f'{path}: [keys] must map binding ids to keys, e.g. '
+                          f'main.warm_now = "ctrl+w"')
+    out: dict[str, str] = {}
+    # TOML reads `main.warm_now = ...` as a nested table: join the parts back into the id.
+    pending: list[tuple[str, object]] = list(keys.items())
+    while pending:
+        name, value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((f"{name}.{k}", v) for k, v in value.items())
+        elif isinstance(value, str) and value.strip():
+            out[name] = value.strip()
+        else:
+            raise ConfigError(f'{path}: {name} must be a key such as "ctrl+w", not {value!r}')
+    return out

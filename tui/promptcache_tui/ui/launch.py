@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 def run_tui(settings: Settings) -> None:
-    """Run the app until the user quits."""
+    """Run the app until the user quits (with the key remaps of `keys.toml`, if any)."""
+    from promptcache_tui.config import load_keymap
     from promptcache_tui.ui.app import PromptCacheApp
 
-    PromptCacheApp(settings).run()
+    PromptCacheApp(settings, keymap=load_keymap(settings.data_dir)).run()
