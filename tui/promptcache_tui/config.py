@@ -103,11 +103,6 @@ class Settings:
         """The app's SQLite database."""
         return self.data_dir / "promptcache.sqlite3"
 
-    @property
-    def sim_state_path(self) -> Path:
-        """The offline simulator's cache state."""
-        return self.data_dir / "simulator.sqlite3"
-
     def mode_label(self) -> str:
         """LIVE or OFFLINE SIMULATOR, as the header shows it."""
         return "LIVE" if self.live else "OFFLINE SIMULATOR"

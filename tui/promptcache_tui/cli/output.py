@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,8 +63,3 @@ def percent(value: float | None) -> str:
 def warn(message: str) -> None:
     """A one-line warning on stderr."""
     click.echo(f"promptcache-tui: warning: {message}", err=True)
-
-
-def is_tty() -> bool:
-    """Whether stdout is a terminal."""
-    return sys.stdout.isatty()

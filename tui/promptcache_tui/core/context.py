@@ -86,13 +86,6 @@ def validate_name(name: str) -> str:
     return name
 
 
-def parse_ttl(value: str) -> Ttl:
-    """Validate a TTL string ('5m' or '1h')."""
-    if value not in TTL_SECONDS:
-        raise ContextError(f"invalid TTL {value!r}: use 5m or 1h")
-    return value  # type: ignore[return-value]
-
-
 def parse_tools(text: str) -> list[dict[str, object]]:
     """Parse a tools block: a JSON array of tool definitions (each with a name)."""
     try:

@@ -13,7 +13,6 @@ from typing import Any
 
 from promptcache_tui.core.context import (
     MAX_BREAKPOINTS,
-    TTL_SECONDS,
     Block,
     Context,
     parse_tools,
@@ -202,8 +201,3 @@ def context_breakpoints(ctx: Context, model: str | None = None) -> tuple[Planned
         bp for bp in build_request(ctx, prompt=None, model=model).breakpoints
         if bp.context_block is not None
     )
-
-
-def ttl_seconds(ttl: str) -> int:
-    """Seconds an entry with this TTL lives."""
-    return TTL_SECONDS[ttl]
