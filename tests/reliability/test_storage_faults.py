@@ -129,6 +129,15 @@ def test_a_corrupt_simulator_state_file_is_one_line(cli: Cli, story: str,
 
 # -- a full disk ---------------------------------------------------------------------------
 
+def _with_story(cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make `home` the data dir and add the context 'story' to it."""
+    monkeypatch.setenv("PROMPTCACHE_TUI_HOME", str(home))
+    doc = tmp_path / "story.txt"
+    doc.write_text(STORY)
+    assert cli("context", "add", "story", "--file", str(doc)).code == 0
+    return home
+
+
 def _integrity(db: Path) -> str:
     return rows(db, "PRAGMA integrity_check")[0][0]
 
@@ -153,11 +162,7 @@ def test_disk_full_while_adding_a_big_file_writes_nothing(
 def test_disk_full_while_logging_a_call_leaves_no_partial_rows(
         cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmpfs("1m")
-    monkeypatch.setenv("PROMPTCACHE_TUI_HOME", str(home))
-    doc = tmp_path / "story.txt"
-    doc.write_text(STORY)
-    assert cli("context", "add", "story", "--file", str(doc)).code == 0
+    home = _with_story(cli, tmpfs("1m"), tmp_path, monkeypatch)
     # In-process, a prompt may exceed the kernel's 128 KiB argument limit: the call row,
     # which stores the prompt, cannot fit in what is left of the 1 MiB disk.
     prompt = "Where did Aria walk? " + "and what else happened there " * 40_000
@@ -196,11 +201,7 @@ def test_a_completely_full_disk_says_disk_full(cli: Cli, tmpfs: Callable[..., Pa
 def test_a_read_only_data_dir_is_one_line(cli: Cli, tmpfs: Callable[..., Path],
                                           tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmpfs("4m")
-    monkeypatch.setenv("PROMPTCACHE_TUI_HOME", str(home))
-    doc = tmp_path / "story.txt"
-    doc.write_text(STORY)
-    assert cli("context", "add", "story", "--file", str(doc)).code == 0
+    home = _with_story(cli, tmpfs("4m"), tmp_path, monkeypatch)
     db = home / DB_NAME
     before = digest(db)
     remount(home, "ro")
@@ -216,11 +217,7 @@ def test_a_read_only_data_dir_is_one_line(cli: Cli, tmpfs: Callable[..., Path],
 def test_read_only_after_a_crash_reads_but_refuses_writes(
         cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmpfs("4m")
-    monkeypatch.setenv("PROMPTCACHE_TUI_HOME", str(home))
-    doc = tmp_path / "story.txt"
-    doc.write_text(STORY)
-    assert cli("context", "add", "story", "--file", str(doc)).code == 0
+    home = _with_story(cli, tmpfs("4m"), tmp_path, monkeypatch)
     db = home / DB_NAME
     # A process that dies with the database open leaves its -wal and -shm files behind;
     # with them SQLite can still read the database on a read-only file system.

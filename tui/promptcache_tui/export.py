@@ -1,7 +1,7 @@
 """Export logged calls as CSV or JSON (shared by `history` and the history screen).
 
 `Exporter` writes chunk by chunk, so exporting a million calls never holds them all;
-`write_csv` / `write_json` are the one-shot forms, with the same output.
+`write` is the one-shot form, with the same output.
 """
 
 from __future__ import annotations
@@ -47,16 +47,6 @@ class Exporter:
         if self.fmt == "json":
             self.out.write("[]\n" if self.count == 0 else "\n]\n")
         return self.count
-
-
-def write_csv(records: Iterable[CallRecord], out: IO[str]) -> int:
-    """Write one header line and one row per call; return the number of rows."""
-    return write(records, out, "csv")
-
-
-def write_json(records: Iterable[CallRecord], out: IO[str]) -> int:
-    """Write one JSON list of call records; return the number of records."""
-    return write(records, out, "json")
 
 
 def write(records: Iterable[CallRecord], out: IO[str], fmt: str) -> int:

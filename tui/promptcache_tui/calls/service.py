@@ -302,12 +302,8 @@ class CallService:
         if kind == "chat":
             if conversation_id is None:
                 return None
-            return await self.store.calls.last_message_id(
-                context_id=None, conversation_id=conversation_id)
-        if ctx.id is None:
-            return None
-        rows = await self.store.calls.history(CallFilter(context=ctx.name, kind=kind), limit=5)
-        return next((r.message_id for r in rows if r.message_id), None)
+            return await self.store.calls.last_message_id(conversation_id=conversation_id)
+        return await self.store.calls.last_message_id(context=ctx.name, kind=kind)
 
     async def _before(self, ctx: Context, built: BuiltRequest, now: float) -> _Before:
         """What the log says just before a call: breakpoint states and the previous call."""

@@ -609,20 +609,18 @@ class CallLog:
         return [CacheEvent(ts=parse_iso(r["ts"]), model=r["model"], prefix_hash=r["prefix_hash"],
                            ttl=r["ttl"]) for r in rows]
 
-    async def last_message_id(self, *, context_id: int | None,
-                              conversation_id: int | None = None) -> str | None:
-        """The message id of the latest ok call of this conversation (else of the context)."""
+    async def last_message_id(self, *, conversation_id: int | None = None,
+                              context: str | None = None, kind: str | None = None) -> str | None:
+        """The message id of the latest call that has one: in this conversation, or else
+        among this context's calls of this kind."""
         if conversation_id is not None:
             found = await self.db.scalar(
                 "SELECT message_id FROM calls WHERE conversation_id = ? AND message_id IS NOT"
                 " NULL ORDER BY id DESC LIMIT 1", (conversation_id,))
-            if found:
-                return str(found)
-        if context_id is None:
-            return None
-        found = await self.db.scalar(
-            "SELECT message_id FROM calls WHERE context_id = ? AND message_id IS NOT NULL"
-            " ORDER BY id DESC LIMIT 1", (context_id,))
+        else:
+            found = await self.db.scalar(
+                "SELECT message_id FROM calls WHERE context = ? AND kind = ?"
+                " AND message_id IS NOT NULL ORDER BY ts DESC, id DESC LIMIT 1", (context, kind))
         return str(found) if found else None
 
 
