@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+import pytest
+from rich.console import Console
+from rich.style import Style
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 
 from promptcache_tui.ui.widgets.answer_turn import (
     AnswerPart,
     AnswerStream,
     AnswerTurn,
     chunk_markdown,
-    split_at,
+    continues_list,
+    render_markdown,
+    split_point,
 )
 
 LIST = "".join(f"- item {i}: the Rabbit hurried past the hedge again\n" for i in range(200))
 
 
 def test_short_parts_are_never_split() -> None:
-    assert split_at("short", "\n- next") is None
+    assert split_point("short\n- next") is None
 
 
-def test_split_at_a_list_item_or_blank_line() -> None:
+def test_split_at_a_list_item_heading_or_blank_line() -> None:
     long = "x" * 700
-    assert split_at(long, "end.\n- next item") == len("end.\n")
-    assert split_at(long, "end.\n\nNew paragraph") == len("end.\n")
-    assert split_at(long + "\n", "- next") == 0  # boundary straddles the two
-    assert split_at(long, "a soft\nline break") is None
+    assert split_point(long + "end.\n- next item") == len(long + "end.\n")
+    assert split_point(long + "end.\n\nNew paragraph") == len(long + "end.\n")
+    assert split_point(long + "\n12. twelfth") == len(long) + 1
+    assert split_point(long + "\n## Heading") == len(long) + 1
+    assert split_point(long + "a soft\nline break") is None
+
+
+def test_a_boundary_waits_for_the_text_that_proves_it() -> None:
+    long = "x" * 700
+    assert split_point(long + "\n-") is None  # could still be "-3 degrees"
+    searched = len(long + "\n-") - 12
+    assert split_point(long + "\n- item", searched) == len(long) + 1
 
 
 def test_never_split_inside_a_code_fence() -> None:
     fenced = "```python\n" + "x = 1\n" * 300
-    assert split_at(fenced, "\n- not a list item") is None
+    assert split_point(fenced + "\n- not a list item") is None
+    closed = fenced + "```\n"
+    assert split_point(closed + "- a list item") == len(closed)
 
 
 def test_chunking_keeps_every_character() -> None:
@@ -44,15 +60,72 @@ class Host(App[None]):
         yield AnswerTurn(classes="-streaming")
 
 
-async def test_a_long_streamed_list_lands_in_several_parts() -> None:
+async def stream_in(fragments: list[str]) -> list[tuple[str, bool]]:
+    """Stream `fragments` into an answer; return each part shown: its text, its gap above."""
     app = Host()
     async with app.run_test() as pilot:
         stream = AnswerStream(app.query_one(AnswerTurn))
-        for word in LIST.split(" "):
-            await stream.write(word + " ")
+        for fragment in fragments:
+            await stream.write(fragment)
         await stream.stop()
         await pilot.pause()
-        parts = list(app.query(AnswerPart))
-        assert len(parts) > 5
-        text = "".join(p.text for p in parts)
-        assert text.split() == LIST.split()
+        return [(part.text, part.gap) for part in app.query(AnswerPart)]
+
+
+async def test_a_long_streamed_list_lands_in_several_parts() -> None:
+    parts = await stream_in([word + " " for word in LIST.split(" ")])
+    assert len(parts) > 5
+    assert "".join(text for text, _ in parts).split() == LIST.split()
+    assert not any(gap for _, gap in parts)  # one list: no blank rows between its parts
+
+
+async def test_parts_split_where_tokens_cut_a_list_marker_in_two() -> None:
+    # Tokens as a model streams them: "\n-" ends one, " item" starts the next.
+    fragments = [piece for line in LIST.splitlines(keepends=True)
+                 for piece in (line[:1], line[1:-1], "\n")]
+    fragments = [f for f in fragments if f]
+    parts = [text for text, _ in await stream_in(fragments)]
+    assert "".join(parts) == LIST
+    assert len(parts) > 5 and all(len(p) < 800 for p in parts)
+    assert parts == chunk_markdown(LIST)
+
+
+async def test_streamed_paragraphs_keep_their_blank_rows() -> None:
+    text = SAMPLES["paragraphs"]
+    parts = await stream_in([text[i:i + 7] for i in range(0, len(text), 7)])
+    assert "".join(t for t, _ in parts) == text
+    assert [gap for _, gap in parts] == [False] + [True] * (len(parts) - 1)
+
+
+SAMPLES = {
+    "a long list": LIST,
+    "paragraphs": "".join(f"Paragraph {i} " + "words " * 30 + "\n\n" for i in range(20)),
+    "headings, lists, numbers and code": "".join(
+        f"## Heading {i}\n\nSome text " + "lorem " * 40 + "\n\n- a point\n- another point "
+        + "x " * 30 + "\n1. first\n2. second\n\n```python\nprint(1)\n\nprint(2)\n```\n\n"
+        for i in range(8)),
+    "a paragraph, then a list without a blank line": "".join(
+        "Intro " + "w " * 120 + "\n\n- one\n- two " + "y " * 60 + "\n" for _ in range(8)),
+    "list items carried on lazily": "".join(
+        "- item " + "z " * 40 + "\nlazy line " + "v " * 60 + "\n" for _ in range(12)),
+}
+
+
+def rendered_in_parts(console: Console, text: str, style: Style) -> list[Strip]:
+    """An answer's rows as the chat shows them: part by part, joined as the stream joins them."""
+    parts = chunk_markdown(text, min_chars=200)
+    assert len(parts) > 3
+    rows: list[Strip] = []
+    for previous, part in zip([None, *parts], parts, strict=False):
+        gap = previous is not None and not continues_list(previous, part)
+        rows += render_markdown(console, part, 60, style, gap)
+    return rows
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+@pytest.mark.parametrize("style", [Style(), Style(color="white", bgcolor="#1e1e1e")],
+                         ids=["plain", "on a background"])
+def test_parts_render_exactly_like_the_whole_answer(name: str, style: Style) -> None:
+    console = Console(width=60, color_system="truecolor")
+    whole = render_markdown(console, SAMPLES[name], 60, style)
+    assert rendered_in_parts(console, SAMPLES[name], style) == whole

@@ -15,8 +15,9 @@ p99 9 ms, worst 37 ms, and the stream keeps up with the tokens.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-import time
 from typing import TYPE_CHECKING
 
 from rich.markdown import Markdown
@@ -25,47 +26,104 @@ from textual.containers import Vertical
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from promptcache_tui.ui.widgets.steady import SingleLayoutPass
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
+    from rich.console import Console
+    from rich.style import Style
+    from textual.worker import Worker
 
 PART_CHARS = 600
 REFRESH_S = 0.1
 # A new block starts after a newline with a blank line, a list item or a heading.
 _BOUNDARY = re.compile(r"\n(?=\n|[-*+] |\d{1,9}[.)] |#{1,6} )")
+_LOOKAHEAD = 12  # the longest text after "\n" that _BOUNDARY reads: nine digits, ". "
+_LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)]) ")
 _FENCE = "```"
 
 
-def split_at(part: str, fragment: str, min_chars: int = PART_CHARS) -> int | None:
-    """Where in `fragment` a new part should begin, or None to keep writing this one.
+def split_point(text: str, start: int = 0, min_chars: int = PART_CHARS) -> int | None:
+    """Where in `text` (a part so far) a new part should begin, or None to keep writing it.
 
-    `part` is the current part's text so far. The boundary may straddle the two (a newline at
-    the end of `part`), in which case the new part begins at 0.
+    A new part begins at a block boundary at least `min_chars` in, outside any code fence.
+    `start` skips text already searched: a stream searches only its newest characters (and
+    the few before them that a boundary may span: a token can end on "\n-" before " item").
     """
-    if len(part) < min_chars or part.count(_FENCE) % 2:
+    if len(text) < min_chars:
         return None
-    tail = part[-1:]
-    for match in _BOUNDARY.finditer(tail + fragment):
-        start = match.end() - len(tail)  # the first character of the new block
-        if start >= 0 and (tail + fragment)[: match.start()].count(_FENCE) % 2 == 0:
-            return start
+    for match in _BOUNDARY.finditer(text, max(start, min_chars - 1)):
+        if text.count(_FENCE, 0, match.start()) % 2 == 0:
+            return match.end()
     return None
 
 
 def chunk_markdown(text: str, min_chars: int = PART_CHARS) -> list[str]:
     """Split a whole answer into parts the way streaming would."""
-    parts = [""]
-    for line in text.splitlines(keepends=True):
-        cut = split_at(parts[-1], line, min_chars)
-        if cut is None:
-            parts[-1] += line
-        else:
-            parts[-1] += line[:cut]
-            parts.append(line[cut:])
-    return [p for p in parts if p] or [""]
+    parts = []
+    while (cut := split_point(text, 0, min_chars)) is not None:
+        parts.append(text[:cut])
+        text = text[cut:]
+    parts.append(text)
+    return parts
 
 
-class AnswerPart(Widget):
+def continues_list(previous: str, text: str) -> bool:
+    """Whether part `text` carries on the list that part `previous` ends in.
+
+    Rich puts a blank row between blocks but none between the items of one list (blank lines
+    between items included), so the parts of an answer are joined with a blank row unless
+    this holds.
+    """
+    if not _LIST_ITEM.match(text.lstrip("\n")):
+        return False
+    lines = previous.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if _LIST_ITEM.match(line.lstrip()):
+            return True
+        if line.startswith((_FENCE, "#")):
+            return False
+        if not line.strip():
+            after = lines[i + 1] if i + 1 < len(lines) else ""
+            # Unindented text after a blank line is a paragraph of its own: the list ended.
+            if after.strip() and not after[:1].isspace():
+                return False
+    return False
+
+
+def _blank(row: Strip, style: Style) -> bool:
+    # Spaces on the answer's own background: not the padding row of a code block.
+    return all(not seg.text.strip()
+               and (seg.style is None or seg.style.bgcolor in (None, style.bgcolor))
+               for seg in row)
+
+
+def render_markdown(console: Console, text: str, width: int, style: Style,
+                    gap: bool = False) -> list[Strip]:
+    """Rich's Markdown rendering of `text` as rows exactly `width` cells wide.
+
+    Blank rows at either end are dropped (Rich opens a leading list with one); `gap` puts one
+    blank row on top, between this part and the one before. Pure: it reads no widget, so the
+    stream runs it in a thread.
+    """
+    width = max(width, 1)
+    lines = console.render_lines(Markdown(text, hyperlinks=False),
+                                 console.options.update_width(width), style=style, pad=False)
+    rows = [Strip(line).crop_extend(0, width, style) for line in lines]
+    start, end = 0, len(rows)
+    while start < end and _blank(rows[start], style):
+        start += 1
+    while end > start and _blank(rows[end - 1], style):
+        end -= 1
+    rows = rows[start:end]
+    if gap and rows:
+        rows.insert(0, Strip.blank(width, style))
+    return rows
+
+
+class AnswerPart(SingleLayoutPass, Widget):
     """One bounded part of an answer: its Markdown rendered once per text and width."""
 
     DEFAULT_CSS = """
@@ -76,40 +134,47 @@ class AnswerPart(Widget):
     }
     """
 
-    def __init__(self, text: str = "") -> None:
+    def __init__(self, text: str = "", *, gap: bool = False) -> None:
         super().__init__()
         self.text = text
-        self._lines: tuple[int, str, list[Strip]] | None = None  # (width, text, lines)
+        self.gap = gap  # a blank row above: this part starts a new block (see continues_list)
+        self._lines: tuple[int, str, list[Strip]] | None = None  # (width, text, rows)
 
     def show(self, text: str) -> None:
-        """Show `text` (the part so far) as Markdown."""
+        """Show `text` (the part so far) as Markdown, rendered at the next layout."""
         self.text = text
         self.refresh(layout=True)
 
+    def show_rendered(self, text: str, width: int, lines: list[Strip]) -> None:
+        """Show `text` already rendered at `width` (by `render_markdown`, off the event loop)."""
+        grown = self._lines is None or len(self._lines[2]) != len(lines)
+        self.text = text
+        self._lines = (width, text, lines)
+        # Most updates add words to the last row: a repaint of this part, not a layout pass.
+        self.refresh(layout=grown)
+
     def _rendered(self, width: int) -> list[Strip]:
-        # Layout asks for the height and every repaint for lines: both read this cache, so
-        # the Markdown is parsed and wrapped once per change, not once per frame.
+        # Layout asks for the height and every repaint for rows: both read this cache, so the
+        # Markdown is parsed and wrapped once per change, not once per frame.
+        if not self.text:
+            return []
         if self._lines is None or self._lines[:2] != (width, self.text):
-            console = self.app.console
-            lines = console.render_lines(Markdown(self.text, hyperlinks=False),
-                                         console.options.update_width(max(width, 1)),
-                                         style=self.rich_style, pad=False)
-            self._lines = (width, self.text, [Strip(line) for line in lines])
+            self._lines = (width, self.text, render_markdown(
+                self.app.console, self.text, width, self.rich_style, self.gap))
         return self._lines[2]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """As many rows as the rendered Markdown has at this width."""
-        return len(self._rendered(width)) if self.text else 0
+        return len(self._rendered(width))
 
     def render_line(self, y: int) -> Strip:
         """One row of the rendered Markdown."""
         width = self.size.width
-        lines = self._rendered(width) if self.text else []
-        return lines[y].crop_extend(0, width, self.rich_style) if y < len(lines) \
-            else Strip.blank(width, self.rich_style)
+        lines = self._rendered(width)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
 
 
-class AnswerTurn(Vertical):
+class AnswerTurn(SingleLayoutPass, Vertical):
     """An answer; `-streaming` while text is still arriving."""
 
     DEFAULT_CSS = """
@@ -129,55 +194,94 @@ class AnswerTurn(Vertical):
         self._text = text
 
     def compose(self) -> ComposeResult:
+        previous = None
         for part in chunk_markdown(self._text):
-            yield AnswerPart(part)
+            yield AnswerPart(part, gap=previous is not None and not continues_list(previous, part))
+            previous = part
 
 
 class AnswerStream:
-    """Writes streamed text into an AnswerTurn, one bounded part at a time."""
+    """Writes streamed text into an AnswerTurn, one bounded part at a time.
+
+    The Markdown of a growing part is rendered in a thread, at most every `REFRESH_S`, and the
+    finished rows are handed to the part: the event loop only lays out and paints.
+    """
 
     def __init__(self, turn: AnswerTurn) -> None:
         self._turn = turn
         self._text = ""  # the current part's text so far
         self._part: AnswerPart | None = None
-        self._shown = 0.0  # when the current part was last rendered
-        self._timer: Timer | None = None
+        self._wanted: dict[AnswerPart, str] = {}  # the newest text of each part not yet shown
+        self._renderer: Worker[None] | None = None
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._first = True  # no part written yet
 
-    async def _current(self) -> AnswerPart:
+    async def _current(self, gap: bool = False) -> AnswerPart:
         if self._part is None:
+            # A turn starts with one empty part (AnswerTurn.compose): the stream fills it first.
             parts = list(self._turn.query(AnswerPart))
-            if parts and not parts[-1].text:
-                self._part = parts[-1]
+            if self._first and len(parts) == 1 and not parts[0].text:
+                self._part = parts[0]
             else:
-                self._part = AnswerPart()
+                self._part = AnswerPart(gap=gap)
                 await self._turn.mount(self._part)
+            self._first = False
         return self._part
 
-    def _render(self) -> None:
-        self._timer = None
-        if self._part is not None and self._part.text != self._text:
-            self._part.show(self._text)
-        self._shown = time.monotonic()
+    def _want(self, part: AnswerPart, text: str) -> None:
+        self._wanted[part] = text
+        self._wake.set()
+        if self._renderer is None:
+            self._renderer = self._turn.run_worker(self._render_loop(), group="answer-render",
+                                                   exit_on_error=False)
+
+    async def _render_loop(self) -> None:
+        """Render wanted parts in order, in a thread; pace the live part to `REFRESH_S`."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._wanted:
+                part = next(iter(self._wanted))
+                text = self._wanted.pop(part)
+                if part.text == text:
+                    continue
+                started = loop.time()
+                width = self._turn.content_size.width
+                if width <= 0:  # not laid out yet: the part renders at its first layout
+                    part.show(text)
+                else:
+                    lines = await asyncio.to_thread(render_markdown, self._turn.app.console,
+                                                    text, width, part.rich_style, part.gap)
+                    part.show_rendered(text, width, lines)
+                if self._wanted and part is self._part and not self._closing:
+                    await asyncio.sleep(max(0.0, REFRESH_S - (loop.time() - started)))
+            if self._closing:
+                return
 
     async def write(self, fragment: str) -> None:
         """Add streamed text, starting a new part at a block boundary when this one is long."""
         part = await self._current()
-        cut = split_at(self._text, fragment)
-        if cut is not None:
-            self._text += fragment[:cut]
-            self._render()  # the finished part, complete
-            self._text, fragment = "", fragment[cut:]
-            self._part = None
-            part = await self._current()
+        searched = max(0, len(self._text) - _LOOKAHEAD)
         self._text += fragment
-        if time.monotonic() - self._shown >= REFRESH_S:
-            self._render()
-        elif self._timer is None:
-            # Show the tail even if no more text comes for a while.
-            self._timer = part.set_timer(REFRESH_S, self._render)
+        while (cut := split_point(self._text, searched)) is not None:
+            finished, self._text, searched = self._text[:cut], self._text[cut:], 0
+            self._want(part, finished)
+            self._part = None
+            part = await self._current(gap=not continues_list(finished, self._text))
+        self._want(part, self._text)
 
     async def stop(self) -> None:
         """Show everything: the answer is complete (or cut short)."""
-        if self._timer is not None:
-            self._timer.stop()
-        self._render()
+        if self._part is not None:
+            self._want(self._part, self._text)
+        self._closing = True
+        self._wake.set()
+        if self._renderer is not None:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self._renderer.wait()
+        # Whatever the renderer could not show (it failed, or was cancelled) renders in place.
+        for part, text in self._wanted.items():
+            part.show(text)
+        self._wanted.clear()

@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from promptcache_tui.ui.widgets.steady import SingleLayoutPass
+
 if TYPE_CHECKING:
     from promptcache_tui.core.request import Turn
     from promptcache_tui.ui.widgets.answer_turn import AnswerStream
@@ -33,7 +35,7 @@ class UserTurn(Static):
     """
 
 
-class ChatView(VerticalScroll):
+class ChatView(SingleLayoutPass, VerticalScroll):
     """The chat transcript of the current conversation."""
 
     DEFAULT_CSS = """

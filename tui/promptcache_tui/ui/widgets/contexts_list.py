@@ -9,6 +9,8 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from promptcache_tui.ui.widgets.steady import SteadyGeometry
+
 if TYPE_CHECKING:
     from promptcache_tui.store import ContextSummary
 
@@ -21,8 +23,8 @@ def _prompt(summary: ContextSummary, active: bool) -> Text:
     return text
 
 
-class ContextsList(OptionList):
-    """Contexts by name; the selected one is marked."""
+class ContextsList(SteadyGeometry, OptionList):
+    """Contexts by name; the selected one is marked (still while the chat beside it grows)."""
 
     DEFAULT_CSS = """
     ContextsList {

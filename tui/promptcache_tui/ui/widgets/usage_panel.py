@@ -156,11 +156,11 @@ class UsagePanel(Vertical):
         self.context: str | None = None
 
     def compose(self) -> ComposeResult:
-        from textual.widgets import DataTable  # loaded with the lazily mounted right column
+        # Loaded with the lazily mounted right column.
+        from promptcache_tui.ui.widgets.usage_table import UsageTable
 
         yield Label("Calls", classes="panel-title", id="usage-title")
-        table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True,
-                                                 id="usage-table")
+        table = UsageTable(cursor_type="row", zebra_stripes=True, id="usage-table")
         for label, width in COLUMNS:
             table.add_column(label, width=width)
         yield table

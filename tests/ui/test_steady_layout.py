@@ -1,0 +1,94 @@
+"""A streaming chat stays scrolled to its newest line, and the tables beside it sit still."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal
+from textual.widget import Widget
+
+from promptcache_tui.ui.widgets.answer_turn import AnswerPart
+from promptcache_tui.ui.widgets.chat_view import ChatView
+from promptcache_tui.ui.widgets.usage_table import UsageTable
+
+from .harness import wait_until
+
+
+class CountingTable(UsageTable):
+    """The usage table, counting the Resize events it receives."""
+
+    resizes = 0
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.resizes += 1
+
+
+def count_refreshes(widget: Widget) -> list[None]:
+    """A list that grows by one each time `widget` is refreshed."""
+    calls: list[None] = []
+    refresh = widget.refresh
+
+    def counted(*args: Any, **kwargs: Any) -> Widget:
+        calls.append(None)
+        return refresh(*args, **kwargs)
+
+    widget.refresh = counted  # type: ignore[method-assign]
+    return calls
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield ChatView(id="chat")
+            yield CountingTable()
+
+    def on_mount(self) -> None:
+        table = self.query_one(CountingTable)
+        table.add_columns("call", "cost")
+        for i in range(60):  # more rows than fit: a vertical scrollbar
+            table.add_row(f"call {i}", f"{i / 100:.2f}")
+
+
+async def test_the_chat_follows_the_stream_and_the_table_is_not_resized_by_it() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        chat, table = app.query_one(ChatView), app.query_one(CountingTable)
+        await pilot.pause()
+        resizes, scrollbar = table.resizes, table.show_vertical_scrollbar
+        redraws = count_refreshes(table.vertical_scrollbar)
+        stream = await chat.start_exchange("Tell me a long story")
+        for i in range(120):
+            await stream.write(f"- line {i} of the story\n")
+            if i % 10 == 0:
+                await pilot.pause(0.05)
+        await stream.stop()
+        chat.finish_exchange()
+        await pilot.pause(0.1)
+        # The newest line is in view: the chat is scrolled to its end.
+        assert chat.max_scroll_y > 0 and chat.scroll_y == chat.max_scroll_y
+        last = list(app.query(AnswerPart))[-1]
+        assert "line 119" in last.text
+        assert chat.region.contains_region(last.region.intersection(chat.region))
+        assert last.region.bottom <= chat.region.bottom
+        assert last.region.bottom >= chat.region.bottom - 2
+        # Laid out some sixty times beside it, the table was not resized or redrawn, and kept
+        # its scrollbar. (Textual alone redraws the scrollbar on every layout pass.)
+        assert table.resizes == resizes
+        assert redraws == []
+        assert table.show_vertical_scrollbar == scrollbar is True
+
+
+async def test_a_real_resize_still_reaches_the_table() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(CountingTable)
+        await pilot.pause()
+        before = table.resizes
+        await pilot.resize_terminal(100, 30)
+        await wait_until(pilot, lambda: table.resizes > before, what="a Resize")
+        assert table.size.height > 18
+        table.add_row("call 60", "0.60")
+        await pilot.pause()
+        assert table.row_count == 61 and table.virtual_size.height >= 61
