@@ -8,6 +8,7 @@ to the caller -> log one `calls` row with the full usage, ok or not. No Textual 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -196,14 +197,23 @@ class CallService:
         return self._client
 
     async def ensure_client(self) -> AsyncAnthropic:
-        """The SDK client; the first time, it is created in a thread.
+        """The SDK client; the first time, it is created (and primed) in a thread.
 
-        Importing the SDK takes about a second: done on the event loop it would freeze the
-        TUI for that long, so it happens in a thread (the app calls this early, as a preload).
+        Importing the SDK takes about a second, and its first streamed answer another 70 ms
+        of validator building: done on the event loop that would freeze the TUI, so both
+        happen in a thread (the app calls this early, as a preload).
         """
         if self._client is None:
-            await asyncio.to_thread(self.client)
+            await asyncio.to_thread(self._create_primed_client)
         return self.client()
+
+    def _create_primed_client(self) -> None:
+        from promptcache_tui.calls.prime import prime_sdk
+
+        self.client()
+        # Only a speed-up: if a new SDK parses differently, the first real call says so.
+        with contextlib.suppress(Exception):
+            prime_sdk()
 
     async def counted_prefix_tokens(self, ctx: Context, model: str | None = None
                                     ) -> list[int] | None:
