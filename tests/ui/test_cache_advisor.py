@@ -17,6 +17,7 @@ from promptcache_tui.ui.demo import DEMO_SYSTEM, demo_context, demo_text
 from promptcache_tui.ui.screens.planner import PlannerScreen
 from promptcache_tui.ui.widgets.breakpoint_panel import BreakpointPanel
 from promptcache_tui.ui.widgets.usage_panel import UsagePanel, detail_line
+from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 from .harness import (
     FakeClock,
@@ -82,7 +83,7 @@ async def test_the_warm_key_logs_a_warm_call_and_adds_no_message(settings: Setti
         record = panel.records[0]
         assert record.kind == "warm" and record.status == "ok"
         assert record.usage.cache_creation_input_tokens > 8000 and record.usage.output_tokens == 0
-        assert app.main.query_one("#usage-table", DataTable).row_count == 1
+        assert app.main.query_one("#usage-table", CallsTable).row_count == 1
         logged = await warm_calls(app, "alice-demo")
         assert len(logged) == 1 and logged[0].conversation_id is None
         assert await count(app, "messages") == messages

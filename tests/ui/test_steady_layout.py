@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
@@ -11,12 +12,12 @@ from textual.widget import Widget
 
 from promptcache_tui.ui.widgets.answer_turn import AnswerPart
 from promptcache_tui.ui.widgets.chat_view import ChatView
-from promptcache_tui.ui.widgets.usage_table import UsageTable
+from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 from .harness import wait_until
 
 
-class CountingTable(UsageTable):
+class CountingTable(CallsTable):
     """The usage table, counting the Resize events it receives."""
 
     resizes = 0
@@ -38,17 +39,19 @@ def count_refreshes(widget: Widget) -> list[None]:
     return calls
 
 
+def rows(n: int) -> list[list[Text]]:
+    return [[Text(f"call {i}"), Text(f"{i / 100:.2f}", justify="right")] for i in range(n)]
+
+
 class Host(App[None]):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield ChatView(id="chat")
-            yield CountingTable()
+            yield CountingTable([("call", 8), ("cost", 6)])
 
     def on_mount(self) -> None:
-        table = self.query_one(CountingTable)
-        table.add_columns("call", "cost")
-        for i in range(60):  # more rows than fit: a vertical scrollbar
-            table.add_row(f"call {i}", f"{i / 100:.2f}")
+        # More rows than fit: a vertical scrollbar.
+        self.query_one(CountingTable).set_rows(rows(60))
 
 
 async def test_the_chat_follows_the_stream_and_the_table_is_not_resized_by_it() -> None:
@@ -89,6 +92,6 @@ async def test_a_real_resize_still_reaches_the_table() -> None:
         await pilot.resize_terminal(100, 30)
         await wait_until(pilot, lambda: table.resizes > before, what="a Resize")
         assert table.size.height > 18
-        table.add_row("call 60", "0.60")
+        table.set_rows(rows(61))
         await pilot.pause()
-        assert table.row_count == 61 and table.virtual_size.height >= 61
+        assert table.row_count == 61 and table.virtual_size.height == 62  # and the header

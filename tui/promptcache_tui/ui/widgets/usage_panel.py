@@ -14,12 +14,11 @@ from textual.containers import Vertical
 from textual.widgets import Label, Static
 
 if TYPE_CHECKING:
-    from textual.widgets import DataTable
-
     from promptcache_tui.core.records import CallRecord
+    from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 MAX_ROWS = 200
-# (label, width): fixed widths, so the table does not re-measure on every refill.
+# (label, width) of the table's columns: fixed, so rows render once and line up.
 COLUMNS = (("time", 8), ("kind", 4), ("5m w", 5), ("1h w", 5), ("read", 5), ("in", 5),
            ("out", 5), ("cost $", 6), ("saved $", 7), ("hit", 4), ("miss reason", 16))
 NUMERIC = range(2, 10)  # right-aligned columns
@@ -140,7 +139,7 @@ class UsagePanel(Vertical):
         height: 1fr;
     }
     UsagePanel > .panel-title { text-style: bold; padding: 0 1; }
-    UsagePanel > DataTable { height: 1fr; }
+    UsagePanel > CallsTable { height: 1fr; }
     UsagePanel > #usage-detail { height: auto; max-height: 4; padding: 0 1; }
     UsagePanel > #usage-totals { height: auto; padding: 0 1; color: $text-muted; }
     UsagePanel > #usage-keepwarm {
@@ -157,13 +156,10 @@ class UsagePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         # Loaded with the lazily mounted right column.
-        from promptcache_tui.ui.widgets.usage_table import UsageTable
+        from promptcache_tui.ui.widgets.usage_table import CallsTable
 
         yield Label("Calls", classes="panel-title", id="usage-title")
-        table = UsageTable(cursor_type="row", zebra_stripes=True, id="usage-table")
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
-        yield table
+        yield CallsTable(COLUMNS, right=NUMERIC, id="usage-table")
         yield Static("", id="usage-detail", markup=False)
         # Static, not Label: on a narrow terminal these wrap instead of being cut off.
         yield Static(totals_line(()), id="usage-totals", markup=False)
@@ -203,7 +199,7 @@ class UsagePanel(Vertical):
         """The highlighted call's sentence under the table."""
         return str(self.query_one("#usage-detail", Static).render())
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_calls_table_row_highlighted(self, event: CallsTable.RowHighlighted) -> None:
         event.stop()
         self._show_detail(event.cursor_row)
 
@@ -216,11 +212,11 @@ class UsagePanel(Vertical):
             detail.update("")
 
     def _fill(self) -> None:
-        table: DataTable[Text] = self.query_one("#usage-table")  # type: ignore[assignment]
-        table.clear()
+        from promptcache_tui.ui.widgets.usage_table import CallsTable
+
+        table = self.query_one("#usage-table", CallsTable)
         now = getattr(self.app, "wall_now", None)
         today = now() if now is not None else None
-        for record in self.records:
-            table.add_row(*row_of(record, today))
+        table.set_rows([row_of(record, today) for record in self.records])
         self._show_detail(table.cursor_row)
         self.query_one("#usage-totals", Static).update(totals_line(self.session))

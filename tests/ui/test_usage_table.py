@@ -1,0 +1,71 @@
+"""The usage panel's table: rows on screen newest first, a keyboard and mouse cursor."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from promptcache_tui.core.records import CallRecord
+from promptcache_tui.ui.widgets.usage_panel import UsagePanel
+from promptcache_tui.ui.widgets.usage_table import CallsTable
+
+from .harness import wait_until
+
+
+def calls(n: int) -> list[CallRecord]:
+    """n calls, newest first; every 7th failed."""
+    return [CallRecord(ts=f"2026-11-26T10:{59 - i // 60:02}:{59 - i % 60:02}+00:00", kind="chat",
+                       model="m", context="notes",
+                       status="error" if i % 7 == 3 else "ok",
+                       error="API error 529 overloaded_error: busy" if i % 7 == 3 else None,
+                       cache_miss_reason=f"reason {i}")
+            for i in range(n)]
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        yield UsagePanel()
+
+
+def screen_text(app: App[None]) -> str:
+    """What the terminal shows, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_rows_show_newest_first_and_a_new_call_goes_on_top() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel = app.query_one(UsagePanel)
+        records = calls(3)
+        panel.show(records[1:], "notes")
+        await pilot.pause()
+        text = screen_text(app)
+        assert text.index("10:59:58") < text.index("10:59:57")
+        panel.add(records[0])
+        await pilot.pause()
+        text = screen_text(app)
+        assert text.index("10:59:59") < text.index("10:59:58") < text.index("10:59:57")
+        assert app.query_one(CallsTable).row_count == 3
+
+
+async def test_the_cursor_moves_with_keys_and_clicks_and_the_detail_follows() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 16)) as pilot:
+        panel = app.query_one(UsagePanel)
+        table = app.query_one(CallsTable)
+        records = calls(40)
+        panel.show(records, "notes")
+        table.focus()
+        await pilot.pause()
+        assert "reason 0" in panel.detail_text
+        await pilot.press("down", "down", "down")
+        await wait_until(pilot, lambda: "failed: API error 529" in panel.detail_text,
+                         what="the failed call's detail")
+        await pilot.press("end")
+        await wait_until(pilot, lambda: "reason 39" in panel.detail_text, what="the last row")
+        # The last row was scrolled into view.
+        assert table.scroll_offset.y > 0 and "10:59:20" in screen_text(app)
+        await pilot.press("home")
+        await wait_until(pilot, lambda: table.scroll_offset.y == 0, what="back to the top")
+        await pilot.click(CallsTable, offset=(3, 3))  # the header, then rows 0, 1, 2
+        await wait_until(pilot, lambda: table.cursor_row == 2, what="a click on row 2")
+        assert "reason 2" in panel.detail_text
