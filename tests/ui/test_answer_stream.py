@@ -6,14 +6,13 @@ import pytest
 from rich.console import Console
 from rich.style import Style
 from textual.app import App, ComposeResult
-from textual.strip import Strip
 
 from promptcache_tui.ui.widgets.answer_turn import (
     AnswerPart,
     AnswerStream,
     AnswerTurn,
     chunk_markdown,
-    continues_list,
+    render_answer,
     render_markdown,
     split_point,
 )
@@ -111,21 +110,27 @@ SAMPLES = {
 }
 
 
-def rendered_in_parts(console: Console, text: str, style: Style) -> list[Strip]:
-    """An answer's rows as the chat shows them: part by part, joined as the stream joins them."""
-    parts = chunk_markdown(text, min_chars=200)
-    assert len(parts) > 3
-    rows: list[Strip] = []
-    for previous, part in zip([None, *parts], parts, strict=False):
-        gap = previous is not None and not continues_list(previous, part)
-        rows += render_markdown(console, part, 60, style, gap)
-    return rows
-
-
 @pytest.mark.parametrize("name", SAMPLES)
 @pytest.mark.parametrize("style", [Style(), Style(color="white", bgcolor="#1e1e1e")],
                          ids=["plain", "on a background"])
 def test_parts_render_exactly_like_the_whole_answer(name: str, style: Style) -> None:
     console = Console(width=60, color_system="truecolor")
-    whole = render_markdown(console, SAMPLES[name], 60, style)
-    assert rendered_in_parts(console, SAMPLES[name], style) == whole
+    text = SAMPLES[name]
+    assert len(chunk_markdown(text)) > 3
+    whole = render_markdown(console, text, 60, style)
+    assert render_answer(console, text, 60, style) == whole
+
+
+class StoredHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield AnswerTurn(SAMPLES["headings, lists, numbers and code"])
+
+
+async def test_a_stored_answer_is_one_widget_showing_every_row() -> None:
+    app = StoredHost()
+    async with app.run_test(size=(64, 30)) as pilot:
+        await pilot.pause()
+        [part] = app.query(AnswerPart)
+        expected = render_answer(app.console, part.text, part.size.width, part.rich_style)
+        assert part.size.height == len(expected) > 100
+        assert [part.render_line(y) for y in range(len(expected))] == expected

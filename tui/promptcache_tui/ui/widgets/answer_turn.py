@@ -123,8 +123,25 @@ def render_markdown(console: Console, text: str, width: int, style: Style,
     return rows
 
 
+def render_answer(console: Console, text: str, width: int, style: Style,
+                  gap: bool = False) -> list[Strip]:
+    """Rows of Markdown that may span several parts: each rendered on its own, as streamed,
+    and joined as Rich would join them (`gap` above the first)."""
+    rows: list[Strip] = []
+    previous = None
+    for part in chunk_markdown(text):
+        rows += render_markdown(console, part, width, style,
+                                gap if previous is None else not continues_list(previous, part))
+        previous = part
+    return rows
+
+
 class AnswerPart(SingleLayoutPass, Widget):
-    """One bounded part of an answer: its Markdown rendered once per text and width."""
+    """Answer text drawn from rows rendered once per text and width.
+
+    A streamed answer grows in several parts, of which only the last changes; a finished
+    answer is one part (fewer widgets for every layout pass), rendered in the same pieces.
+    """
 
     DEFAULT_CSS = """
     AnswerPart {
@@ -159,7 +176,7 @@ class AnswerPart(SingleLayoutPass, Widget):
         if not self.text:
             return []
         if self._lines is None or self._lines[:2] != (width, self.text):
-            self._lines = (width, self.text, render_markdown(
+            self._lines = (width, self.text, render_answer(
                 self.app.console, self.text, width, self.rich_style, self.gap))
         return self._lines[2]
 
@@ -194,10 +211,7 @@ class AnswerTurn(SingleLayoutPass, Vertical):
         self._text = text
 
     def compose(self) -> ComposeResult:
-        previous = None
-        for part in chunk_markdown(self._text):
-            yield AnswerPart(part, gap=previous is not None and not continues_list(previous, part))
-            previous = part
+        yield AnswerPart(self._text)
 
 
 class AnswerStream:
@@ -252,7 +266,7 @@ class AnswerStream:
                 if width <= 0:  # not laid out yet: the part renders at its first layout
                     part.show(text)
                 else:
-                    lines = await asyncio.to_thread(render_markdown, self._turn.app.console,
+                    lines = await asyncio.to_thread(render_answer, self._turn.app.console,
                                                     text, width, part.rich_style, part.gap)
                     part.show_rendered(text, width, lines)
                 if self._wanted and part is self._part and not self._closing:
