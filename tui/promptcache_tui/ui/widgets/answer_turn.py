@@ -6,11 +6,13 @@ per token (a 4,000-token list did not finish streaming in 200 s). And the Markdo
 mounts several widgets per paragraph or list item, which every frame then lays out again:
 streaming 4,000 tokens at 200 tok/s stalled the event loop 100-400 ms at p99.
 
-So an answer is a column of parts, each one showing Rich's Markdown rendering of at
-most about `PART_CHARS` characters: once a part is that long, the stream starts a new part at
-the next block boundary (a blank line, a list item or a heading, never inside a code fence).
-Only the last part is re-rendered, at most every `REFRESH_S`. Measured on the same stream:
-p99 9 ms, worst 37 ms, and the stream keeps up with the tokens.
+So a streaming answer is a column of parts, each one showing Rich's Markdown rendering of
+about `PART_CHARS` characters: once a part is that long, the stream starts a new part at the
+next block boundary (a blank line, a list item or a heading, never inside a code fence). Only
+the last part is re-rendered, at most every `REFRESH_S`, in a thread. Parts are joined with
+the blank rows Rich would put between their blocks, so the answer looks as if rendered
+whole; a finished answer is one widget rendered in the same parts. Measured on that stream
+(benchmarks/RESULTS.md): p99 13 ms, worst 28-37 ms, and the stream keeps up with the tokens.
 """
 
 from __future__ import annotations
