@@ -2,8 +2,9 @@
 
 Textual 8's ScrollView (the base of DataTable and OptionList) compares the geometry a layout
 pass hands it with its own content size, which never match. So every layout pass anywhere on
-the screen repaints its scrollbars and sends it a Resize (on which a DataTable renders all its
-visible rows again). While an answer streams the chat lays out about ten times a second: the
+the screen repaints its scrollbars, and may send it a Resize (on which a DataTable renders all
+its visible rows again). Both mixins override a private Textual method: pyproject.toml keeps
+Textual below 9. While an answer streams the chat lays out about ten times a second: the
 usage table's scrollbar joined every repaint, which widened it from the chat column to most of
 the screen (stalls at p99 24-30 ms; 16-18 ms without).
 """
