@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from rich.console import Console
 from rich.style import Style
 from textual.app import App, ComposeResult
 
 from promptcache_tui.ui.widgets.answer_turn import (
+    REFRESH_S,
     AnswerPart,
     AnswerStream,
     AnswerTurn,
@@ -134,3 +137,30 @@ async def test_a_stored_answer_is_one_widget_showing_every_row() -> None:
         expected = render_answer(app.console, part.text, part.size.width, part.rich_style)
         assert part.size.height == len(expected) > 100
         assert [part.render_line(y) for y in range(len(expected))] == expected
+
+
+async def test_the_growing_part_is_rendered_about_ten_times_a_second_not_per_token(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[str] = []
+    show_rendered = AnswerPart.show_rendered
+
+    def counted(part: AnswerPart, text: str, width: int, lines: list) -> None:  # type: ignore[type-arg]
+        shown.append(text)
+        show_rendered(part, text, width, lines)
+
+    monkeypatch.setattr(AnswerPart, "show_rendered", counted)
+    app = Host()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        stream = AnswerStream(app.query_one(AnswerTurn))
+        words = ("The Rabbit hurried past " * 40).split(" ")  # one part: no block boundary
+        started = asyncio.get_running_loop().time()
+        for word in words:
+            await stream.write(word + " ")
+            await asyncio.sleep(0.002)
+        elapsed = asyncio.get_running_loop().time() - started
+        await stream.stop()
+        await pilot.pause()
+    # One render per REFRESH_S at most (and the last one), whatever the token rate.
+    assert len(shown) <= elapsed / REFRESH_S + 2 < len(words) / 4
+    assert shown[-1].split() == " ".join(words).split()

@@ -1,16 +1,22 @@
-"""A streaming chat stays scrolled to its newest line, and the tables beside it sit still."""
+"""The chat stays scrolled to its newest line and renders stored answers off the event loop;
+the tables beside it sit still."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import pytest
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
+from textual.strip import Strip
 from textual.widget import Widget
 
-from promptcache_tui.ui.widgets.answer_turn import AnswerPart
+from promptcache_tui.core.request import Turn
+from promptcache_tui.ui.widgets import answer_turn
+from promptcache_tui.ui.widgets.answer_turn import AnswerPart, render_answer
 from promptcache_tui.ui.widgets.chat_view import ChatView
 from promptcache_tui.ui.widgets.usage_table import CallsTable
 
@@ -95,3 +101,36 @@ async def test_a_real_resize_still_reaches_the_table() -> None:
         table.set_rows(rows(61))
         await pilot.pause()
         assert table.row_count == 61 and table.virtual_size.height == 62  # and the header
+
+
+async def test_a_long_stored_conversation_renders_off_the_loop_and_exactly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    on_loop: list[str] = []
+
+    def render(*args: Any) -> list[Strip]:
+        if threading.current_thread() is threading.main_thread():
+            on_loop.append(args[1][:20])
+        return render_answer(*args)
+
+    monkeypatch.setattr(answer_turn, "render_answer", render)
+    app = Host()
+    async with app.run_test(size=(100, 24)) as pilot:
+        chat = app.query_one(ChatView)
+        answer = "".join(f"- point {i}: " + "the Queen shouted " * 6 + "\n" for i in range(40))
+        turns = [Turn(role, f"Question {i}?" if role == "user" else answer)
+                 for i in range(12) for role in ("user", "assistant")]
+        await chat.show_turns(turns, "no turns")
+        parts = list(app.query(AnswerPart))
+        assert len(parts) == 12  # one widget per stored answer
+
+        def exact(part: AnswerPart) -> bool:
+            width = part.size.width
+            expected = render_answer(app.console, part.text, width, part.rich_style)
+            return part.size.height == len(expected) and all(
+                part.render_line(y) == row for y, row in enumerate(expected))
+
+        await wait_until(pilot, lambda: all(exact(part) for part in parts),
+                         what="every stored answer rendered at its width")
+        await pilot.pause(0.1)
+        assert chat.scroll_y == chat.max_scroll_y > 0  # still at the newest answer
+        assert on_loop == []  # no Markdown was rendered on the event loop

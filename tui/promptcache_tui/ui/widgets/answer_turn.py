@@ -138,6 +138,46 @@ def render_answer(console: Console, text: str, width: int, style: Style,
     return rows
 
 
+def estimate_rows(text: str, width: int) -> int:
+    """About how many rows `text` takes at `width`, before it is rendered."""
+    width = max(width - 4, 1)  # list and quote indents
+    return sum(len(line) // width + 1 for line in text.splitlines()) or 1
+
+
+class BackgroundRenderer:
+    """Renders stored answers in a thread, the part asked for last first.
+
+    Opening a conversation 20 long answers deep rendered all their Markdown inside layout, on
+    the event loop: two screen updates of ~285 ms (the chat's scrollbar appears, narrows the
+    answers, and they render again). Parts given a renderer show an estimate until their rows
+    come; a part asks again on every repaint, so the answers in view are rendered first.
+    """
+
+    def __init__(self, host: Widget) -> None:
+        self._host = host
+        self._wanted: dict[AnswerPart, int] = {}  # part -> width, the last asked at the end
+        self._worker: Worker[None] | None = None
+
+    def want(self, part: AnswerPart, width: int) -> None:
+        """Render `part` at `width` soon."""
+        self._wanted.pop(part, None)
+        self._wanted[part] = width
+        if self._worker is None or self._worker.is_finished:
+            self._worker = self._host.run_worker(self._run(), group="answer-render-stored",
+                                                 exit_on_error=False)
+
+    async def _run(self) -> None:
+        while self._wanted:
+            part, width = self._wanted.popitem()
+            if not part.is_attached:
+                continue  # the conversation was replaced meanwhile
+            text = part.text
+            rows = await asyncio.to_thread(render_answer, self._host.app.console, text, width,
+                                           part.rich_style, part.gap)
+            if part.text == text:
+                part.show_rendered(text, width, rows)
+
+
 class AnswerPart(SingleLayoutPass, Widget):
     """Answer text drawn from rows rendered once per text and width.
 
@@ -153,11 +193,14 @@ class AnswerPart(SingleLayoutPass, Widget):
     }
     """
 
-    def __init__(self, text: str = "", *, gap: bool = False) -> None:
+    def __init__(self, text: str = "", *, gap: bool = False,
+                 renderer: BackgroundRenderer | None = None) -> None:
         super().__init__()
         self.text = text
         self.gap = gap  # a blank row above: this part starts a new block (see continues_list)
         self._lines: tuple[int, str, list[Strip]] | None = None  # (width, text, rows)
+        self._renderer = renderer  # renders in a thread instead of in layout
+        self._estimate: tuple[int, str, list[Strip]] | None = None
 
     def show(self, text: str) -> None:
         """Show `text` (the part so far) as Markdown, rendered at the next layout."""
@@ -177,9 +220,20 @@ class AnswerPart(SingleLayoutPass, Widget):
         # Markdown is parsed and wrapped once per change, not once per frame.
         if not self.text:
             return []
-        if self._lines is None or self._lines[:2] != (width, self.text):
-            self._lines = (width, self.text, render_answer(
-                self.app.console, self.text, width, self.rich_style, self.gap))
+        lines = self._lines
+        if lines is not None and lines[:2] == (width, self.text):
+            return lines[2]
+        if self._renderer is not None:
+            # Asked again on every repaint while pending: parts in view go first.
+            self._renderer.want(self, width)
+            if lines is not None and lines[1] == self.text:
+                return lines[2]  # the rows at the old width until the new ones come
+            if self._estimate is None or self._estimate[:2] != (width, self.text):
+                blank = Strip.blank(width, self.rich_style)
+                self._estimate = (width, self.text, [blank] * estimate_rows(self.text, width))
+            return self._estimate[2]
+        self._lines = (width, self.text, render_answer(
+            self.app.console, self.text, width, self.rich_style, self.gap))
         return self._lines[2]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -190,7 +244,10 @@ class AnswerPart(SingleLayoutPass, Widget):
         """One row of the rendered Markdown."""
         width = self.size.width
         lines = self._rendered(width)
-        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
+        if y >= len(lines):
+            return Strip.blank(width, self.rich_style)
+        line = lines[y]
+        return line if line.cell_length == width else line.crop_extend(0, width, self.rich_style)
 
 
 class AnswerTurn(SingleLayoutPass, Vertical):
@@ -208,12 +265,14 @@ class AnswerTurn(SingleLayoutPass, Vertical):
     }
     """
 
-    def __init__(self, text: str = "", *, classes: str | None = None) -> None:
+    def __init__(self, text: str = "", *, classes: str | None = None,
+                 renderer: BackgroundRenderer | None = None) -> None:
         super().__init__(classes=classes)
         self._text = text
+        self._renderer = renderer
 
     def compose(self) -> ComposeResult:
-        yield AnswerPart(self._text)
+        yield AnswerPart(self._text, renderer=self._renderer)
 
 
 class AnswerStream:
@@ -253,17 +312,23 @@ class AnswerStream:
                                                    exit_on_error=False)
 
     async def _render_loop(self) -> None:
-        """Render wanted parts in order, in a thread; pace the live part to `REFRESH_S`."""
+        """Render wanted parts in order, in a thread; the live part at most every `REFRESH_S`."""
         loop = asyncio.get_running_loop()
+        shown = -REFRESH_S  # when the live part was last rendered
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._wanted:
                 part = next(iter(self._wanted))
+                wait = shown + REFRESH_S - loop.time()
+                if part is self._part and not self._closing and wait > 0:
+                    await asyncio.sleep(wait)  # text keeps arriving: the newest is rendered
+                    continue
                 text = self._wanted.pop(part)
                 if part.text == text:
                     continue
-                started = loop.time()
+                if part is self._part:
+                    shown = loop.time()
                 width = self._turn.content_size.width
                 if width <= 0:  # not laid out yet: the part renders at its first layout
                     part.show(text)
@@ -271,8 +336,6 @@ class AnswerStream:
                     lines = await asyncio.to_thread(render_answer, self._turn.app.console,
                                                     text, width, part.rich_style, part.gap)
                     part.show_rendered(text, width, lines)
-                if self._wanted and part is self._part and not self._closing:
-                    await asyncio.sleep(max(0.0, REFRESH_S - (loop.time() - started)))
             if self._closing:
                 return
 

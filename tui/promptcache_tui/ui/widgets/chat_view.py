@@ -16,7 +16,7 @@ from promptcache_tui.ui.widgets.steady import SingleLayoutPass
 
 if TYPE_CHECKING:
     from promptcache_tui.core.request import Turn
-    from promptcache_tui.ui.widgets.answer_turn import AnswerStream
+    from promptcache_tui.ui.widgets.answer_turn import AnswerStream, BackgroundRenderer
 
 # Resuming a long conversation shows its tail; the whole of it is still sent to the model.
 MAX_SHOWN_TURNS = 40
@@ -52,6 +52,7 @@ class ChatView(SingleLayoutPass, VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.can_focus = False  # the prompt input keeps the focus; scroll with the mouse or keys
+        self._renderer: BackgroundRenderer | None = None  # for stored answers
 
     def on_mount(self) -> None:
         """Stay scrolled to the newest text while it streams in."""
@@ -59,8 +60,10 @@ class ChatView(SingleLayoutPass, VerticalScroll):
 
     async def show_turns(self, turns: Sequence[Turn], hint: str) -> None:
         """Replace the transcript with stored turns (or a hint when there are none)."""
-        from promptcache_tui.ui.widgets.answer_turn import AnswerTurn
+        from promptcache_tui.ui.widgets.answer_turn import AnswerTurn, BackgroundRenderer
 
+        if self._renderer is None:
+            self._renderer = BackgroundRenderer(self)
         await self.remove_children()
         widgets: list[Widget] = []
         if not turns:
@@ -69,7 +72,7 @@ class ChatView(SingleLayoutPass, VerticalScroll):
             if turn.role == "user":
                 widgets.append(UserTurn(turn.text, markup=False))
             else:
-                widgets.append(AnswerTurn(turn.text))
+                widgets.append(AnswerTurn(turn.text, renderer=self._renderer))
         await self.mount_all(widgets)
         self.scroll_end(animate=False)
         self.anchor()
