@@ -169,8 +169,8 @@ class BackgroundRenderer:
     async def _run(self) -> None:
         while self._wanted:
             part, width = self._wanted.popitem()
-            if not part.is_attached:
-                continue  # the conversation was replaced meanwhile
+            if not part.is_attached or part.rendered_at(width):
+                continue  # the conversation was replaced, or asked again while rendering
             text = part.text
             rows = await asyncio.to_thread(render_answer, self._host.app.console, text, width,
                                            part.rich_style, part.gap)
@@ -207,8 +207,12 @@ class AnswerPart(SingleLayoutPass, Widget):
         self.text = text
         self.refresh(layout=True)
 
+    def rendered_at(self, width: int) -> bool:
+        """Whether the rows of the current text at `width` are ready."""
+        return self._lines is not None and self._lines[:2] == (width, self.text)
+
     def show_rendered(self, text: str, width: int, lines: list[Strip]) -> None:
-        """Show `text` already rendered at `width` (by `render_markdown`, off the event loop)."""
+        """Show `text` already rendered at `width` (by `render_answer`, off the event loop)."""
         grown = self._lines is None or len(self._lines[2]) != len(lines)
         self.text = text
         self._lines = (width, text, lines)
@@ -221,7 +225,7 @@ class AnswerPart(SingleLayoutPass, Widget):
         if not self.text:
             return []
         lines = self._lines
-        if lines is not None and lines[:2] == (width, self.text):
+        if lines is not None and self.rendered_at(width):
             return lines[2]
         if self._renderer is not None:
             # Asked again on every repaint while pending: parts in view go first.
