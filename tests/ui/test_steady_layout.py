@@ -15,9 +15,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from promptcache_tui.core.request import Turn
-from promptcache_tui.ui.widgets import answer_turn
+from promptcache_tui.ui.widgets import answer_turn, chat_view
 from promptcache_tui.ui.widgets.answer_turn import AnswerPart, render_answer
-from promptcache_tui.ui.widgets.chat_view import ChatView
+from promptcache_tui.ui.widgets.chat_view import ChatView, UserTurn
 from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 from .harness import wait_until
@@ -134,3 +134,22 @@ async def test_a_long_stored_conversation_renders_off_the_loop_and_exactly(
         await pilot.pause(0.1)
         assert chat.scroll_y == chat.max_scroll_y > 0  # still at the newest answer
         assert on_loop == []  # no Markdown was rendered on the event loop
+
+
+async def test_a_long_session_keeps_the_last_turns_on_screen(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    monkeypatch.setattr(chat_view, "MAX_SHOWN_TURNS", 6)
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        chat = app.query_one(ChatView)
+        for i in range(5):
+            stream = await chat.start_exchange(f"Question {i}?")
+            await stream.write(f"Answer {i}.")
+            await stream.stop()
+            chat.finish_exchange()
+            await pilot.pause()
+        shown = [str(turn.render()) if isinstance(turn, UserTurn)
+                 else turn.query_one(AnswerPart).text
+                 for turn in chat.query("UserTurn, AnswerTurn")]
+        assert shown == ["Question 2?", "Answer 2.", "Question 3?", "Answer 3.",
+                         "Question 4?", "Answer 4."]

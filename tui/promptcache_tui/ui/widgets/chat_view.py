@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from promptcache_tui.core.request import Turn
     from promptcache_tui.ui.widgets.answer_turn import AnswerStream, BackgroundRenderer
 
-# Resuming a long conversation shows its tail; the whole of it is still sent to the model.
+# A long conversation shows its tail (resumed or not); the whole of it is still sent.
 MAX_SHOWN_TURNS = 40
 
 
@@ -83,6 +83,11 @@ class ChatView(SingleLayoutPass, VerticalScroll):
 
         for hint in self.query(".chat-hint"):
             await hint.remove()
+        # A long session keeps the same tail a resumed conversation shows: the screen (and
+        # every layout pass) stays bounded; the whole conversation is still sent.
+        shown = list(self.query("UserTurn, AnswerTurn"))
+        if len(shown) + 2 > MAX_SHOWN_TURNS:
+            await self.remove_children(shown[:len(shown) + 2 - MAX_SHOWN_TURNS])
         answer = AnswerTurn(classes="-streaming")
         await self.mount_all([UserTurn(prompt, markup=False), answer])
         self.anchor()
