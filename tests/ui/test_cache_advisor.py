@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, Static
 from promptcache_tui.config import Settings
 from promptcache_tui.core.context import Block, Breakpoint, Context
 from promptcache_tui.core.keepwarm import KeepWarmPolicy
-from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.records import CallRecord, parse_iso
 from promptcache_tui.store import CallFilter, Store
 from promptcache_tui.ui.app import PromptCacheApp
 from promptcache_tui.ui.commands import palette_entries
@@ -248,11 +248,12 @@ def test_the_detail_line_says_the_whole_reason() -> None:
     record = CallRecord(ts="2026-11-26T10:00:00+00:00", kind="chat", model="m",
                         cache_miss_reason="prefix changed at breakpoint 2",
                         cache_missed_input_tokens=8417)
-    assert detail_line(record).endswith(
+    assert detail_line(record, parse_iso(record.ts)).endswith(
         "chat missed the cache: prefix changed at breakpoint 2 (8,417 tokens missed)")
     failed = CallRecord(ts="2026-11-26T10:00:00+00:00", kind="warm", model="m",
                         status="error", error="API error 529 overloaded_error: busy")
-    assert detail_line(failed).endswith("warm failed: API error 529 overloaded_error: busy")
+    assert detail_line(failed, parse_iso(failed.ts)).endswith(
+        "warm failed: API error 529 overloaded_error: busy")
 
 
 # -- the TTL planner -----------------------------------------------------------------------

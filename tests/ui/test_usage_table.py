@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
 from textual.app import App, ComposeResult
 
 from promptcache_tui.core.records import CallRecord
@@ -21,9 +25,17 @@ def calls(n: int) -> list[CallRecord]:
             for i in range(n)]
 
 
+# The rows' day, at 12:00 UTC: "today" for the panel, whatever day the suite runs.
+NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
+
+
 class Host(App[None]):
+    def __init__(self, now: float = NOON) -> None:
+        super().__init__()
+        self.now = now
+
     def compose(self) -> ComposeResult:
-        yield UsagePanel()
+        yield UsagePanel(lambda: self.now)
 
 
 def screen_text(app: App[None]) -> str:
@@ -69,3 +81,32 @@ async def test_the_cursor_moves_with_keys_and_clicks_and_the_detail_follows() ->
         await pilot.click(CallsTable, offset=(3, 3))  # the header, then rows 0, 1, 2
         await wait_until(pilot, lambda: table.cursor_row == 2, what="a click on row 2")
         assert "reason 2" in panel.detail_text
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC, so the expected text does not depend on the runner's zone."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def test_rows_of_other_days_show_their_date_in_full() -> None:
+    week_later = NOON + 7 * 86400
+    year_later = NOON + 400 * 86400
+    for now, shown in ((NOON, "10:59:59"), (week_later, "11-26 10:59"),
+                       (year_later, "2026-11-26")):
+        app = Host(now)
+        async with app.run_test(size=(100, 12)) as pilot:
+            panel = app.query_one(UsagePanel)
+            table = app.query_one(CallsTable)
+            panel.show(calls(1), "notes")
+            await wait_until(pilot, lambda t=table: t.row_count == 1, what="the row")
+            text = screen_text(app)
+            assert shown in text, (now, text)
+            assert "…" not in text.splitlines()[2], "the time cell is cut off"
+            assert panel.detail_text.startswith(shown)

@@ -38,8 +38,10 @@ class ConversationsDialog(ModalScreen[int | None]):
         Binding("escape", "cancel", "Cancel", id="conversations.cancel"),
     ]
 
-    def __init__(self, context: str, conversations: Sequence[ConversationSummary]) -> None:
+    def __init__(self, context: str, conversations: Sequence[ConversationSummary],
+                 now: float) -> None:
         super().__init__()
+        self.now = now  # wall-clock time, to show each conversation's date or time
         self.context = context
         self.conversations = list(conversations)
 
@@ -48,7 +50,7 @@ class ConversationsDialog(ModalScreen[int | None]):
             yield Label(f"Conversations of {self.context}", classes="dialog-title",
                         markup=False)
             options = [
-                Option(Text(f"{local_time(c.updated_at)}  {c.title or '(empty)'}"
+                Option(Text(f"{local_time(c.updated_at, self.now)}  {c.title or '(empty)'}"
                             f"  · {c.turns} turns"), id=str(c.id))
                 for c in self.conversations
             ]

@@ -161,8 +161,8 @@ class MainScreen(Screen[None]):
                                   id="prompt")
             # The right column and the footer mount just after the first frame: they are
             # the costly part of it (see benchmarks/bench_startup.py).
-            yield Lazy(Vertical(BreakpointPanel(id="breakpoints"), UsagePanel(id="usage"),
-                                id="right"))
+            yield Lazy(Vertical(BreakpointPanel(id="breakpoints"),
+                                UsagePanel(self.pc_app.wall_now, id="usage"), id="right"))
         yield Lazy(Footer(compact=True))
 
     def on_mount(self) -> None:
@@ -700,7 +700,8 @@ class MainScreen(Screen[None]):
             if conversation_id is not None:
                 self.load_conversation(conversation_id)
 
-        self.app.push_screen(ConversationsDialog(message.context, message.conversations),
+        self.app.push_screen(ConversationsDialog(message.context, message.conversations,
+                                                 self.pc_app.wall_now()),
                              chosen)
 
     @work(exclusive=True, group="conversations", exit_on_error=False)

@@ -4,7 +4,7 @@ session and the keep-warm ping counter."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 200
 # (label, width) of the table's columns: fixed, so rows render once and line up.
-COLUMNS = (("time", 8), ("kind", 4), ("5m w", 5), ("1h w", 5), ("read", 5), ("in", 5),
+COLUMNS = (("time", 11), ("kind", 4), ("5m w", 5), ("1h w", 5), ("read", 5), ("in", 5),
            ("out", 5), ("cost $", 6), ("saved $", 7), ("hit", 4), ("miss reason", 16))
 NUMERIC = range(2, 10)  # right-aligned columns
 
@@ -45,19 +45,22 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
-def local_time(ts: str, now: float | None = None) -> str:
-    """HH:MM:SS in local time if on the day of `now` (default: today), else MM-DD HH:MM."""
+def local_time(ts: str, now: float) -> str:
+    """Local time of `ts`: HH:MM:SS on the day of `now`, MM-DD HH:MM earlier in that year,
+    YYYY-MM-DD before it (each fits the 11-column time cell)."""
     try:
         moment = datetime.fromisoformat(ts).astimezone()
     except ValueError:
         return ts[:16]
-    today = datetime.fromtimestamp(now).astimezone() if now is not None else datetime.now()
-    if moment.date() == today.astimezone().date():
+    today = datetime.fromtimestamp(now).astimezone()
+    if moment.date() == today.date():
         return moment.strftime("%H:%M:%S")
-    return moment.strftime("%m-%d %H:%M")
+    if moment.year == today.year:
+        return moment.strftime("%m-%d %H:%M")
+    return moment.strftime("%Y-%m-%d")
 
 
-def row_of(record: CallRecord, now: float | None = None) -> list[Text]:
+def row_of(record: CallRecord, now: float) -> list[Text]:
     """The cells of one call."""
     usage = record.usage
     cost = record.cost
@@ -81,7 +84,7 @@ def row_of(record: CallRecord, now: float | None = None) -> list[Text]:
             for i, cell in enumerate(cells)]
 
 
-def detail_line(record: CallRecord, now: float | None = None) -> str:
+def detail_line(record: CallRecord, now: float) -> str:
     """The highlighted call in one sentence, its miss reason or error in full."""
     usage = record.usage
     head = f"{local_time(record.ts, now)} {record.kind}"
@@ -148,8 +151,9 @@ class UsagePanel(Vertical):
     UsagePanel > #usage-keepwarm.-shown { display: block; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.clock = clock  # wall-clock time for the time column (injected: tests freeze it)
         self.records: list[CallRecord] = []
         self.session: list[CallRecord] = []
         self.context: str | None = None
@@ -206,8 +210,7 @@ class UsagePanel(Vertical):
     def _show_detail(self, index: int) -> None:
         detail = self.query_one("#usage-detail", Static)
         if 0 <= index < len(self.records):
-            now = getattr(self.app, "wall_now", None)
-            detail.update(detail_line(self.records[index], now() if now is not None else None))
+            detail.update(detail_line(self.records[index], self.clock()))
         else:
             detail.update("")
 
@@ -215,8 +218,7 @@ class UsagePanel(Vertical):
         from promptcache_tui.ui.widgets.usage_table import CallsTable
 
         table = self.query_one("#usage-table", CallsTable)
-        now = getattr(self.app, "wall_now", None)
-        today = now() if now is not None else None
-        table.set_rows([row_of(record, today) for record in self.records])
+        now = self.clock()
+        table.set_rows([row_of(record, now) for record in self.records])
         self._show_detail(table.cursor_row)
         self.query_one("#usage-totals", Static).update(totals_line(self.session))
