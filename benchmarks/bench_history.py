@@ -46,10 +46,14 @@ def _db(data_dir: Path) -> Path:
 
 # -- 1. the CLI ----------------------------------------------------------------------------
 
+
 def _run_cli(data_dir: Path, words: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "promptcache_tui", "--data-dir", str(data_dir),
-                    *words], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "promptcache_tui", "--data-dir", str(data_dir), *words],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -78,25 +82,32 @@ SCREEN_CHANGES: tuple[tuple[str, dict[str, str]], ...] = (
     ("kind = warm", {"filter-kind": "warm"}),
     ("status = error (2%)", {"filter-status": "error"}),
     ("kind = warm + status = error", {"filter-kind": "warm", "filter-status": "error"}),
-    ("context + model + status (sparse)",
-     {"filter-context": "handbook", "filter-model": "claude-haiku-4-5",
-      "filter-status": "error"}),
-    ("from 2026-03-01 to 2026-03-31 (whole days)",
-     {"filter-since": "2026-03-01", "filter-until": "2026-03-31"}),
-    ("from 2026-03-01T13:30 to 2026-03-31T08:00 (partial days)",
-     {"filter-since": "2026-03-01T13:30", "filter-until": "2026-03-31T08:00"}),
+    (
+        "context + model + status (sparse)",
+        {
+            "filter-context": "handbook",
+            "filter-model": "claude-haiku-4-5",
+            "filter-status": "error",
+        },
+    ),
+    (
+        "from 2026-03-01 to 2026-03-31 (whole days)",
+        {"filter-since": "2026-03-01", "filter-until": "2026-03-31"},
+    ),
+    (
+        "from 2026-03-01T13:30 to 2026-03-31T08:00 (partial days)",
+        {"filter-since": "2026-03-01T13:30", "filter-until": "2026-03-31T08:00"},
+    ),
     ("from 7d", {"filter-since": "7d"}),
     ("search 'refund' (5% of prompts)", {"filter-search": "refund"}),
     ("search 'section 12' (0.8%)", {"filter-search": "section 12"}),
     ("search 'zzz-nothing' (no match)", {"filter-search": "zzz-nothing"}),
     ("search 'What' (half the prompts)", {"filter-search": "What"}),
     ("search 'Q4' (2 characters: no index)", {"filter-search": "Q4"}),
-    ("context = novel + search 'refund'",
-     {"filter-context": "novel", "filter-search": "refund"}),
+    ("context = novel + search 'refund'", {"filter-context": "novel", "filter-search": "refund"}),
     ("search 'refund', breakdown tab shown", {"filter-search": "refund", "tab": "tab-breakdown"}),
     ("search 'What', breakdown tab shown", {"filter-search": "What", "tab": "tab-breakdown"}),
-    ("context = handbook, charts tab shown", {"filter-context": "handbook",
-                                             "tab": "tab-charts"}),
+    ("context = handbook, charts tab shown", {"filter-context": "handbook", "tab": "tab-charts"}),
 )
 
 
@@ -115,14 +126,16 @@ async def bench_screen(db_path: Path, repeats: int) -> list[str]:
         def on_page_loaded(self, message: PageLoaded) -> None:
             super().on_page_loaded(message)
             if message.generation == self.generation and not message.append:
-                self.call_after_refresh(marks.__setitem__, f"page{message.generation}",
-                                        time.perf_counter())
+                self.call_after_refresh(
+                    marks.__setitem__, f"page{message.generation}", time.perf_counter()
+                )
 
         def on_summary_loaded(self, message: SummaryLoaded) -> None:
             super().on_summary_loaded(message)
             if message.generation == self.generation:
-                self.call_after_refresh(marks.__setitem__, f"sum{message.generation}",
-                                        time.perf_counter())
+                self.call_after_refresh(
+                    marks.__setitem__, f"sum{message.generation}", time.perf_counter()
+                )
 
     class Host(App[None]):
         def compose(self) -> ComposeResult:
@@ -138,11 +151,9 @@ async def bench_screen(db_path: Path, repeats: int) -> list[str]:
             await asyncio.sleep(0.002)
         return marks[key]
 
-    rows: list[str] = ["| change | page (ms) | totals (ms) | calls |",
-                       "|---|---:|---:|---:|"]
+    rows: list[str] = ["| change | page (ms) | totals (ms) | calls |", "|---|---:|---:|---:|"]
     firsts: list[tuple[float, float]] = []
-    results: dict[str, list[tuple[float, float, int]]] = {label: [] for label, _ in
-                                                         SCREEN_CHANGES}
+    results: dict[str, list[tuple[float, float, int]]] = {label: [] for label, _ in SCREEN_CHANGES}
     for _ in range(repeats):
         app = Host()
         async with app.run_test(size=(160, 44)) as pilot:
@@ -186,20 +197,24 @@ async def bench_screen(db_path: Path, repeats: int) -> list[str]:
                 await asyncio.sleep(0.1)
     first_page = statistics.median(f for f, _ in firsts)
     first_totals = statistics.median(t for _, t in firsts)
-    rows.insert(2, f"| open the screen (first page / totals) | {first_page * 1000:.0f} | "
-                   f"{first_totals * 1000:.0f} | all |")
+    rows.insert(
+        2,
+        f"| open the screen (first page / totals) | {first_page * 1000:.0f} | "
+        f"{first_totals * 1000:.0f} | all |",
+    )
     for label, values in results.items():
         page = statistics.median(v[0] for v in values)
         summary = statistics.median(v[1] for v in values)
-        rows.append(f"| {label} | {page * 1000:.0f} | {summary * 1000:.0f} | "
-                    f"{values[0][2]:,} |")
+        rows.append(f"| {label} | {page * 1000:.0f} | {summary * 1000:.0f} | {values[0][2]:,} |")
     return rows
 
 
 # -- 3. size -------------------------------------------------------------------------------
 
+
 def bench_size(small: Path, large: Path) -> list[str]:
     """Bytes per call: marginal file growth, and per table and index (dbstat, if built in)."""
+
     def calls(path: Path) -> int:
         with sqlite3.connect(_db(path)) as conn:
             return int(conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
@@ -212,16 +227,20 @@ def bench_size(small: Path, large: Path) -> list[str]:
         " added call (WAL checkpointed)",
     ]
     with sqlite3.connect(_db(large)) as conn:
-        text = conn.execute("SELECT AVG(LENGTH(prompt)), AVG(LENGTH(answer)) FROM calls"
-                            ).fetchone()
-        lines.append(f"- of which text the user typed or got back: prompt {text[0] or 0:.0f} + "
-                     f"answer {text[1] or 0:.0f} bytes on average in this seed")
+        text = conn.execute("SELECT AVG(LENGTH(prompt)), AVG(LENGTH(answer)) FROM calls").fetchone()
+        lines.append(
+            f"- of which text the user typed or got back: prompt {text[0] or 0:.0f} + "
+            f"answer {text[1] or 0:.0f} bytes on average in this seed"
+        )
         groups = conn.execute("SELECT COUNT(*) FROM call_rollup").fetchone()[0]
-        lines.append(f"- rollup rows: {groups:,} (one per day x context x model x kind x status"
-                     " seen; bounded by the calendar, not by the number of calls)")
+        lines.append(
+            f"- rollup rows: {groups:,} (one per day x context x model x kind x status"
+            " seen; bounded by the calendar, not by the number of calls)"
+        )
         try:
             parts = conn.execute(
-                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+                "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
+            ).fetchall()
         except sqlite3.OperationalError:
             parts = []
     if parts:
@@ -250,9 +269,11 @@ def main(argv: list[str] | None = None) -> None:
     args.empty.mkdir(parents=True, exist_ok=True)
     import textual
 
-    print(f"machine: `{platform.machine()}`, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, Textual "
-          f"{textual.__version__}\n")
+    print(
+        f"machine: `{platform.machine()}`, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, Textual "
+        f"{textual.__version__}\n"
+    )
     sections: list[tuple[str, Callable[[], list[str] | Awaitable[list[str]]]]] = [
         ("cli", lambda: bench_cli(args.empty, args.small, args.cli_runs)),
         ("screen", lambda: bench_screen(_db(args.large), args.screen_repeats)),

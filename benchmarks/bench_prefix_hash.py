@@ -28,8 +28,12 @@ def build_prompt() -> dict[str, Any]:
     content = [{"type": "text", "text": f"Part {i}. {chunk}"} for i in range(BLOCKS // 2)]
     for index in (5, 12, len(content) - 1):
         content[index]["cache_control"] = marker
-    return {"model": "claude-sonnet-4-6", "max_tokens": 64, "system": system,
-            "messages": [{"role": "user", "content": content}]}
+    return {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 64,
+        "system": system,
+        "messages": [{"role": "user", "content": content}],
+    }
 
 
 def main() -> None:
@@ -55,13 +59,19 @@ def main() -> None:
             estimate_block(block)
         estimating.append((time.perf_counter() - started) * 1000)
     marked = sum(1 for b in blocks if b.cache_control)
-    print(f"prompt: {size / 1e6:.2f} MB in {len(blocks)} blocks, {marked} breakpoints, "
-          f"{total_tokens(blocks)} estimated tokens")
-    print(f"render + chained hashes of every prefix: median {statistics.median(timings):.1f} ms, "
-          f"best {min(timings):.1f} ms over {ROUNDS} rounds")
-    print(f"  of which chained SHA-256 over canonical JSON: median "
-          f"{statistics.median(hashing):.1f} ms; token estimate: median "
-          f"{statistics.median(estimating):.1f} ms")
+    print(
+        f"prompt: {size / 1e6:.2f} MB in {len(blocks)} blocks, {marked} breakpoints, "
+        f"{total_tokens(blocks)} estimated tokens"
+    )
+    print(
+        f"render + chained hashes of every prefix: median {statistics.median(timings):.1f} ms, "
+        f"best {min(timings):.1f} ms over {ROUNDS} rounds"
+    )
+    print(
+        f"  of which chained SHA-256 over canonical JSON: median "
+        f"{statistics.median(hashing):.1f} ms; token estimate: median "
+        f"{statistics.median(estimating):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

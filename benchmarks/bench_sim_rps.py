@@ -52,9 +52,11 @@ def measure(label: str, call: Callable[[], Any], threads: int = 1) -> None:
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda _: one(), range(REQUESTS)))
     elapsed = time.perf_counter() - started
-    print(f"{label:<34} {len(latencies) / elapsed:7.1f} req/s   "
-          f"p50 {statistics.median(latencies) * 1000:6.1f} ms   "
-          f"({len(latencies)} requests, {threads} thread{'s' if threads > 1 else ''})")
+    print(
+        f"{label:<34} {len(latencies) / elapsed:7.1f} req/s   "
+        f"p50 {statistics.median(latencies) * 1000:6.1f} ms   "
+        f"({len(latencies)} requests, {threads} thread{'s' if threads > 1 else ''})"
+    )
 
 
 def main() -> None:
@@ -63,8 +65,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, InProcessSimulator(Path(tmp), rate=0) as server:
         sdk = anthropic.Anthropic(api_key="bench", base_url=server.base_url, max_retries=0)
         first = sdk.messages.create(**request)
-        print(f"context: {first.usage.cache_creation_input_tokens} tokens written, "
-              f"answer {first.usage.output_tokens} tokens")
+        print(
+            f"context: {first.usage.cache_creation_input_tokens} tokens written, "
+            f"answer {first.usage.output_tokens} tokens"
+        )
 
         def plain() -> None:
             assert sdk.messages.create(**request).usage.cache_read_input_tokens
@@ -74,8 +78,9 @@ def main() -> None:
                 assert stream.get_final_message().usage.cache_read_input_tokens
 
         def counted() -> None:
-            sdk.messages.count_tokens(model=request["model"], system=request["system"],
-                                      messages=request["messages"])
+            sdk.messages.count_tokens(
+                model=request["model"], system=request["system"], messages=request["messages"]
+            )
 
         measure("messages (JSON)", plain)
         measure("messages (SSE stream)", streamed)

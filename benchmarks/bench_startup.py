@@ -52,13 +52,15 @@ def first_paint_ms(command: list[str], marker: str, env: dict[str, str], session
     started = time.perf_counter()
     subprocess.run(
         [*TMUX, "new-session", "-d", "-s", session, "-x", SIZE[0], "-y", SIZE[1], *command],
-        check=True, env=env,
+        check=True,
+        env=env,
     )
     try:
         deadline = started + TIMEOUT_S
         while time.perf_counter() < deadline:
-            pane = subprocess.run([*TMUX, "capture-pane", "-p", "-t", session],
-                                  capture_output=True, text=True).stdout
+            pane = subprocess.run(
+                [*TMUX, "capture-pane", "-p", "-t", session], capture_output=True, text=True
+            ).stdout
             if marker in pane:
                 return (time.perf_counter() - started) * 1000
             time.sleep(POLL_S)
@@ -99,8 +101,9 @@ def main() -> None:
     dropped = ("TMUX", "ANTHROPIC_API_KEY", "PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["TERM"] = "xterm-256color"
-    subprocess.run([*TMUX, "new-session", "-d", "-s", "keeper", "sleep", "3600"], check=True,
-                   env=env)
+    subprocess.run(
+        [*TMUX, "new-session", "-d", "-s", "keeper", "sleep", "3600"], check=True, env=env
+    )
     try:
         times = measure(args.runs, env)
     finally:
@@ -112,8 +115,10 @@ def main() -> None:
         values = times[name]
         median = statistics.median(values)
         ratio = "" if name == "bare" else f"  {median / bare_median:.2f}x bare"
-        print(f"{label:<34}: median {median:7.1f} ms (min {min(values):.1f}, "
-              f"max {max(values):.1f}){ratio}")
+        print(
+            f"{label:<34}: median {median:7.1f} ms (min {min(values):.1f}, "
+            f"max {max(values):.1f}){ratio}"
+        )
     print("target: promptcache-tui within 1.50x of the bare app")
 
 
@@ -133,13 +138,17 @@ def measure(runs: int, env: dict[str, str]) -> dict[str, list[float]]:
         bare_file = Path(tmp) / "bare.py"
         bare_file.write_text(BARE_APP)
         # The same TUI started without the click CLI in front of it (what the CLI costs).
-        direct_code = ("from promptcache_tui.config import load_settings; "
-                       "from promptcache_tui.ui.launch import run_tui; "
-                       f"run_tui(load_settings({str(data_dir)!r}, offline=True))")
+        direct_code = (
+            "from promptcache_tui.config import load_settings; "
+            "from promptcache_tui.ui.launch import run_tui; "
+            f"run_tui(load_settings({str(data_dir)!r}, offline=True))"
+        )
         commands = {
             "bare": ([sys.executable, str(bare_file)], BARE_MARKER),
-            "app": ([sys.executable, "-m", "promptcache_tui", "--data-dir", str(data_dir),
-                     "--offline"], APP_MARKER),
+            "app": (
+                [sys.executable, "-m", "promptcache_tui", "--data-dir", str(data_dir), "--offline"],
+                APP_MARKER,
+            ),
             "direct": ([sys.executable, "-c", direct_code], APP_MARKER),
         }
         times: dict[str, list[float]] = {name: [] for name in commands}

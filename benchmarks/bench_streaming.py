@@ -49,6 +49,8 @@ class TerminalCost:
         # The app skips encoding frames for a headless driver: claim to be a terminal.
         HeadlessDriver.is_headless = property(lambda driver: False)  # type: ignore[assignment]
         HeadlessDriver.write = write  # type: ignore[method-assign]
+
+
 QUESTION = "Tell me everything about Alice, the Rabbit, the Queen and the Duchess in detail"
 
 
@@ -56,7 +58,7 @@ def four_breakpoint_context() -> Context:
     """The demo book split in four parts, a breakpoint after each (1h, 1h, 5m, 5m)."""
     text = demo_text()
     quarter = len(text) // 4
-    parts = [text[i * quarter:(i + 1) * quarter if i < 3 else None] for i in range(4)]
+    parts = [text[i * quarter : (i + 1) * quarter if i < 3 else None] for i in range(4)]
     return Context(
         name="stream-bench",
         blocks=tuple(Block("document", part, f"part-{i + 1}") for i, part in enumerate(parts)),
@@ -81,9 +83,13 @@ async def sample(lags: list[float], stop: asyncio.Event) -> None:
 async def live_in(store: Store) -> None:
     """Other contexts and a call history, as on a machine in daily use."""
     for i in range(24):
-        await store.contexts.add(Context(
-            name=f"notes-{i:02}", blocks=(Block("document", f"Notes {i}. " * 400, "notes"),),
-            breakpoints=(Breakpoint(0, "5m"),)))
+        await store.contexts.add(
+            Context(
+                name=f"notes-{i:02}",
+                blocks=(Block("document", f"Notes {i}. " * 400, "notes"),),
+                breakpoints=(Breakpoint(0, "5m"),),
+            )
+        )
     records = list(Seeder(2000, datetime(2026, 11, 26, tzinfo=UTC), 30, 7).records())
     for i in range(0, len(records), 25):  # every 25th call was on the benchmark's context
         records[i] = dataclasses.replace(records[i], context="stream-bench")
@@ -96,9 +102,10 @@ async def earlier_turns(store: Store, context_id: int, exchanges: int) -> None:
     conversation = await store.conversations.create(context_id)
     for i in range(exchanges):
         start = (i * 4000) % (len(text) - 4000)
-        answer = "".join(f"- {line}\n" for line in text[start:start + 4000].split(". ") if line)
-        await store.conversations.append(conversation, [Turn("user", f"Question {i + 1}?"),
-                                                        Turn("assistant", answer)])
+        answer = "".join(f"- {line}\n" for line in text[start : start + 4000].split(". ") if line)
+        await store.conversations.append(
+            conversation, [Turn("user", f"Question {i + 1}?"), Turn("assistant", answer)]
+        )
 
 
 async def run(tokens: int, rate: float, fresh: bool, exchanges: int = 0) -> None:
@@ -118,8 +125,10 @@ async def run(tokens: int, rate: float, fresh: bool, exchanges: int = 0) -> None
         deadline = time.monotonic() + 30
         # Ready, and start-up settled (SDK loaded, start-up heap frozen): a person takes
         # longer than that to type the first prompt.
-        while not (app.ready and app.main.ctx is not None and settled(app)) \
-                and time.monotonic() < deadline:
+        while (
+            not (app.ready and app.main.ctx is not None and settled(app))
+            and time.monotonic() < deadline
+        ):
             await pilot.pause(0.05)
         lags: list[float] = []
         stop = asyncio.Event()
@@ -137,23 +146,29 @@ async def run(tokens: int, rate: float, fresh: bool, exchanges: int = 0) -> None
         [record] = await store.calls.history(limit=1)
     lags.sort()
     p99 = lags[int(len(lags) * 0.99) - 1]
-    print(f"answer: {record.usage.output_tokens} tokens at {rate:g} tok/s in {elapsed:.1f} s "
-          f"(status {record.status}); four countdowns ticking; "
-          f"{'fresh' if fresh else 'lived-in'} data dir; "
-          f"{TerminalCost.written / 1e6:.1f} MB of terminal output")
-    print(f"event-loop stalls over {len(lags)} samples: median {statistics.median(lags):.1f} ms, "
-          f"p99 {p99:.1f} ms, max {lags[-1]:.1f} ms, "
-          f"over 50 ms: {sum(1 for lag in lags if lag > 50)}")
+    print(
+        f"answer: {record.usage.output_tokens} tokens at {rate:g} tok/s in {elapsed:.1f} s "
+        f"(status {record.status}); four countdowns ticking; "
+        f"{'fresh' if fresh else 'lived-in'} data dir; "
+        f"{TerminalCost.written / 1e6:.1f} MB of terminal output"
+    )
+    print(
+        f"event-loop stalls over {len(lags)} samples: median {statistics.median(lags):.1f} ms, "
+        f"p99 {p99:.1f} ms, max {lags[-1]:.1f} ms, "
+        f"over 50 ms: {sum(1 for lag in lags if lag > 50)}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=4000)
     parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--fresh", action="store_true",
-                        help="an empty data dir: no other contexts, no call history")
-    parser.add_argument("--exchanges", type=int, default=0,
-                        help="continue a conversation this many questions long")
+    parser.add_argument(
+        "--fresh", action="store_true", help="an empty data dir: no other contexts, no call history"
+    )
+    parser.add_argument(
+        "--exchanges", type=int, default=0, help="continue a conversation this many questions long"
+    )
     args = parser.parse_args()
     asyncio.run(run(args.tokens, args.rate, args.fresh, args.exchanges))
 

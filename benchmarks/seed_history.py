@@ -51,11 +51,26 @@ PROFILES = (
 )
 OTHER_MODELS = ("claude-haiku-4-5", "claude-opus-4-6", "claude-sonnet-4-6")
 TOPICS = (
-    "termination clauses", "the refund policy", "error handling", "the billing module",
-    "chapter three", "the onboarding checklist", "rate limits", "data retention",
-    "the migration plan", "caching strategy", "the main character", "liability caps",
-    "the test suite", "vacation policy", "the API gateway", "security reviews",
-    "the conclusion", "invoice disputes", "the deployment pipeline", "password resets",
+    "termination clauses",
+    "the refund policy",
+    "error handling",
+    "the billing module",
+    "chapter three",
+    "the onboarding checklist",
+    "rate limits",
+    "data retention",
+    "the migration plan",
+    "caching strategy",
+    "the main character",
+    "liability caps",
+    "the test suite",
+    "vacation policy",
+    "the API gateway",
+    "security reviews",
+    "the conclusion",
+    "invoice disputes",
+    "the deployment pipeline",
+    "password resets",
 )
 ASKS = (
     "What does the document say about {t}?",
@@ -65,9 +80,35 @@ ASKS = (
     "List every mention of {t} with a short quote for each.",
     "Is there anything inconsistent about {t}? Cite section {n}.",
 )
-WORDS = ("the", "cache", "prefix", "section", "policy", "request", "model", "tokens", "answer",
-         "document", "clause", "review", "states", "that", "must", "within", "days", "and",
-         "customer", "system", "is", "not", "covered", "by", "this", "agreement", "except")
+WORDS = (
+    "the",
+    "cache",
+    "prefix",
+    "section",
+    "policy",
+    "request",
+    "model",
+    "tokens",
+    "answer",
+    "document",
+    "clause",
+    "review",
+    "states",
+    "that",
+    "must",
+    "within",
+    "days",
+    "and",
+    "customer",
+    "system",
+    "is",
+    "not",
+    "covered",
+    "by",
+    "this",
+    "agreement",
+    "except",
+)
 ERRORS = (
     "rate_limit_error: Number of request tokens has exceeded your per-minute rate limit",
     "overloaded_error: Overloaded",
@@ -90,8 +131,9 @@ class Seeder:
         self.end = end.timestamp()
         self.start = (end - timedelta(days=days)).timestamp()
         catalog = load_catalog(None)
-        self.prices = {m: prices_for(catalog, m)
-                       for m in {p.model for p in PROFILES} | set(OTHER_MODELS)}
+        self.prices = {
+            m: prices_for(catalog, m) for m in {p.model for p in PROFILES} | set(OTHER_MODELS)
+        }
         self.version = {p.name: 0 for p in PROFILES}
         self.warm_until: dict[tuple[str, str, int], float] = {}
 
@@ -115,49 +157,74 @@ class Seeder:
 
     def _call(self, profile: Profile, at: float, turn: int, conversation: int) -> CallRecord:
         rng = self.rng
-        kind = "warm" if turn == 0 and rng.random() < 0.35 else rng.choices(
-            ("chat", "ask"), weights=(0.7, 0.3))[0]
+        kind = (
+            "warm"
+            if turn == 0 and rng.random() < 0.35
+            else rng.choices(("chat", "ask"), weights=(0.7, 0.3))[0]
+        )
         model = profile.model if rng.random() > 0.03 else rng.choice(OTHER_MODELS)
         if rng.random() < 0.002:
             self.version[profile.name] += 1  # the context was edited: a new prefix
         version = self.version[profile.name]
         key = (profile.name, model, version)
-        hashes = (_prefix_hash(profile.name, version, "system"),
-                  _prefix_hash(profile.name, version, "doc"))
+        hashes = (
+            _prefix_hash(profile.name, version, "system"),
+            _prefix_hash(profile.name, version, "doc"),
+        )
         prefix = profile.prefix_tokens
         prices: Prices = self.prices[model]
         if rng.random() < 0.02:
             return CallRecord(
-                ts=iso_utc(at), kind=kind, model=model, status="error", context=profile.name,
+                ts=iso_utc(at),
+                kind=kind,
+                model=model,
+                status="error",
+                context=profile.name,
                 conversation_id=conversation if kind == "chat" else None,
-                error=rng.choice(ERRORS), prices=prices, duration_ms=rng.uniform(80, 3000),
-                prompt=None if kind == "warm" else self._prompt(), live=True)
+                error=rng.choice(ERRORS),
+                prices=prices,
+                duration_ms=rng.uniform(80, 3000),
+                prompt=None if kind == "warm" else self._prompt(),
+                live=True,
+            )
         warm = self.warm_until.get(key, 0.0) > at
         conversation_tokens = 0 if kind != "chat" else turn * rng.randint(200, 900)
         if warm:
             usage = Usage.from_counts(
-                input_tokens=rng.randint(10, 400), cache_read_input_tokens=prefix,
+                input_tokens=rng.randint(10, 400),
+                cache_read_input_tokens=prefix,
                 cache_creation_input_tokens=conversation_tokens,
-                output_tokens=0 if kind == "warm" else rng.randint(40, 900))
+                output_tokens=0 if kind == "warm" else rng.randint(40, 900),
+            )
             miss = None
         else:
             five, hour = (prefix, 0) if profile.ttl == "5m" else (0, prefix)
             usage = Usage.from_counts(
                 input_tokens=rng.randint(10, 400),
                 cache_creation_input_tokens=prefix + conversation_tokens,
-                ephemeral_5m=five + conversation_tokens, ephemeral_1h=hour,
-                output_tokens=0 if kind == "warm" else rng.randint(40, 900))
+                ephemeral_5m=five + conversation_tokens,
+                ephemeral_1h=hour,
+                output_tokens=0 if kind == "warm" else rng.randint(40, 900),
+            )
             miss = "first write" if turn == 0 else rng.choice(MISS_REASONS)
         self.warm_until[key] = at + TTL[profile.ttl]
         ttft = rng.uniform(300, 900) if warm else rng.uniform(1500, 9000)
         return CallRecord(
-            ts=iso_utc(at), kind=kind, model=model, status="ok", context=profile.name,
-            conversation_id=conversation if kind == "chat" else None, usage=usage,
-            prices=prices, ttft_ms=None if kind == "warm" else ttft,
-            duration_ms=ttft + rng.uniform(200, 6000), cache_miss_reason=miss,
+            ts=iso_utc(at),
+            kind=kind,
+            model=model,
+            status="ok",
+            context=profile.name,
+            conversation_id=conversation if kind == "chat" else None,
+            usage=usage,
+            prices=prices,
+            ttft_ms=None if kind == "warm" else ttft,
+            duration_ms=ttft + rng.uniform(200, 6000),
+            cache_miss_reason=miss,
             request_id=f"req_{rng.getrandbits(64):016x}",
             message_id=f"msg_{rng.getrandbits(64):016x}",
-            stop_reason="max_tokens" if kind == "warm" else "end_turn", live=True,
+            stop_reason="max_tokens" if kind == "warm" else "end_turn",
+            live=True,
             prompt=None if kind == "warm" else self._prompt(),
             answer=None if kind == "warm" else self._answer(),
             breakpoints=(
@@ -176,8 +243,9 @@ class Seeder:
         return " ".join(words).capitalize() + "."
 
 
-async def seed(data_dir: Path, calls: int, *, end: datetime, days: int, seed_value: int,
-               batch: int) -> float:
+async def seed(
+    data_dir: Path, calls: int, *, end: datetime, days: int, seed_value: int, batch: int
+) -> float:
     """Insert the calls; return the seconds it took."""
     settings = load_settings(data_dir, offline=True)
     seeder = Seeder(calls, end, days, seed_value)
@@ -202,15 +270,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--calls", type=int, required=True)
-    parser.add_argument("--end", default="2026-11-26T18:00:00+00:00",
-                        help="time of the newest call (ISO, default 2026-11-26T18:00Z)")
+    parser.add_argument(
+        "--end",
+        default="2026-11-26T18:00:00+00:00",
+        help="time of the newest call (ISO, default 2026-11-26T18:00Z)",
+    )
     parser.add_argument("--days", type=int, default=365, help="span of the log in days")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=5000, help="calls per transaction")
     args = parser.parse_args(argv)
     end = datetime.fromisoformat(args.end).astimezone(UTC)
-    seconds = asyncio.run(seed(args.data_dir, args.calls, end=end, days=args.days,
-                               seed_value=args.seed, batch=args.batch))
+    seconds = asyncio.run(
+        seed(
+            args.data_dir,
+            args.calls,
+            end=end,
+            days=args.days,
+            seed_value=args.seed,
+            batch=args.batch,
+        )
+    )
     print(f"seeded {args.calls:,} calls into {args.data_dir} in {seconds:.1f} s")
 
 

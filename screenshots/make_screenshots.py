@@ -55,8 +55,12 @@ async def main() -> None:
         os.chdir(root)  # no stray .env is read
 
         welcome = load_settings(root / "welcome", offline=True)
-        await shoot(scenes.welcome_app(welcome), scenes.show_welcome, HERE / "welcome.svg",
-                    "promptcache-tui: welcome")
+        await shoot(
+            scenes.welcome_app(welcome),
+            scenes.show_welcome,
+            HERE / "welcome.svg",
+            "promptcache-tui: welcome",
+        )
 
         main_dir = load_settings(root / "main", offline=True)
         app, clock = await scenes.conversation_app(main_dir)
@@ -64,14 +68,24 @@ async def main() -> None:
         async def conversation(pilot: Any) -> None:
             await scenes.show_conversation(pilot, clock)
 
-        await shoot(app, conversation, HERE / "main.svg",
-                    "promptcache-tui: a conversation, the book warm, the style note expiring")
+        await shoot(
+            app,
+            conversation,
+            HERE / "main.svg",
+            "promptcache-tui: a conversation, the book warm, the style note expiring",
+        )
 
         for name, scene, title in (
-            ("keepwarm", scenes.show_keep_warm,
-             "promptcache-tui: keep-warm on, one ping just before the style note expired"),
-            ("planner", scenes.show_planner,
-             "promptcache-tui: the TTL planner for a call every 6 minutes"),
+            (
+                "keepwarm",
+                scenes.show_keep_warm,
+                "promptcache-tui: keep-warm on, one ping just before the style note expired",
+            ),
+            (
+                "planner",
+                scenes.show_planner,
+                "promptcache-tui: the TTL planner for a call every 6 minutes",
+            ),
         ):
             app, clock = await scenes.conversation_app(load_settings(root / name, offline=True))
 
@@ -80,8 +94,7 @@ async def main() -> None:
 
             await shoot(app, shot, HERE / f"{name}.svg", title)
 
-        app, clock = await scenes.conversation_app(load_settings(root / "history",
-                                                                 offline=True))
+        app, clock = await scenes.conversation_app(load_settings(root / "history", offline=True))
 
         async def history(pilot: Any, clock: FakeClock = clock) -> None:
             from promptcache_tui.ui.widgets.history_table import HistoryTable
@@ -90,17 +103,26 @@ async def main() -> None:
             await pilot.press("f5")  # a warm-up, so all three kinds of row show
             await pilot.pause(0.5)
             await pilot.press("ctrl+r")
-            await wait_until(pilot, lambda: bool(pilot.app.screen.query(HistoryTable))
-                             and pilot.app.screen.query_one(HistoryTable).row_count >= 3,
-                             what="the history table")
+            await wait_until(
+                pilot,
+                lambda: (
+                    bool(pilot.app.screen.query(HistoryTable))
+                    and pilot.app.screen.query_one(HistoryTable).row_count >= 3
+                ),
+                what="the history table",
+            )
             await pilot.pause(0.3)
 
         await shoot(app, history, HERE / "history.svg", "promptcache-tui: usage history")
 
         editor = load_settings(root / "editor", offline=True)
         await seed_demo(editor)
-        await shoot(make_app(editor, FakeClock()), scenes.show_editor, HERE / "editor.svg",
-                    "promptcache-tui: context editor")
+        await shoot(
+            make_app(editor, FakeClock()),
+            scenes.show_editor,
+            HERE / "editor.svg",
+            "promptcache-tui: context editor",
+        )
 
 
 if __name__ == "__main__":

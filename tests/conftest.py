@@ -11,8 +11,9 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """A fresh PROMPTCACHE_TUI_HOME and working dir; no Anthropic variables leak in."""
     home = tmp_path_factory.mktemp("home")
     work = tmp_path_factory.mktemp("cwd")

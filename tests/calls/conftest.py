@@ -16,9 +16,11 @@ from promptcache_tui.sim.inprocess import InProcessSimulator
 from tests.conftest import CliResult
 
 # Long enough to clear every catalogued cache minimum with the estimator.
-BOOK = ("Aria lived in a small coastal village between towering cliffs and the endless ocean. "
-        "Every morning she walked to the harbour, where the fishermen mended their nets and "
-        "told stories about the Moonstone hidden in the caves below the lighthouse. ") * 60
+BOOK = (
+    "Aria lived in a small coastal village between towering cliffs and the endless ocean. "
+    "Every morning she walked to the harbour, where the fishermen mended their nets and "
+    "told stories about the Moonstone hidden in the caves below the lighthouse. "
+) * 60
 SECRET = "sk-ant-test-DO-NOT-LEAK-0123456789abcdef"
 
 
@@ -27,8 +29,15 @@ def book(cli: Callable[..., CliResult], tmp_path: Path) -> str:
     """A context named 'book' with one 5m breakpoint after a ~4k-token document."""
     path = tmp_path / "novel.txt"
     path.write_text(BOOK, encoding="utf-8")
-    result = cli("context", "add", "book", "--file", str(path),
-                 "--system", "You are an AI assistant tasked with analyzing story books.")
+    result = cli(
+        "context",
+        "add",
+        "book",
+        "--file",
+        str(path),
+        "--system",
+        "You are an AI assistant tasked with analyzing story books.",
+    )
     assert result.code == 0, result.err
     return "book"
 
@@ -60,11 +69,17 @@ class Proc:
 @pytest.fixture
 def run_process() -> Callable[..., Proc]:
     """Run `promptcache-tui ...` as a separate process (inherits the test's environment)."""
+
     def run(*args: str, timeout: float = 60) -> Proc:
-        done = subprocess.run([sys.executable, "-m", "promptcache_tui", *args],
-                              capture_output=True, text=True, timeout=timeout,
-                              env=dict(os.environ))
+        done = subprocess.run(
+            [sys.executable, "-m", "promptcache_tui", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(os.environ),
+        )
         return Proc(done.returncode, done.stdout, done.stderr)
+
     return run
 
 
@@ -73,8 +88,12 @@ def sim_hook(sim: InProcessSimulator, path: str, body: dict) -> dict:
     import json
     import urllib.request
 
-    request = urllib.request.Request(sim.base_url + path, data=json.dumps(body).encode(),
-                                     method="POST", headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        sim.base_url + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 

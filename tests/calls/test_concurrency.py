@@ -11,9 +11,13 @@ from pathlib import Path
 
 def test_four_processes_at_once(book: str, isolated_env: Path) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-m", "promptcache_tui", "ask", book, f"Question {i}?"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ))
+        subprocess.Popen(
+            [sys.executable, "-m", "promptcache_tui", "ask", book, f"Question {i}?"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
         for i in range(4)
     ]
     results = [p.communicate(timeout=120) for p in procs]

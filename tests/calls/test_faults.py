@@ -15,14 +15,22 @@ from tests.conftest import CliResult
 Cli = Callable[..., CliResult]
 
 
-@pytest.mark.parametrize("status, fragment", [
-    (429, "rate limited (429)"),
-    (500, "API error 500"),
-    (529, "overloaded (529"),
-])
-def test_status_faults_after_retries(cli: Cli, book: str, isolated_env: Path,
-                                     live_env: InProcessSimulator, status: int,
-                                     fragment: str) -> None:
+@pytest.mark.parametrize(
+    "status, fragment",
+    [
+        (429, "rate limited (429)"),
+        (500, "API error 500"),
+        (529, "overloaded (529"),
+    ],
+)
+def test_status_faults_after_retries(
+    cli: Cli,
+    book: str,
+    isolated_env: Path,
+    live_env: InProcessSimulator,
+    status: int,
+    fragment: str,
+) -> None:
     # Three failures: the first try and the SDK's two retries.
     sim_hook(live_env, "/_sim/faults", {"status": status, "count": 3, "retry_after": 0})
     result = cli("ask", book, "What was the story about?")
@@ -35,8 +43,9 @@ def test_status_faults_after_retries(cli: Cli, book: str, isolated_env: Path,
     assert cli("ask", book, "Again?").code == 0
 
 
-def test_one_transient_fault_is_retried_by_the_sdk(cli: Cli, book: str, isolated_env: Path,
-                                                  live_env: InProcessSimulator) -> None:
+def test_one_transient_fault_is_retried_by_the_sdk(
+    cli: Cli, book: str, isolated_env: Path, live_env: InProcessSimulator
+) -> None:
     sim_hook(live_env, "/_sim/faults", {"status": 529, "count": 1})
     result = cli("ask", book, "Q?")
     assert result.code == 0, result.err
@@ -44,7 +53,8 @@ def test_one_transient_fault_is_retried_by_the_sdk(cli: Cli, book: str, isolated
 
 
 def test_dropped_stream_keeps_the_usage_already_reported(
-        cli: Cli, book: str, isolated_env: Path, live_env: InProcessSimulator) -> None:
+    cli: Cli, book: str, isolated_env: Path, live_env: InProcessSimulator
+) -> None:
     sim_hook(live_env, "/_sim/faults", {"drop_after_events": 5, "count": 1})
     result = cli("ask", book, "What was the story about?")
     assert result.code == 1
@@ -55,8 +65,9 @@ def test_dropped_stream_keeps_the_usage_already_reported(
     assert row["cache_creation_input_tokens"] + row["input_tokens"] > 1000
 
 
-def test_connection_refused(cli: Cli, book: str, isolated_env: Path,
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_refused(
+    cli: Cli, book: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

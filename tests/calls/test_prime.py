@@ -9,8 +9,7 @@ import pytest
 from promptcache_tui.calls.prime import prime_sdk
 
 
-def test_priming_parses_a_canned_stream_without_any_socket(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def test_priming_parses_a_canned_stream_without_any_socket(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("priming opened a connection")
 

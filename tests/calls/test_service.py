@@ -17,10 +17,13 @@ from tests.calls.conftest import BOOK
 
 
 async def _context(store: Store) -> Context:
-    return await store.contexts.add(Context(
-        name="book", blocks=(Block("system", "Analyse the story."),
-                             Block("document", BOOK, "novel.txt")),
-        breakpoints=(Breakpoint(1, "5m"),)))
+    return await store.contexts.add(
+        Context(
+            name="book",
+            blocks=(Block("system", "Analyse the story."), Block("document", BOOK, "novel.txt")),
+            breakpoints=(Breakpoint(1, "5m"),),
+        )
+    )
 
 
 async def test_timeout_is_logged_as_an_error(tmp_path: Path, monkeypatch) -> None:
@@ -50,14 +53,17 @@ async def test_chat_turns_cache_the_conversation_and_feed_the_ledger(tmp_path: P
         ledger = TTLLedger(service.now)
         chunks: list[str] = []
         try:
-            first = await service.run(ctx, "Who is Aria?", kind="chat", conversation_id=conv,
-                                      on_text=chunks.append)
-            await store.conversations.append(conv, [Turn("user", "Who is Aria?"),
-                                                    Turn("assistant", first.answer or "")])
+            first = await service.run(
+                ctx, "Who is Aria?", kind="chat", conversation_id=conv, on_text=chunks.append
+            )
+            await store.conversations.append(
+                conv, [Turn("user", "Who is Aria?"), Turn("assistant", first.answer or "")]
+            )
             feed_ledger(ledger, first)
             turns = await store.conversations.turns(conv)
-            second = await service.run(ctx, "Where does she live?", kind="chat",
-                                       history=turns, conversation_id=conv)
+            second = await service.run(
+                ctx, "Where does she live?", kind="chat", history=turns, conversation_id=conv
+            )
         finally:
             await service.close()
         assert "".join(chunks) == first.answer

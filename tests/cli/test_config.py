@@ -15,7 +15,8 @@ Cli = Callable[..., CliResult]
 
 
 def test_dotenv_in_the_working_dir_can_choose_the_data_dir(
-        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PROMPTCACHE_TUI_HOME")
     home = tmp_path / "from-dotenv"
     Path(".env").write_text(f"PROMPTCACHE_TUI_HOME={home}\n")
@@ -31,13 +32,15 @@ def test_the_environment_wins_over_dotenv(cli: Cli, isolated_env: Path, tmp_path
     assert not (tmp_path / "ignored").exists()
 
 
-def test_dotenv_in_the_data_dir_makes_calls_live(cli: Cli, isolated_env: Path,
-                                                 tmp_path: Path) -> None:
+def test_dotenv_in_the_data_dir_makes_calls_live(
+    cli: Cli, isolated_env: Path, tmp_path: Path
+) -> None:
     from promptcache_tui.sim.inprocess import InProcessSimulator
 
     with InProcessSimulator(tmp_path / "remote", rate=0) as remote:
         (isolated_env / ".env").write_text(
-            f"ANTHROPIC_API_KEY=sk-from-dotenv\nANTHROPIC_BASE_URL={remote.base_url}\n")
+            f"ANTHROPIC_API_KEY=sk-from-dotenv\nANTHROPIC_BASE_URL={remote.base_url}\n"
+        )
         assert cli("context", "add", "notes", "--text", "hello there " * 600).code == 0
         record = json.loads(cli("ask", "notes", "hi?", "--format", "json").out)
         assert record["status"] == "ok"

@@ -12,8 +12,10 @@ import pytest
 
 from tests.conftest import CliResult
 
-NOVEL = ("It was a bright cold day in the village, and the clocks were striking. "
-         "Aria walked down to the harbour to watch the boats come in. ") * 120
+NOVEL = (
+    "It was a bright cold day in the village, and the clocks were striking. "
+    "Aria walked down to the harbour to watch the boats come in. "
+) * 120
 
 Cli = Callable[..., CliResult]
 
@@ -52,8 +54,9 @@ def test_add_then_show_json(cli: Cli, novel: Path, isolated_env: Path) -> None:
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
 
 
-def test_data_dir_flag_before_or_after_the_subcommand(cli: Cli, novel: Path,
-                                                      tmp_path: Path) -> None:
+def test_data_dir_flag_before_or_after_the_subcommand(
+    cli: Cli, novel: Path, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     assert cli("--data-dir", str(elsewhere), "context", "add", "a", "--file", str(novel)).code == 0
     assert cli("context", "add", "b", "--file", str(novel), "--data-dir", str(elsewhere)).code == 0
@@ -100,13 +103,17 @@ def assert_one_line_error(result: CliResult, fragment: str) -> None:
     assert len(result.err.strip().splitlines()) == 1, result.err
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (b"caf\xe9 au lait", "not UTF-8"),
-    (b"   \n\n", "is empty"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"caf\xe9 au lait", "not UTF-8"),
+        (b"   \n\n", "is empty"),
+    ],
+)
 def test_bad_files_are_refused_and_nothing_is_created(
-        cli: Cli, tmp_path: Path, isolated_env: Path, content: bytes, fragment: str) -> None:
+    cli: Cli, tmp_path: Path, isolated_env: Path, content: bytes, fragment: str
+) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(content)
     result = cli("context", "add", "book", "--file", str(bad))
@@ -115,14 +122,17 @@ def test_bad_files_are_refused_and_nothing_is_created(
 
 
 def test_missing_file_is_one_line(cli: Cli, tmp_path: Path) -> None:
-    assert_one_line_error(cli("context", "add", "book", "--file", str(tmp_path / "nope.txt")),
-                          "file not found")
+    assert_one_line_error(
+        cli("context", "add", "book", "--file", str(tmp_path / "nope.txt")), "file not found"
+    )
 
 
-def test_one_bad_file_among_good_creates_nothing(cli: Cli, novel: Path, tmp_path: Path,
-                                                 isolated_env: Path) -> None:
-    result = cli("context", "add", "book", "--file", str(novel), "--file",
-                 str(tmp_path / "missing.txt"))
+def test_one_bad_file_among_good_creates_nothing(
+    cli: Cli, novel: Path, tmp_path: Path, isolated_env: Path
+) -> None:
+    result = cli(
+        "context", "add", "book", "--file", str(novel), "--file", str(tmp_path / "missing.txt")
+    )
     assert_one_line_error(result, "file not found")
     assert not (isolated_env / "promptcache.sqlite3").exists() or contexts_in(isolated_env) == []
 
@@ -153,8 +163,7 @@ def test_nothing_to_cache(cli: Cli) -> None:
 
 
 def test_bad_ttl_value(cli: Cli, novel: Path) -> None:
-    assert_one_line_error(cli("context", "add", "book", "--file", str(novel), "--ttl", "2h"),
-                          "2h")
+    assert_one_line_error(cli("context", "add", "book", "--file", str(novel), "--ttl", "2h"), "2h")
 
 
 @pytest.mark.parametrize("args", [("context", "show", "ghost"), ("context", "rm", "ghost")])

@@ -22,8 +22,11 @@ Run = Callable[..., Any]
 BASE = 1795687200.0  # 2026-11-26 10:00 UTC
 DAY = 86_400
 CONTEXTS = ("book", "code", "faq")
-MODELS = {"claude-sonnet-4-6": Prices(3.0, 15.0), "claude-haiku-4-5": Prices(1.0, 5.0),
-          "claude-sonnet-5": Prices(None, None)}
+MODELS = {
+    "claude-sonnet-4-6": Prices(3.0, 15.0),
+    "claude-haiku-4-5": Prices(1.0, 5.0),
+    "claude-sonnet-5": Prices(None, None),
+}
 
 
 def _calls() -> list[CallRecord]:
@@ -33,17 +36,30 @@ def _calls() -> list[CallRecord]:
         model = list(MODELS)[i % 3]
         failed = i % 11 == 4
         at = BASE - (i * 4 * 3600 + (i % 5) * 61)
-        out.append(CallRecord(
-            ts=iso_utc(at), kind=("chat", "ask", "warm")[i % 3 - 1 if i % 7 else 2],
-            model=model, status="error" if failed else "ok", context=CONTEXTS[i % 3 - i % 2],
-            error="rate_limit_error: slow down" if failed else None,
-            usage=Usage() if failed else Usage.from_counts(
-                input_tokens=10 + i, cache_creation_input_tokens=0 if i % 2 else 3000 + i,
-                cache_read_input_tokens=3000 + i if i % 2 else 0, output_tokens=50 + i,
-                ephemeral_5m=0 if i % 2 else (3000 + i if i % 4 else 0),
-                ephemeral_1h=0 if i % 2 or i % 4 else 3000 + i),
-            prices=MODELS[model], cache_miss_reason=None if i % 2 else "first write",
-            prompt=f"question {i}", answer=f"answer {i}"))
+        out.append(
+            CallRecord(
+                ts=iso_utc(at),
+                kind=("chat", "ask", "warm")[i % 3 - 1 if i % 7 else 2],
+                model=model,
+                status="error" if failed else "ok",
+                context=CONTEXTS[i % 3 - i % 2],
+                error="rate_limit_error: slow down" if failed else None,
+                usage=Usage()
+                if failed
+                else Usage.from_counts(
+                    input_tokens=10 + i,
+                    cache_creation_input_tokens=0 if i % 2 else 3000 + i,
+                    cache_read_input_tokens=3000 + i if i % 2 else 0,
+                    output_tokens=50 + i,
+                    ephemeral_5m=0 if i % 2 else (3000 + i if i % 4 else 0),
+                    ephemeral_1h=0 if i % 2 or i % 4 else 3000 + i,
+                ),
+                prices=MODELS[model],
+                cache_miss_reason=None if i % 2 else "first write",
+                prompt=f"question {i}",
+                answer=f"answer {i}",
+            )
+        )
     return out
 
 
@@ -68,8 +84,10 @@ def run_json(cli: Run, *args: str) -> Any:
 
 def _sum_records(rows: list[dict[str, Any]]) -> dict[str, Any]:
     costs = [r["cost_usd"] for r in rows if r["cost_usd"] is not None]
-    prompt = sum(r["input_tokens"] + r["cache_creation_input_tokens"]
-                 + r["cache_read_input_tokens"] for r in rows)
+    prompt = sum(
+        r["input_tokens"] + r["cache_creation_input_tokens"] + r["cache_read_input_tokens"]
+        for r in rows
+    )
     return {
         "calls": len(rows),
         "input_tokens": sum(r["input_tokens"] for r in rows),
@@ -77,10 +95,14 @@ def _sum_records(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cache_read_input_tokens": sum(r["cache_read_input_tokens"] for r in rows),
         "output_tokens": sum(r["output_tokens"] for r in rows),
         "cost_usd": sum(costs) if costs else None,
-        "uncached_cost_usd": sum(r["uncached_cost_usd"] for r in rows
-                                 if r["uncached_cost_usd"] is not None) if costs else None,
-        "saved_usd": sum(r["saved_usd"] for r in rows
-                         if r["saved_usd"] is not None) if costs else None,
+        "uncached_cost_usd": sum(
+            r["uncached_cost_usd"] for r in rows if r["uncached_cost_usd"] is not None
+        )
+        if costs
+        else None,
+        "saved_usd": sum(r["saved_usd"] for r in rows if r["saved_usd"] is not None)
+        if costs
+        else None,
         "hit_rate": sum(r["cache_read_input_tokens"] for r in rows) / prompt if prompt else None,
     }
 
@@ -96,9 +118,11 @@ def _agree(group: dict[str, Any], rows: list[dict[str, Any]]) -> None:
 
 # -- history -------------------------------------------------------------------------------
 
+
 def test_history_json_is_the_public_records_newest_first(cli: Run, data_dir: Path) -> None:
-    rows = run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json",
-                    "--limit", "1000")
+    rows = run_json(
+        cli, "history", "--data-dir", str(data_dir), "--format", "json", "--limit", "1000"
+    )
     assert len(rows) == 90
     assert all(list(r) == list(PUBLIC_FIELDS) for r in rows)
     assert [r["ts"] for r in rows] == sorted((r["ts"] for r in rows), reverse=True)
@@ -107,19 +131,31 @@ def test_history_json_is_the_public_records_newest_first(cli: Run, data_dir: Pat
     one_hour = next(r for r in rows if r["cache_creation_1h_tokens"])
     base = MODELS[one_hour["model"]].input or 0
     assert one_hour["cost_usd"] == pytest.approx(
-        (one_hour["input_tokens"] * base + one_hour["cache_creation_1h_tokens"] * base * 2
-         + one_hour["output_tokens"] * (MODELS[one_hour["model"]].output or 0)) / 1e6)
+        (
+            one_hour["input_tokens"] * base
+            + one_hour["cache_creation_1h_tokens"] * base * 2
+            + one_hour["output_tokens"] * (MODELS[one_hour["model"]].output or 0)
+        )
+        / 1e6
+    )
 
 
 def test_history_limit_defaults_to_fifty(cli: Run, data_dir: Path) -> None:
     assert len(run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json")) == 50
-    assert len(run_json(cli, "--data-dir", str(data_dir), "history", "--format", "json",
-                        "--limit", "3")) == 3
+    assert (
+        len(
+            run_json(
+                cli, "--data-dir", str(data_dir), "history", "--format", "json", "--limit", "3"
+            )
+        )
+        == 3
+    )
 
 
 def test_history_csv_has_the_same_columns_and_values(cli: Run, data_dir: Path) -> None:
-    as_json = run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json",
-                       "--limit", "1000")
+    as_json = run_json(
+        cli, "history", "--data-dir", str(data_dir), "--format", "json", "--limit", "1000"
+    )
     result = cli("history", "--data-dir", str(data_dir), "--format", "csv", "--limit", "1000")
     assert result.code == 0
     reader = csv.DictReader(io.StringIO(result.out))
@@ -131,21 +167,29 @@ def test_history_csv_has_the_same_columns_and_values(cli: Run, data_dir: Path) -
             assert got[key] == ("" if value is None else str(value)), key
 
 
-@pytest.mark.parametrize(("args", "check"), [
-    (("--context", "faq"), lambda r: r["context"] == "faq"),
-    (("--model", "claude-haiku-4-5"), lambda r: r["model"] == "claude-haiku-4-5"),
-    (("--kind", "warm"), lambda r: r["kind"] == "warm"),
-    (("--status", "error"), lambda r: r["status"] == "error" and r["error"]),
-    (("--since", "2026-11-20"), lambda r: r["ts"] >= "2026-11-20"),
-    (("--since", "2026-11-20T13:30:00Z", "--context", "book"),
-     lambda r: r["ts"] >= "2026-11-20T13:30:00" and r["context"] == "book"),
-])
-def test_history_filters(cli: Run, data_dir: Path, args: tuple[str, ...],
-                         check: Callable[[dict[str, Any]], bool]) -> None:
-    everything = run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json",
-                          "--limit", "1000")
-    rows = run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json",
-                    "--limit", "1000", *args)
+@pytest.mark.parametrize(
+    ("args", "check"),
+    [
+        (("--context", "faq"), lambda r: r["context"] == "faq"),
+        (("--model", "claude-haiku-4-5"), lambda r: r["model"] == "claude-haiku-4-5"),
+        (("--kind", "warm"), lambda r: r["kind"] == "warm"),
+        (("--status", "error"), lambda r: r["status"] == "error" and r["error"]),
+        (("--since", "2026-11-20"), lambda r: r["ts"] >= "2026-11-20"),
+        (
+            ("--since", "2026-11-20T13:30:00Z", "--context", "book"),
+            lambda r: r["ts"] >= "2026-11-20T13:30:00" and r["context"] == "book",
+        ),
+    ],
+)
+def test_history_filters(
+    cli: Run, data_dir: Path, args: tuple[str, ...], check: Callable[[dict[str, Any]], bool]
+) -> None:
+    everything = run_json(
+        cli, "history", "--data-dir", str(data_dir), "--format", "json", "--limit", "1000"
+    )
+    rows = run_json(
+        cli, "history", "--data-dir", str(data_dir), "--format", "json", "--limit", "1000", *args
+    )
     assert rows and all(check(r) for r in rows)
     assert len(rows) == sum(1 for r in everything if check(r))
 
@@ -156,14 +200,22 @@ def test_since_a_span_counts_back_from_now(cli: Run, tmp_path: Path) -> None:
     async def seed() -> None:
         async with await Store.open(tmp_path / "promptcache.sqlite3") as store:
             for hours in (1, 30, 24 * 10):
-                await store.calls.log(CallRecord(ts=iso_utc(now - hours * 3600), kind="ask",
-                                                 model="m", context="c"))
+                await store.calls.log(
+                    CallRecord(ts=iso_utc(now - hours * 3600), kind="ask", model="m", context="c")
+                )
 
     asyncio.run(seed())
-    assert len(run_json(cli, "history", "--data-dir", str(tmp_path), "--format", "json",
-                        "--since", "2d")) == 2
-    stats = run_json(cli, "stats", "--data-dir", str(tmp_path), "--format", "json",
-                     "--since", "12h")
+    assert (
+        len(
+            run_json(
+                cli, "history", "--data-dir", str(tmp_path), "--format", "json", "--since", "2d"
+            )
+        )
+        == 2
+    )
+    stats = run_json(
+        cli, "stats", "--data-dir", str(tmp_path), "--format", "json", "--since", "12h"
+    )
     assert [g["calls"] for g in stats] == [1]
 
 
@@ -181,8 +233,12 @@ def test_history_table_and_empty_messages(cli: Run, data_dir: Path, tmp_path: Pa
 
 
 def test_bad_values_are_one_line_and_non_zero(cli: Run, data_dir: Path) -> None:
-    for args in (("history", "--since", "last tuesday"), ("stats", "--by", "week"),
-                 ("history", "--format", "xml"), ("history", "--limit", "0")):
+    for args in (
+        ("history", "--since", "last tuesday"),
+        ("stats", "--by", "week"),
+        ("history", "--format", "xml"),
+        ("history", "--limit", "0"),
+    ):
         result = cli(*args, "--data-dir", str(data_dir))
         assert result.code != 0 and result.out == ""
         assert len(result.err.strip().splitlines()) == 1, result.err
@@ -191,6 +247,7 @@ def test_bad_values_are_one_line_and_non_zero(cli: Run, data_dir: Path) -> None:
 
 # -- stats ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("by", ["context", "model", "day"])
 def test_stats_json_shape(cli: Run, data_dir: Path, by: str) -> None:
     groups = run_json(cli, "stats", "--data-dir", str(data_dir), "--by", by, "--format", "json")
@@ -198,9 +255,18 @@ def test_stats_json_shape(cli: Run, data_dir: Path, by: str) -> None:
     assert keys == (sorted(keys, reverse=True) if by == "day" else sorted(keys))
     assert sum(g["calls"] for g in groups) == 90
     for group in groups:
-        assert set(group) == {by, "calls", "input_tokens", "cache_creation_input_tokens",
-                              "cache_read_input_tokens", "output_tokens", "cost_usd",
-                              "uncached_cost_usd", "saved_usd", "hit_rate"}
+        assert set(group) == {
+            by,
+            "calls",
+            "input_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "uncached_cost_usd",
+            "saved_usd",
+            "hit_rate",
+        }
     if by == "model":
         unknown = next(g for g in groups if g["model"] == "claude-sonnet-5")
         assert unknown["cost_usd"] is None and unknown["hit_rate"] is not None
@@ -217,32 +283,74 @@ def test_stats_table(cli: Run, data_dir: Path, tmp_path: Path) -> None:
 
 # -- agreement -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("extra", [(), ("--since", "2026-11-20T13:30:00Z"),
-                                   ("--model", "claude-haiku-4-5"), ("--status", "ok"),
-                                   ("--kind", "chat", "--since", "2026-11-18")])
-def test_history_per_context_agrees_with_stats_by_context(cli: Run, data_dir: Path,
-                                                          extra: tuple[str, ...]) -> None:
-    groups = run_json(cli, "stats", "--data-dir", str(data_dir), "--by", "context",
-                      "--format", "json", *extra)
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        (),
+        ("--since", "2026-11-20T13:30:00Z"),
+        ("--model", "claude-haiku-4-5"),
+        ("--status", "ok"),
+        ("--kind", "chat", "--since", "2026-11-18"),
+    ],
+)
+def test_history_per_context_agrees_with_stats_by_context(
+    cli: Run, data_dir: Path, extra: tuple[str, ...]
+) -> None:
+    groups = run_json(
+        cli, "stats", "--data-dir", str(data_dir), "--by", "context", "--format", "json", *extra
+    )
     assert groups
     for group in groups:
-        rows = run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json",
-                        "--limit", "100000", "--context", group["context"], *extra)
+        rows = run_json(
+            cli,
+            "history",
+            "--data-dir",
+            str(data_dir),
+            "--format",
+            "json",
+            "--limit",
+            "100000",
+            "--context",
+            group["context"],
+            *extra,
+        )
         _agree(group, rows)
-    everything = run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json",
-                          "--limit", "100000", *extra)
+    everything = run_json(
+        cli, "history", "--data-dir", str(data_dir), "--format", "json", "--limit", "100000", *extra
+    )
     assert sum(g["calls"] for g in groups) == len(everything)
 
 
 @pytest.mark.parametrize("by", ["model", "day"])
 def test_stats_by_model_and_day_agree_with_history(cli: Run, data_dir: Path, by: str) -> None:
-    rows = run_json(cli, "history", "--data-dir", str(data_dir), "--format", "json",
-                    "--limit", "100000", "--since", "2026-11-15T07:00:00Z")
+    rows = run_json(
+        cli,
+        "history",
+        "--data-dir",
+        str(data_dir),
+        "--format",
+        "json",
+        "--limit",
+        "100000",
+        "--since",
+        "2026-11-15T07:00:00Z",
+    )
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         grouped[row["model"] if by == "model" else row["ts"][:10]].append(row)
-    groups = run_json(cli, "stats", "--data-dir", str(data_dir), "--by", by, "--format", "json",
-                      "--since", "2026-11-15T07:00:00Z")
+    groups = run_json(
+        cli,
+        "stats",
+        "--data-dir",
+        str(data_dir),
+        "--by",
+        by,
+        "--format",
+        "json",
+        "--since",
+        "2026-11-15T07:00:00Z",
+    )
     assert {g[by] for g in groups} == set(grouped)
     for group in groups:
         _agree(group, grouped[group[by]])

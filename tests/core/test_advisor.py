@@ -14,14 +14,18 @@ def codes(ctx: Context, **kw: object) -> list[list[str]]:
     return [[w.code for w in ws] for ws in breakpoint_warnings(ctx, CATALOG, **kw)]
 
 
-def ctx_of(*blocks: Block, marks: tuple[Breakpoint, ...] = (), model: str = "claude-sonnet-4-6"
-           ) -> Context:
+def ctx_of(
+    *blocks: Block, marks: tuple[Breakpoint, ...] = (), model: str = "claude-sonnet-4-6"
+) -> Context:
     return Context(name="c", blocks=blocks, breakpoints=marks, model=model)
 
 
 def test_long_clean_prefix_has_no_warnings() -> None:
-    ctx = ctx_of(Block("system", "You answer briefly."), Block("document", LONG, "a"),
-                 marks=(Breakpoint(1, "1h"),))
+    ctx = ctx_of(
+        Block("system", "You answer briefly."),
+        Block("document", LONG, "a"),
+        marks=(Breakpoint(1, "1h"),),
+    )
     assert codes(ctx) == [[]]
 
 
@@ -59,8 +63,9 @@ def test_too_many_breakpoints_and_ttl_order_on_drafts() -> None:
 
 
 def test_lookback_exceeded() -> None:
-    examples = tuple(Block("example", f"turn {i}", role="user" if i % 2 == 0 else "assistant")
-                     for i in range(24))
+    examples = tuple(
+        Block("example", f"turn {i}", role="user" if i % 2 == 0 else "assistant") for i in range(24)
+    )
     blocks = (Block("document", LONG, "a"), *examples)
     result = codes(ctx_of(*blocks, marks=(Breakpoint(0, "5m"), Breakpoint(24, "5m"))))
     assert "lookback_exceeded" in result[1]
@@ -69,14 +74,20 @@ def test_lookback_exceeded() -> None:
 
 
 def test_volatile_prefix_before_a_breakpoint() -> None:
-    stamped = ctx_of(Block("system", "Current time: 2026-11-26T10:42:00Z. Be brief."),
-                     Block("document", LONG, "a"), marks=(Breakpoint(1, "5m"),))
+    stamped = ctx_of(
+        Block("system", "Current time: 2026-11-26T10:42:00Z. Be brief."),
+        Block("document", LONG, "a"),
+        marks=(Breakpoint(1, "5m"),),
+    )
     assert codes(stamped) == [["volatile_prefix"]]
 
 
 def test_volatile_value_after_the_last_breakpoint_is_fine() -> None:
-    ctx = ctx_of(Block("document", LONG, "a"),
-                 Block("system", "request id req_0123456789abcdef"), marks=(Breakpoint(0),))
+    ctx = ctx_of(
+        Block("document", LONG, "a"),
+        Block("system", "request id req_0123456789abcdef"),
+        marks=(Breakpoint(0),),
+    )
     assert codes(ctx) == [[]]
 
 
@@ -88,14 +99,24 @@ def test_volatile_false_positives() -> None:
 
 def test_miss_reasons() -> None:
     base = {"cache_creation": 1200, "prefix_tokens": [1200], "min_tokens": 1024}
-    assert infer_miss_reason(cache_read=1200, **{**base, "cache_creation": 0},
-                             states_before=["warm"]) is None
+    assert (
+        infer_miss_reason(cache_read=1200, **{**base, "cache_creation": 0}, states_before=["warm"])
+        is None
+    )
     assert infer_miss_reason(cache_read=0, **base, states_before=["expired"]) == "expired"
     assert infer_miss_reason(cache_read=0, **base, states_before=["cold"]) == "first write"
-    assert infer_miss_reason(cache_read=0, cache_creation=0, prefix_tokens=[500],
-                             min_tokens=1024, states_before=["cold"]).startswith("under")
-    assert infer_miss_reason(cache_read=0, **base, states_before=["cold"],
-                             previous_hashes=["a"], hashes=["b"]) == \
-        "prefix changed at breakpoint 1"
-    assert infer_miss_reason(cache_read=0, **base, states_before=["cold"],
-                             previous_model="x", model="y") == "model changed"
+    assert infer_miss_reason(
+        cache_read=0, cache_creation=0, prefix_tokens=[500], min_tokens=1024, states_before=["cold"]
+    ).startswith("under")
+    assert (
+        infer_miss_reason(
+            cache_read=0, **base, states_before=["cold"], previous_hashes=["a"], hashes=["b"]
+        )
+        == "prefix changed at breakpoint 1"
+    )
+    assert (
+        infer_miss_reason(
+            cache_read=0, **base, states_before=["cold"], previous_model="x", model="y"
+        )
+        == "model changed"
+    )

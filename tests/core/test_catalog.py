@@ -29,8 +29,9 @@ def test_aliases_resolve_to_the_model() -> None:
 
 def test_user_file_overrides_and_adds(tmp_path: Path) -> None:
     (tmp_path / "models.toml").write_text(
-        '[models.claude-sonnet-5]\ninput = 4.0\noutput = 20.0\n'
-        '[models.my-proxy-model]\ninput = 1.0\noutput = 2.0\nmin_cache_tokens = 256\n')
+        "[models.claude-sonnet-5]\ninput = 4.0\noutput = 20.0\n"
+        "[models.my-proxy-model]\ninput = 1.0\noutput = 2.0\nmin_cache_tokens = 256\n"
+    )
     catalog = load_catalog(tmp_path)
     sonnet5 = catalog.get("claude-sonnet-5")
     assert sonnet5 is not None
@@ -38,14 +39,18 @@ def test_user_file_overrides_and_adds(tmp_path: Path) -> None:
     assert catalog.min_cache_tokens("my-proxy-model") == 256
 
 
-@pytest.mark.parametrize("content, fragment", [
-    ("[models.x\ninput = 1", "not valid TOML"),
-    ("[models.x]\ninput = 'three'", "input must be a non-negative, finite number"),
-    ("[models.x]\nmin_cache_tokens = 1.5", "min_cache_tokens must be a whole number"),
-    ("[models.x]\ndeprecated_on = 'soon'", "deprecated_on must be a date"),
-])
-def test_malformed_user_file_is_one_clear_error(tmp_path: Path, content: str,
-                                               fragment: str) -> None:
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("[models.x\ninput = 1", "not valid TOML"),
+        ("[models.x]\ninput = 'three'", "input must be a non-negative, finite number"),
+        ("[models.x]\nmin_cache_tokens = 1.5", "min_cache_tokens must be a whole number"),
+        ("[models.x]\ndeprecated_on = 'soon'", "deprecated_on must be a date"),
+    ],
+)
+def test_malformed_user_file_is_one_clear_error(
+    tmp_path: Path, content: str, fragment: str
+) -> None:
     (tmp_path / "models.toml").write_text(content)
     with pytest.raises(CatalogError) as info:
         load_catalog(tmp_path)

@@ -11,8 +11,12 @@ SONNET = Prices(input=3.0, output=15.0)
 
 
 def test_seed_first_call_writes_at_1_25x() -> None:
-    usage = Usage.from_counts(input_tokens=13, cache_creation_input_tokens=1217,
-                              cache_read_input_tokens=0, output_tokens=226)
+    usage = Usage.from_counts(
+        input_tokens=13,
+        cache_creation_input_tokens=1217,
+        cache_read_input_tokens=0,
+        output_tokens=226,
+    )
     cost = call_cost(usage, SONNET)
     assert cost.cost_usd == pytest.approx((13 * 3 + 1217 * 3.75 + 226 * 15) / 1e6)
     assert cost.cost_usd == pytest.approx(0.00799275)
@@ -22,8 +26,12 @@ def test_seed_first_call_writes_at_1_25x() -> None:
 
 
 def test_seed_second_call_reads_at_0_1x() -> None:
-    usage = Usage.from_counts(input_tokens=16, cache_creation_input_tokens=0,
-                              cache_read_input_tokens=1217, output_tokens=60)
+    usage = Usage.from_counts(
+        input_tokens=16,
+        cache_creation_input_tokens=0,
+        cache_read_input_tokens=1217,
+        output_tokens=60,
+    )
     cost = call_cost(usage, SONNET)
     assert cost.cost_usd == pytest.approx(0.0013131)
     assert cost.uncached_cost_usd == pytest.approx(0.004599)
@@ -32,17 +40,26 @@ def test_seed_second_call_reads_at_0_1x() -> None:
 
 
 def test_1h_writes_cost_double_not_the_5m_rate() -> None:
-    five = call_cost(Usage.from_counts(cache_creation_input_tokens=1_000_000,
-                                       ephemeral_5m=1_000_000, ephemeral_1h=0), SONNET)
-    hour = call_cost(Usage.from_counts(cache_creation_input_tokens=1_000_000,
-                                       ephemeral_5m=0, ephemeral_1h=1_000_000), SONNET)
+    five = call_cost(
+        Usage.from_counts(
+            cache_creation_input_tokens=1_000_000, ephemeral_5m=1_000_000, ephemeral_1h=0
+        ),
+        SONNET,
+    )
+    hour = call_cost(
+        Usage.from_counts(
+            cache_creation_input_tokens=1_000_000, ephemeral_5m=0, ephemeral_1h=1_000_000
+        ),
+        SONNET,
+    )
     assert five.cost_usd == pytest.approx(3.75)
     assert hour.cost_usd == pytest.approx(6.0)
 
 
 def test_split_writes_are_priced_separately() -> None:
-    usage = Usage.from_counts(cache_creation_input_tokens=3000, ephemeral_5m=1000,
-                              ephemeral_1h=2000)
+    usage = Usage.from_counts(
+        cache_creation_input_tokens=3000, ephemeral_5m=1000, ephemeral_1h=2000
+    )
     assert call_cost(usage, SONNET).cost_usd == pytest.approx((1000 * 3.75 + 2000 * 6) / 1e6)
 
 

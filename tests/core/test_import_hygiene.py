@@ -22,6 +22,7 @@ print(','.join(bad))
 
 
 def test_headless_modules_import_neither_textual_nor_the_sdk() -> None:
-    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

@@ -69,8 +69,9 @@ def test_typical_gap_is_the_median_within_sessions() -> None:
     assert typical_gap([5]) is None
 
 
-@pytest.mark.parametrize("text, seconds", [("90s", 90), ("4m", 240), ("1h", 3600),
-                                           ("2.5m", 150), ("45", 45)])
+@pytest.mark.parametrize(
+    "text, seconds", [("90s", 90), ("4m", 240), ("1h", 3600), ("2.5m", 150), ("45", 45)]
+)
 def test_parse_gap(text: str, seconds: float) -> None:
     from promptcache_tui.core.planner import parse_gap
 

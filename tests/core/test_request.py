@@ -15,8 +15,10 @@ BOOK = "Once upon a time, in a small coastal village, there lived a girl named A
 def book_context(**changes: object) -> Context:
     ctx = Context(
         name="book",
-        blocks=(Block(kind="system", text="You analyse story books."),
-                Block(kind="document", text=BOOK, name="novel.txt")),
+        blocks=(
+            Block(kind="system", text="You analyse story books."),
+            Block(kind="document", text=BOOK, name="novel.txt"),
+        ),
         breakpoints=(Breakpoint(block=1, ttl="1h"),),
     )
     return ctx.with_changes(**changes) if changes else ctx
@@ -42,10 +44,11 @@ def test_seed_shape_system_then_user_question() -> None:
 
 def test_chat_adds_a_moving_5m_breakpoint_on_the_newest_turn() -> None:
     history = [Turn("user", "Who is Aria?"), Turn("assistant", "A girl.")]
-    built = build_request(book_context(), history, "Where does she live?",
-                          cache_conversation=True)
-    assert marked(built.params) == [{"type": "ephemeral", "ttl": "1h"},
-                                    {"type": "ephemeral", "ttl": "5m"}]
+    built = build_request(book_context(), history, "Where does she live?", cache_conversation=True)
+    assert marked(built.params) == [
+        {"type": "ephemeral", "ttl": "1h"},
+        {"type": "ephemeral", "ttl": "5m"},
+    ]
     assert built.params["messages"][-1]["content"][-1]["cache_control"]["ttl"] == "5m"
     assert built.breakpoints[-1].context_block is None
     assert built.breakpoints[0].context_block == 1
@@ -58,51 +61,71 @@ def test_ask_has_no_moving_breakpoint() -> None:
 
 def test_never_more_than_four_breakpoints() -> None:
     blocks = tuple(Block(kind="document", text=f"part {i} " * 50, name=f"p{i}") for i in range(4))
-    ctx = Context(name="four", blocks=blocks,
-                  breakpoints=tuple(Breakpoint(block=i, ttl="5m") for i in range(4)))
-    built = build_request(ctx, [Turn("user", "a"), Turn("assistant", "b")], "c",
-                          cache_conversation=True)
+    ctx = Context(
+        name="four",
+        blocks=blocks,
+        breakpoints=tuple(Breakpoint(block=i, ttl="5m") for i in range(4)),
+    )
+    built = build_request(
+        ctx, [Turn("user", "a"), Turn("assistant", "b")], "c", cache_conversation=True
+    )
     assert len(marked(built.params)) == 4  # the moving one is dropped, not a fifth
 
 
 def test_five_breakpoints_are_refused_with_the_api_message() -> None:
     blocks = tuple(Block(kind="document", text=f"part {i}", name=f"p{i}") for i in range(5))
-    ctx = Context(name="five", blocks=blocks,
-                  breakpoints=tuple(Breakpoint(block=i) for i in range(5)))
+    ctx = Context(
+        name="five", blocks=blocks, breakpoints=tuple(Breakpoint(block=i) for i in range(5))
+    )
     with pytest.raises(ContextError, match="A maximum of 4 blocks with cache_control"):
         build_request(ctx, prompt="x")
 
 
 def test_1h_after_5m_is_refused() -> None:
-    ctx = Context(name="order", blocks=(Block("document", "a" * 10, "a"),
-                                        Block("document", "b" * 10, "b")),
-                  breakpoints=(Breakpoint(0, "5m"), Breakpoint(1, "1h")))
+    ctx = Context(
+        name="order",
+        blocks=(Block("document", "a" * 10, "a"), Block("document", "b" * 10, "b")),
+        breakpoints=(Breakpoint(0, "5m"), Breakpoint(1, "1h")),
+    )
     with pytest.raises(ContextError, match="1h breakpoint must come before"):
         build_request(ctx, prompt="x")
 
 
 def test_1h_before_5m_with_the_moving_breakpoint_is_fine() -> None:
-    built = build_request(book_context(), [Turn("user", "a"), Turn("assistant", "b")], "c",
-                          cache_conversation=True)
+    built = build_request(
+        book_context(), [Turn("user", "a"), Turn("assistant", "b")], "c", cache_conversation=True
+    )
     ttls = [c["ttl"] for c in marked(built.params)]
     assert ttls == sorted(ttls, key=lambda t: t != "1h")
 
 
 def test_tools_render_first_with_the_breakpoint_on_the_last_tool() -> None:
-    tools = json.dumps([{"name": "a", "input_schema": {"type": "object"}},
-                        {"name": "b", "input_schema": {"type": "object"}}])
-    ctx = Context(name="t", blocks=(Block("tools", tools), Block("system", "sys")),
-                  breakpoints=(Breakpoint(0, "1h"),))
+    tools = json.dumps(
+        [
+            {"name": "a", "input_schema": {"type": "object"}},
+            {"name": "b", "input_schema": {"type": "object"}},
+        ]
+    )
+    ctx = Context(
+        name="t",
+        blocks=(Block("tools", tools), Block("system", "sys")),
+        breakpoints=(Breakpoint(0, "1h"),),
+    )
     params = build_request(ctx, prompt="x").params
     assert "cache_control" not in params["tools"][0]
     assert params["tools"][1]["cache_control"]["ttl"] == "1h"
 
 
 def test_examples_become_messages_before_the_conversation() -> None:
-    ctx = Context(name="ex", blocks=(Block("system", "sys"),
-                                     Block("example", "Q: 2+2?", role="user"),
-                                     Block("example", "4", role="assistant")),
-                  breakpoints=(Breakpoint(2, "5m"),))
+    ctx = Context(
+        name="ex",
+        blocks=(
+            Block("system", "sys"),
+            Block("example", "Q: 2+2?", role="user"),
+            Block("example", "4", role="assistant"),
+        ),
+        breakpoints=(Breakpoint(2, "5m"),),
+    )
     params = build_request(ctx, prompt="3+3?").params
     assert [m["role"] for m in params["messages"]] == ["user", "assistant", "user"]
     assert params["messages"][1]["content"][0]["cache_control"]["ttl"] == "5m"
@@ -119,8 +142,9 @@ def test_context_prefix_hash_is_stable_across_turns_but_not_edits() -> None:
     first = context_breakpoints(book_context())[0].prefix_hash
     later = build_request(book_context(), [Turn("user", "x"), Turn("assistant", "y")], "z")
     assert later.breakpoints[0].prefix_hash == first
-    edited = book_context(blocks=(Block("system", "You analyse story books!"),
-                                  Block("document", BOOK, "novel.txt")))
+    edited = book_context(
+        blocks=(Block("system", "You analyse story books!"), Block("document", BOOK, "novel.txt"))
+    )
     assert context_breakpoints(edited)[0].prefix_hash != first
 
 

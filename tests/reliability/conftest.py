@@ -18,8 +18,10 @@ from tests.conftest import CliResult
 Cli = Callable[..., CliResult]
 
 # Long enough to clear every catalogued cache minimum with the estimator.
-STORY = ("Aria lived in a small coastal village between towering cliffs and the endless ocean. "
-         "Every morning she walked to the harbour, where the fishermen mended their nets. ") * 60
+STORY = (
+    "Aria lived in a small coastal village between towering cliffs and the endless ocean. "
+    "Every morning she walked to the harbour, where the fishermen mended their nets. "
+) * 60
 
 _HOLD_LOCK = """
 import sqlite3, sys, time
@@ -54,8 +56,12 @@ def rows(db: Path, sql: str) -> list[tuple]:
 @contextlib.contextmanager
 def write_lock(db: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
     """Another process holds `db`'s write lock (BEGIN IMMEDIATE) for `seconds`."""
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(db), str(seconds)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(db), str(seconds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "locked", proc.stderr and proc.stderr.read()

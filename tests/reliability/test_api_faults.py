@@ -46,9 +46,13 @@ class _RejectingHandler(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("content-length") or 0))
         bearer = self.headers.get("authorization", "").removeprefix("Bearer ")
         self.seen_keys.append(self.headers.get("x-api-key") or bearer or None)
-        body = json.dumps({"type": "error", "request_id": "req_stub401",
-                           "error": {"type": "authentication_error",
-                                     "message": "invalid x-api-key"}}).encode()
+        body = json.dumps(
+            {
+                "type": "error",
+                "request_id": "req_stub401",
+                "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+            }
+        ).encode()
         self.send_response(401)
         self.send_header("content-type", "application/json")
         self.send_header("request-id", "req_stub401")
@@ -124,9 +128,14 @@ def toasts(app: object) -> list[str]:
 
 # -- the command line ----------------------------------------------------------------------
 
-def test_a_rejected_key_is_a_clear_logged_error(cli: Cli, story: str, isolated_env: Path,
-                                               rejecting_api: RejectingApi,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_a_rejected_key_is_a_clear_logged_error(
+    cli: Cli,
+    story: str,
+    isolated_env: Path,
+    rejecting_api: RejectingApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", rejecting_api.base_url)
     result = cli("ask", story, "Where did Aria walk?")
@@ -135,16 +144,22 @@ def test_a_rejected_key_is_a_clear_logged_error(cli: Cli, story: str, isolated_e
     assert result.err.strip().splitlines()[-1] == f"promptcache-tui: error: {AUTH_MESSAGE}"
     assert SECRET not in result.err + result.out
     assert rejecting_api.seen_keys == [SECRET]  # sent once: a 401 is not retried
-    [row] = rows(isolated_env / "promptcache.sqlite3",
-                 "SELECT status, error, prompt, live, request_id FROM calls")
+    [row] = rows(
+        isolated_env / "promptcache.sqlite3",
+        "SELECT status, error, prompt, live, request_id FROM calls",
+    )
     assert row == ("error", AUTH_MESSAGE, "Where did Aria walk?", 1, "req_stub401")
     # Still usable: the same context answers offline.
     assert cli("ask", story, "Where did Aria walk?", "--offline").code == 0
 
 
-def test_a_429_names_the_wait_the_server_asked_for(cli: Cli, story: str, isolated_env: Path,
-                                                  remote_sim: InProcessSimulator,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_429_names_the_wait_the_server_asked_for(
+    cli: Cli,
+    story: str,
+    isolated_env: Path,
+    remote_sim: InProcessSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", remote_sim.base_url)
     sim_hook(remote_sim, "/_sim/faults", {"status": 429, "count": 3, "retry_after": 0.2})
@@ -160,8 +175,8 @@ def test_a_429_names_the_wait_the_server_asked_for(cli: Cli, story: str, isolate
 
 @pytest.mark.parametrize("blank", ["", "   ", "\t"])
 def test_a_blank_key_means_offline_not_a_broken_header(
-        cli: Cli, story: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch,
-        blank: str) -> None:
+    cli: Cli, story: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch, blank: str
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", blank)
     assert load_settings().live is False
     result = cli("ask", story, "Where did Aria walk?", "--format", "json")
@@ -171,6 +186,7 @@ def test_a_blank_key_means_offline_not_a_broken_header(
 
 
 # -- the TUI ---------------------------------------------------------------------------------
+
 
 async def test_tui_a_stream_dropped_mid_answer_gives_the_prompt_back(tmp_path: Path) -> None:
     settings = load_settings(tmp_path / "data", offline=True)
@@ -185,12 +201,16 @@ async def test_tui_a_stream_dropped_mid_answer_gives_the_prompt_back(tmp_path: P
         prompt_input.focus()
         await pilot.press("enter")
         panel = app.main.query_one(UsagePanel)
-        await wait_until(pilot, lambda: bool(panel.records) and not app.main.busy,
-                         what="the failed call")
+        await wait_until(
+            pilot, lambda: bool(panel.records) and not app.main.busy, what="the failed call"
+        )
         assert prompt_input.value == "Who is Dinah?"
         assert not app.main.query(UserTurn) and app.main.turns == []
-        await wait_until(pilot, lambda: any("broke mid-answer" in t for t in toasts(app)),
-                         what="the error notice")
+        await wait_until(
+            pilot,
+            lambda: any("broke mid-answer" in t for t in toasts(app)),
+            what="the error notice",
+        )
         assert app.store is not None
         [summary] = await app.store.calls.history(CallFilter(status="error"))
         assert summary.id is not None
@@ -208,9 +228,9 @@ async def test_tui_a_stream_dropped_mid_answer_gives_the_prompt_back(tmp_path: P
 
 
 async def test_tui_a_rejected_key_is_a_notice_and_the_prompt_goes_back(
-        tmp_path: Path, rejecting_api: RejectingApi) -> None:
-    settings = Settings(data_dir=tmp_path / "data", api_key=SECRET,
-                        base_url=rejecting_api.base_url)
+    tmp_path: Path, rejecting_api: RejectingApi
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", api_key=SECRET, base_url=rejecting_api.base_url)
     settings.data_dir.mkdir()
     await seed_demo(settings)
     app = make_app(settings)
@@ -219,11 +239,13 @@ async def test_tui_a_rejected_key_is_a_notice_and_the_prompt_goes_back(
         assert "LIVE" in app.sub_title
         await pilot.press(*"hello", "enter")
         panel = app.main.query_one(UsagePanel)
-        await wait_until(pilot, lambda: bool(panel.records) and not app.main.busy,
-                         what="the failed call")
+        await wait_until(
+            pilot, lambda: bool(panel.records) and not app.main.busy, what="the failed call"
+        )
         assert app.main.query_one(PromptInput).value == "hello"
-        await wait_until(pilot, lambda: any(AUTH_MESSAGE in t for t in toasts(app)),
-                         what="the error notice")
+        await wait_until(
+            pilot, lambda: any(AUTH_MESSAGE in t for t in toasts(app)), what="the error notice"
+        )
         assert not any(SECRET in t for t in toasts(app))
         assert app.store is not None
         [failed] = await app.store.calls.history()
@@ -246,12 +268,16 @@ async def test_tui_a_timeout_is_a_notice_and_the_prompt_goes_back(tmp_path: Path
                     await wait_selected(pilot)
                     await pilot.press(*"hello", "enter")
                     panel = app.main.query_one(UsagePanel)
-                    await wait_until(pilot, lambda: bool(panel.records) and not app.main.busy,
-                                     what="the timed-out call")
+                    await wait_until(
+                        pilot,
+                        lambda: bool(panel.records) and not app.main.busy,
+                        what="the timed-out call",
+                    )
                     assert app.main.query_one(PromptInput).value == "hello"
                     message = f"the request to {api.base_url} timed out"
-                    await wait_until(pilot, lambda: any(message in t for t in toasts(app)),
-                                     what="the notice")
+                    await wait_until(
+                        pilot, lambda: any(message in t for t in toasts(app)), what="the notice"
+                    )
                     [failed] = await store.calls.history()
                     assert failed.status == "error" and failed.error == message
             finally:

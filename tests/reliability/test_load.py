@@ -27,10 +27,23 @@ async def test_the_tui_and_four_processes_lose_no_call(tmp_path: Path) -> None:
     app = make_app(settings)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_selected(pilot, DEMO_NAME)
-        procs = [subprocess.Popen(
-            [sys.executable, "-m", "promptcache_tui", "ask", DEMO_NAME, f"Process {i}: who is "
-             "the White Rabbit?"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=env) for i in range(4)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "promptcache_tui",
+                    "ask",
+                    DEMO_NAME,
+                    f"Process {i}: who is the White Rabbit?",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for i in range(4)
+        ]
         chats = 0
         try:
             # Keep the TUI writing for as long as any process runs (twice at least).
@@ -52,7 +65,9 @@ async def test_the_tui_and_four_processes_lose_no_call(tmp_path: Path) -> None:
         assert not any("locked" in t or "busy" in t or "failed" in t.lower() for t in seen), seen
     logged = rows(settings.db_path, "SELECT kind, status, prompt FROM calls ORDER BY id")
     assert sorted(p for k, s, p in logged if k == "ask" and s == "ok") == [
-        f"Process {i}: who is the White Rabbit?" for i in range(4)]
+        f"Process {i}: who is the White Rabbit?" for i in range(4)
+    ]
     assert sorted(p for k, s, p in logged if k == "chat" and s == "ok") == sorted(
-        f"Chat {i}: who is Dinah?" for i in range(chats))
+        f"Chat {i}: who is Dinah?" for i in range(chats)
+    )
     assert len(logged) == 4 + chats

@@ -43,8 +43,8 @@ def files_holding(root: Path, needle: bytes) -> list[Path]:
 
 
 async def test_the_key_is_nowhere_after_a_live_tui_session(
-        tmp_path: Path, remote_sim: InProcessSimulator,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, remote_sim: InProcessSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # the SDK's and httpx's debug logs included
     data = tmp_path / "data"
     data.mkdir()
@@ -63,8 +63,9 @@ async def test_the_key_is_nowhere_after_a_live_tui_session(
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
         history = app.screen
-        await wait_until(pilot, lambda: len(history.query_one(HistoryTable).ids) == 2,
-                         what="both calls listed")
+        await wait_until(
+            pilot, lambda: len(history.query_one(HistoryTable).ids) == 2, what="both calls listed"
+        )
         history.query_one(HistoryTable).focus()
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog), what="the dialog")
@@ -91,10 +92,13 @@ def test_the_repository_screenshots_hold_no_key() -> None:
         assert "sk-ant" not in text and "x-api-key" not in text.lower(), shot
 
 
-def test_the_cli_logs_no_key_at_debug_level(cli: Cli, story: str,
-                                            remote_sim: InProcessSimulator,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_the_cli_logs_no_key_at_debug_level(
+    cli: Cli,
+    story: str,
+    remote_sim: InProcessSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", remote_sim.base_url)
@@ -109,7 +113,8 @@ def _mode(path: Path) -> int:
 
 
 async def test_databases_and_their_wal_and_shm_files_are_0600_whatever_the_umask(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     old = os.umask(0)  # the most permissive umask: modes come from the code alone
     try:
         db = tmp_path / "promptcache.sqlite3"
@@ -118,7 +123,8 @@ async def test_databases_and_their_wal_and_shm_files_are_0600_whatever_the_umask
             companions = [Path(f"{db}-wal"), Path(f"{db}-shm")]
             assert all(p.exists() for p in companions)
             assert {p.name: _mode(p) for p in [db, *companions]} == {
-                p.name: 0o600 for p in [db, *companions]}
+                p.name: 0o600 for p in [db, *companions]
+            }
         with InProcessSimulator(tmp_path / "sim", rate=0) as sim:
             state = sim.data_dir / "simulator.sqlite3"
             files = [state, Path(f"{state}-wal"), Path(f"{state}-shm")]

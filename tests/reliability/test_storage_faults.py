@@ -35,14 +35,18 @@ def digest(path: Path) -> str:
 
 # -- another process holds the write lock ----------------------------------------------------
 
-@pytest.mark.parametrize("args", [
-    ("context", "add", "notes", "--text", "hello there"),
-    ("context", "rm", "story"),
-    ("ask", "story", "Where did Aria walk?"),
-])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("context", "add", "notes", "--text", "hello there"),
+        ("context", "rm", "story"),
+        ("ask", "story", "Where did Aria walk?"),
+    ],
+)
 def test_a_lock_held_past_the_timeout_is_one_line_naming_the_file(
-        cli: Cli, story: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch,
-        args: tuple[str, ...]) -> None:
+    cli: Cli, story: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
     monkeypatch.setenv("PROMPTCACHE_TUI_BUSY_TIMEOUT_MS", "300")
     db = isolated_env / DB_NAME
     with write_lock(db, 30):
@@ -55,14 +59,27 @@ def test_a_lock_held_past_the_timeout_is_one_line_naming_the_file(
     assert rows(db, "SELECT count(*) FROM calls") == [(0,)]
 
 
-@pytest.mark.parametrize("args, check", [
-    (("context", "add", "notes", "--text", "hello there"),
-     "SELECT count(*) FROM contexts WHERE name = 'notes'"),
-    (("ask", "story", "Where did Aria walk?"), "SELECT count(*) FROM calls WHERE status = 'ok'"),
-])
+@pytest.mark.parametrize(
+    "args, check",
+    [
+        (
+            ("context", "add", "notes", "--text", "hello there"),
+            "SELECT count(*) FROM contexts WHERE name = 'notes'",
+        ),
+        (
+            ("ask", "story", "Where did Aria walk?"),
+            "SELECT count(*) FROM calls WHERE status = 'ok'",
+        ),
+    ],
+)
 def test_a_lock_released_within_the_timeout_is_waited_for(
-        cli: Cli, story: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch,
-        args: tuple[str, ...], check: str) -> None:
+    cli: Cli,
+    story: str,
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    check: str,
+) -> None:
     monkeypatch.setenv("PROMPTCACHE_TUI_BUSY_TIMEOUT_MS", "10000")
     db = isolated_env / DB_NAME
     with write_lock(db, 0.6) as holder:
@@ -77,6 +94,7 @@ def test_a_lock_released_within_the_timeout_is_waited_for(
 
 # -- corrupt, foreign and damaged files -------------------------------------------------------
 
+
 def _damaged_copies(source: Path) -> dict[str, bytes]:
     data = source.read_bytes()
     scribbled = bytearray(data)
@@ -89,22 +107,22 @@ def _damaged_copies(source: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "header only", "schema page zeroed"])
-@pytest.mark.parametrize("args", [("context", "list"), ("history",),
-                                  ("ask", "story", "Where?")])
+@pytest.mark.parametrize("args", [("context", "list"), ("history",), ("ask", "story", "Where?")])
 def test_a_damaged_sqlite_file_is_reported_and_left_untouched(
-        cli: Cli, story: str, isolated_env: Path, damage: str, args: tuple[str, ...]) -> None:
+    cli: Cli, story: str, isolated_env: Path, damage: str, args: tuple[str, ...]
+) -> None:
     # tests/cli covers a non-SQLite file; this one starts with the SQLite magic.
     db = isolated_env / DB_NAME
     db.write_bytes(_damaged_copies(db)[damage])
     before = digest(db)
     assert_one_line_error(cli(*args), str(db), "corrupt")
     assert digest(db) == before
-    assert sorted(p.name for p in isolated_env.iterdir() if p.name.startswith(DB_NAME)) == [
-        DB_NAME]
+    assert sorted(p.name for p in isolated_env.iterdir() if p.name.startswith(DB_NAME)) == [DB_NAME]
 
 
 def test_another_programs_sqlite_database_is_refused_and_left_untouched(
-        cli: Cli, isolated_env: Path) -> None:
+    cli: Cli, isolated_env: Path
+) -> None:
     db = isolated_env / DB_NAME
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE notes (body TEXT)")
@@ -118,8 +136,9 @@ def test_another_programs_sqlite_database_is_refused_and_left_untouched(
     assert rows(db, "SELECT name FROM sqlite_master") == [("notes",)]
 
 
-def test_a_corrupt_simulator_state_file_is_one_line(cli: Cli, story: str,
-                                                    isolated_env: Path) -> None:
+def test_a_corrupt_simulator_state_file_is_one_line(
+    cli: Cli, story: str, isolated_env: Path
+) -> None:
     state = isolated_env / "simulator.sqlite3"
     state.write_bytes(b"not a database at all" * 50)
     for args in (("ask", story, "Where?"), ("warm", story)):
@@ -128,6 +147,7 @@ def test_a_corrupt_simulator_state_file_is_one_line(cli: Cli, story: str,
 
 
 # -- a full disk ---------------------------------------------------------------------------
+
 
 def _with_story(cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Make `home` the data dir and add the context 'story' to it."""
@@ -143,8 +163,8 @@ def _integrity(db: Path) -> str:
 
 
 def test_disk_full_while_adding_a_big_file_writes_nothing(
-        cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmpfs("1m")
     monkeypatch.setenv("PROMPTCACHE_TUI_HOME", str(home))
     assert cli("context", "add", "small", "--text", "a short note").code == 0
@@ -160,8 +180,8 @@ def test_disk_full_while_adding_a_big_file_writes_nothing(
 
 
 def test_disk_full_while_logging_a_call_leaves_no_partial_rows(
-        cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = _with_story(cli, tmpfs("1m"), tmp_path, monkeypatch)
     # In-process, a prompt may exceed the kernel's 128 KiB argument limit: the call row,
     # which stores the prompt, cannot fit in what is left of the 1 MiB disk.
@@ -176,8 +196,9 @@ def test_disk_full_while_logging_a_call_leaves_no_partial_rows(
     assert cli("ask", "story", "Where did Aria walk?").code == 0  # a small call still fits
 
 
-def test_a_completely_full_disk_says_disk_full(cli: Cli, tmpfs: Callable[..., Path],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_completely_full_disk_says_disk_full(
+    cli: Cli, tmpfs: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmpfs("1m")
     monkeypatch.setenv("PROMPTCACHE_TUI_HOME", str(home))
     assert cli("context", "add", "small", "--text", "a short note").code == 0
@@ -198,16 +219,20 @@ def test_a_completely_full_disk_says_disk_full(cli: Cli, tmpfs: Callable[..., Pa
 
 # -- a read-only data dir (root ignores chmod, so the file system itself is read-only) -------
 
-def test_a_read_only_data_dir_is_one_line(cli: Cli, tmpfs: Callable[..., Path],
-                                          tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_a_read_only_data_dir_is_one_line(
+    cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = _with_story(cli, tmpfs("4m"), tmp_path, monkeypatch)
     db = home / DB_NAME
     before = digest(db)
     remount(home, "ro")
     try:
-        for args in (("context", "add", "x", "--text", "hello"), ("context", "list"),
-                     ("ask", "story", "Where?")):
+        for args in (
+            ("context", "add", "x", "--text", "hello"),
+            ("context", "list"),
+            ("ask", "story", "Where?"),
+        ):
             assert_one_line_error(cli(*args), str(db), "read-only")
     finally:
         remount(home, "rw")
@@ -215,38 +240,43 @@ def test_a_read_only_data_dir_is_one_line(cli: Cli, tmpfs: Callable[..., Path],
 
 
 def test_read_only_after_a_crash_reads_but_refuses_writes(
-        cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, tmpfs: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = _with_story(cli, tmpfs("4m"), tmp_path, monkeypatch)
     db = home / DB_NAME
     # A process that dies with the database open leaves its -wal and -shm files behind;
     # with them SQLite can still read the database on a read-only file system.
-    crash = ("import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
-             " c.execute('UPDATE contexts SET updated_at = updated_at'); os._exit(0)")
+    crash = (
+        "import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None);"
+        " c.execute('UPDATE contexts SET updated_at = updated_at'); os._exit(0)"
+    )
     subprocess.run([sys.executable, "-c", crash, str(db)], check=True, timeout=20)
     assert (home / f"{DB_NAME}-shm").exists()
     remount(home, "ro")
     try:
         listed = cli("context", "list")
         assert listed.code == 0 and "story" in listed.out, listed.err
-        assert_one_line_error(cli("context", "add", "x", "--text", "hello"), str(db),
-                              "read-only")
+        assert_one_line_error(cli("context", "add", "x", "--text", "hello"), str(db), "read-only")
         # Offline, `ask` also needs the simulator's state file, which cannot be created.
-        assert_one_line_error(cli("ask", "story", "Where?"), "simulator.sqlite3",
-                              "Read-only file system")
+        assert_one_line_error(
+            cli("ask", "story", "Where?"), "simulator.sqlite3", "Read-only file system"
+        )
     finally:
         remount(home, "rw")
 
 
 def test_an_empty_read_only_data_dir_cannot_create_the_database(
-        cli: Cli, tmpfs: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, tmpfs: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmpfs("1m")
     monkeypatch.setenv("PROMPTCACHE_TUI_HOME", str(home))
     remount(home, "ro")
     try:
-        assert_one_line_error(cli("context", "add", "x", "--text", "hello"),
-                              f"cannot create database {home / DB_NAME}", "Read-only")
+        assert_one_line_error(
+            cli("context", "add", "x", "--text", "hello"),
+            f"cannot create database {home / DB_NAME}",
+            "Read-only",
+        )
     finally:
         remount(home, "rw")
     assert os.listdir(home) == []
-

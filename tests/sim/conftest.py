@@ -48,6 +48,5 @@ def client(base_url: str) -> Iterator[anthropic.Anthropic]:
 @pytest.fixture
 async def aclient(base_url: str) -> AsyncIterator[anthropic.AsyncAnthropic]:
     """An async SDK client, no retries."""
-    async with anthropic.AsyncAnthropic(api_key=API_KEY, base_url=base_url,
-                                        max_retries=0) as sdk:
+    async with anthropic.AsyncAnthropic(api_key=API_KEY, base_url=base_url, max_retries=0) as sdk:
         yield sdk

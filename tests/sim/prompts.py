@@ -7,9 +7,34 @@ from typing import Any
 from promptcache_tui.core.tokens import estimate_text
 
 # Words of at most 6 ASCII letters: one estimator token each.
-_WORDS = ("amber", "basil", "cedar", "delta", "ember", "fjord", "grove", "harbor", "ivory",
-          "jasper", "kelp", "lumen", "maple", "nectar", "onyx", "pebble", "quartz", "raven",
-          "sorrel", "thyme", "umber", "velvet", "willow", "xenon", "yarrow", "zephyr")
+_WORDS = (
+    "amber",
+    "basil",
+    "cedar",
+    "delta",
+    "ember",
+    "fjord",
+    "grove",
+    "harbor",
+    "ivory",
+    "jasper",
+    "kelp",
+    "lumen",
+    "maple",
+    "nectar",
+    "onyx",
+    "pebble",
+    "quartz",
+    "raven",
+    "sorrel",
+    "thyme",
+    "umber",
+    "velvet",
+    "willow",
+    "xenon",
+    "yarrow",
+    "zephyr",
+)
 MODEL = "claude-sonnet-4-6"  # minimum cacheable prefix: 1024 tokens in the catalog
 EPHEMERAL: dict[str, Any] = {"type": "ephemeral"}
 ONE_HOUR: dict[str, Any] = {"type": "ephemeral", "ttl": "1h"}
@@ -47,9 +72,15 @@ def assistant(*blocks: dict[str, Any] | str) -> dict[str, Any]:
     return {"role": "assistant", "content": content}
 
 
-def doc_request(tokens: int = 2000, *, question: str = "What is the quartz?",
-                cache: dict[str, Any] | None = EPHEMERAL, model: str = MODEL,
-                max_tokens: int = 64, seed: int = 0) -> dict[str, Any]:
+def doc_request(
+    tokens: int = 2000,
+    *,
+    question: str = "What is the quartz?",
+    cache: dict[str, Any] | None = EPHEMERAL,
+    model: str = MODEL,
+    max_tokens: int = 64,
+    seed: int = 0,
+) -> dict[str, Any]:
     """A system document with one breakpoint on it, and a question."""
     return {
         "model": model,

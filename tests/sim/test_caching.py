@@ -53,25 +53,42 @@ def test_count_tokens_agrees_with_usage_totals(client: anthropic.Anthropic) -> N
     requests = [
         doc_request(2000),
         doc_request(1000),  # under the minimum: nothing cached
-        {**doc_request(1500), "tools": [{"name": "look", "description": filler(300),
-                                         "input_schema": {"type": "object"},
-                                         "cache_control": ONE_HOUR}]},
+        {
+            **doc_request(1500),
+            "tools": [
+                {
+                    "name": "look",
+                    "description": filler(300),
+                    "input_schema": {"type": "object"},
+                    "cache_control": ONE_HOUR,
+                }
+            ],
+        },
         {**doc_request(1200, cache=None), "cache_control": EPHEMERAL},
     ]
     for request in requests:
         counted = client.messages.count_tokens(
-            **{k: v for k, v in request.items() if k != "max_tokens"}).input_tokens
+            **{k: v for k, v in request.items() if k != "max_tokens"}
+        ).input_tokens
         for _ in range(2):  # cold, then warm
             got = usage_of(client.messages.create(**request))
             assert sum(got) == counted
 
 
 def test_key_covers_tools_then_system_then_messages(client: anthropic.Anthropic) -> None:
-    tool = {"name": "search", "description": filler(1200), "input_schema": {"type": "object"},
-            "cache_control": EPHEMERAL}
-    request = {"model": MODEL, "max_tokens": 16, "tools": [tool],
-               "system": [text(filler(1000, seed=1), EPHEMERAL)],
-               "messages": [user("What is the quartz?")]}
+    tool = {
+        "name": "search",
+        "description": filler(1200),
+        "input_schema": {"type": "object"},
+        "cache_control": EPHEMERAL,
+    }
+    request = {
+        "model": MODEL,
+        "max_tokens": 16,
+        "tools": [tool],
+        "system": [text(filler(1000, seed=1), EPHEMERAL)],
+        "messages": [user("What is the quartz?")],
+    }
     first = client.messages.create(**request)
     tool_tokens = first.usage.cache_creation_input_tokens - 1000
     assert tool_tokens > 1200  # the description plus the rest of the definition
@@ -111,7 +128,8 @@ def test_five_breakpoints_are_refused(client: anthropic.Anthropic) -> None:
     assert caught.value.status_code == 400
     assert caught.value.type == "invalid_request_error"
     assert caught.value.api_message == (
-        "A maximum of 4 blocks with cache_control may be provided. Found 5.")
+        "A maximum of 4 blocks with cache_control may be provided. Found 5."
+    )
 
 
 def test_one_hour_after_five_minutes_is_refused(client: anthropic.Anthropic) -> None:
@@ -124,7 +142,8 @@ def test_one_hour_after_five_minutes_is_refused(client: anthropic.Anthropic) -> 
 
 
 def test_one_hour_before_five_minutes_bills_each_segment_at_its_ttl(
-        client: anthropic.Anthropic) -> None:
+    client: anthropic.Anthropic,
+) -> None:
     request = doc_request(100)
     request["system"] = [text(filler(2000), ONE_HOUR), text(filler(1000, seed=1), EPHEMERAL)]
     first = client.messages.create(**request)
@@ -141,15 +160,19 @@ def test_empty_text_block_cannot_carry_cache_control(client: anthropic.Anthropic
     assert caught.value.api_message == "cache_control cannot be set for empty text blocks"
 
 
-@pytest.mark.parametrize(("model", "tokens", "cached"), [
-    ("claude-sonnet-4-6", 1000, False),  # minimum 1024
-    ("claude-sonnet-4-6", 1030, True),
-    ("claude-haiku-4-5", 3000, False),  # minimum 4096
-    ("claude-opus-5", 600, True),  # minimum 512
-    ("claude-brand-new-model", 1000, False),  # unknown claude-* model: 1024
-])
+@pytest.mark.parametrize(
+    ("model", "tokens", "cached"),
+    [
+        ("claude-sonnet-4-6", 1000, False),  # minimum 1024
+        ("claude-sonnet-4-6", 1030, True),
+        ("claude-haiku-4-5", 3000, False),  # minimum 4096
+        ("claude-opus-5", 600, True),  # minimum 512
+        ("claude-brand-new-model", 1000, False),  # unknown claude-* model: 1024
+    ],
+)
 def test_minimum_cacheable_prefix_comes_from_the_catalog(
-        client: anthropic.Anthropic, model: str, tokens: int, cached: bool) -> None:
+    client: anthropic.Anthropic, model: str, tokens: int, cached: bool
+) -> None:
     request = doc_request(tokens, model=model)
     first = client.messages.create(**request)
     second = client.messages.create(**request)
@@ -169,24 +192,28 @@ def _growing(extra_blocks: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("extra", "hit"), [(19, True), (20, True), (21, False)])
 def test_lookback_reaches_twenty_blocks_back(
-        client: anthropic.Anthropic, extra: int, hit: bool) -> None:
+    client: anthropic.Anthropic, extra: int, hit: bool
+) -> None:
     first = client.messages.create(**_growing(0))
     written = first.usage.cache_creation_input_tokens
     assert written == 2000 + 4
     later = client.messages.create(**_growing(extra))
     assert later.usage.cache_read_input_tokens == (written if hit else 0)
-    assert later.usage.cache_creation_input_tokens == (
-        10 * extra if hit else written + 10 * extra)
+    assert later.usage.cache_creation_input_tokens == (10 * extra if hit else written + 10 * extra)
 
 
 def test_a_conversation_reads_the_longest_prefix_and_pays_for_the_tail(
-        client: anthropic.Anthropic) -> None:
+    client: anthropic.Anthropic,
+) -> None:
     system = [text(filler(2000), EPHEMERAL)]
     turn1 = [user(text(filler(500, seed=3), EPHEMERAL))]
     first = client.messages.create(model=MODEL, max_tokens=8, system=system, messages=turn1)
     assert usage_of(first) == (3, 2504, 0)
-    turn2 = [user(filler(500, seed=3)), assistant("Noted."),
-             user(text("What is the quartz?", EPHEMERAL)), ]
+    turn2 = [
+        user(filler(500, seed=3)),
+        assistant("Noted."),
+        user(text("What is the quartz?", EPHEMERAL)),
+    ]
     second = client.messages.create(model=MODEL, max_tokens=8, system=system, messages=turn2)
     # Reads system + first turn; writes the assistant turn and the question; tail: overhead.
     assert usage_of(second) == (3, (2 + 4) + QUESTION_TOKENS, 2504)
@@ -230,13 +257,21 @@ def test_state_hook_counts_live_entries(client: anthropic.Anthropic, hooks: SimH
 
 def test_automatic_caching_follows_the_conversation(client: anthropic.Anthropic) -> None:
     system = [text(filler(2000))]
-    first = client.messages.create(model=MODEL, max_tokens=8, system=system,
-                                   cache_control=EPHEMERAL,
-                                   messages=[user(filler(100, seed=4))])
+    first = client.messages.create(
+        model=MODEL,
+        max_tokens=8,
+        system=system,
+        cache_control=EPHEMERAL,
+        messages=[user(filler(100, seed=4))],
+    )
     assert usage_of(first) == (3, 2104, 0)
     second = client.messages.create(
-        model=MODEL, max_tokens=8, system=system, cache_control=EPHEMERAL,
-        messages=[user(filler(100, seed=4)), assistant("Noted."), user("What is the quartz?")])
+        model=MODEL,
+        max_tokens=8,
+        system=system,
+        cache_control=EPHEMERAL,
+        messages=[user(filler(100, seed=4)), assistant("Noted."), user("What is the quartz?")],
+    )
     assert usage_of(second) == (3, 6 + QUESTION_TOKENS, 2104)
 
 
@@ -247,7 +282,8 @@ def test_automatic_caching_needs_a_free_slot(client: anthropic.Anthropic) -> Non
     with pytest.raises(anthropic.BadRequestError) as caught:
         client.messages.create(**request)
     assert caught.value.api_message == (
-        "A maximum of 4 blocks with cache_control may be provided. Found 5.")
+        "A maximum of 4 blocks with cache_control may be provided. Found 5."
+    )
     # With the last block already marked alike, the top-level marker takes no extra slot.
     request["messages"] = [user(text("What is the quartz?", EPHEMERAL))]
     request["system"] = request["system"][:3]
@@ -255,7 +291,8 @@ def test_automatic_caching_needs_a_free_slot(client: anthropic.Anthropic) -> Non
 
 
 def test_automatic_caching_refuses_a_different_ttl_on_the_last_block(
-        client: anthropic.Anthropic) -> None:
+    client: anthropic.Anthropic,
+) -> None:
     request = doc_request(2000, cache=None)
     request["messages"] = [user(text("What is the quartz?", ONE_HOUR))]
     request["cache_control"] = EPHEMERAL
@@ -263,7 +300,8 @@ def test_automatic_caching_refuses_a_different_ttl_on_the_last_block(
         client.messages.create(**request)
     assert caught.value.api_message == (
         "Top-level cache_control has ttl='5m' but the target block already has "
-        "cache_control with ttl='1h'")
+        "cache_control with ttl='1h'"
+    )
 
 
 def test_prefill_only_request_warms_the_cache(client: anthropic.Anthropic) -> None:
@@ -303,8 +341,9 @@ def test_diagnostics_are_null_without_divergence(client: anthropic.Anthropic) ->
 
 
 def test_diagnostics_report_an_unknown_previous_message(client: anthropic.Anthropic) -> None:
-    got = client.messages.create(**doc_request(2000),
-                                 diagnostics={"previous_message_id": "msg_0123456789abcdef"})
+    got = client.messages.create(
+        **doc_request(2000), diagnostics={"previous_message_id": "msg_0123456789abcdef"}
+    )
     assert _reason(got) == {"type": "previous_message_not_found"}
 
 
@@ -313,8 +352,11 @@ def test_diagnostics_name_what_changed(client: anthropic.Anthropic, change: str)
     tool = {"name": "look", "description": "Look things up.", "input_schema": {"type": "object"}}
     base = doc_request(2000)
     base["tools"] = [tool]
-    base["messages"] = [user(text(filler(1000, seed=2), EPHEMERAL)), assistant("Yes."),
-                        user("What is the quartz?")]
+    base["messages"] = [
+        user(text(filler(1000, seed=2), EPHEMERAL)),
+        assistant("Yes."),
+        user("What is the quartz?"),
+    ]
     first = client.messages.create(**base)
     assert first.usage.cache_creation_input_tokens > 3000
     changed = copy.deepcopy(base)
@@ -333,34 +375,44 @@ def test_diagnostics_name_what_changed(client: anthropic.Anthropic, change: str)
         assert second.usage.cache_read_input_tokens > 0
 
 
-def test_diagnostics_unavailable_when_only_tool_choice_differs(
-        client: anthropic.Anthropic) -> None:
+def test_diagnostics_unavailable_when_only_tool_choice_differs(client: anthropic.Anthropic) -> None:
     tool = {"name": "look", "description": "Look things up.", "input_schema": {"type": "object"}}
     request = doc_request(2000)
-    request["messages"] = [user(text(filler(1000, seed=2), EPHEMERAL)), assistant("Yes."),
-                           user("What is the quartz?")]
+    request["messages"] = [
+        user(text(filler(1000, seed=2), EPHEMERAL)),
+        assistant("Yes."),
+        user("What is the quartz?"),
+    ]
     first = client.messages.create(**request, tools=[tool])
-    second = client.messages.create(**request, tools=[tool], tool_choice={"type": "any"},
-                                    diagnostics={"previous_message_id": first.id})
+    second = client.messages.create(
+        **request,
+        tools=[tool],
+        tool_choice={"type": "any"},
+        diagnostics={"previous_message_id": first.id},
+    )
     assert _reason(second) == {"type": "unavailable"}
     # tool_choice keys the messages tier only: tools and system are still read.
     assert 2000 < second.usage.cache_read_input_tokens < first.usage.cache_creation_input_tokens
 
 
 def test_diagnostics_are_null_when_only_the_uncached_question_changes(
-        client: anthropic.Anthropic) -> None:
+    client: anthropic.Anthropic,
+) -> None:
     first = client.messages.create(**doc_request(2000))
-    second = client.messages.create(**doc_request(2000, question="And the onyx?"),
-                                    diagnostics={"previous_message_id": first.id})
+    second = client.messages.create(
+        **doc_request(2000, question="And the onyx?"), diagnostics={"previous_message_id": first.id}
+    )
     assert second.usage.cache_read_input_tokens == 2000  # nothing was missed
     assert second.diagnostics is None
 
 
 def test_diagnostics_are_null_when_the_entry_merely_expired(
-        client: anthropic.Anthropic, hooks: SimHooks) -> None:
+    client: anthropic.Anthropic, hooks: SimHooks
+) -> None:
     first = client.messages.create(**doc_request(2000))
     hooks.advance(301)
-    second = client.messages.create(**doc_request(2000),
-                                    diagnostics={"previous_message_id": first.id})
+    second = client.messages.create(
+        **doc_request(2000), diagnostics={"previous_message_id": first.id}
+    )
     assert second.usage.cache_read_input_tokens == 0
     assert second.diagnostics is None  # the prompt did not diverge

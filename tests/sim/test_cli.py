@@ -18,10 +18,18 @@ from promptcache_tui.sim.inprocess import InProcessSimulator
 from .prompts import doc_request
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("127.0.0.2", True), ("localhost", True), ("::1", True),
-    ("0.0.0.0", False), ("192.168.1.20", False), ("example.com", False),
-])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("192.168.1.20", False),
+        ("example.com", False),
+    ],
+)
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
@@ -36,8 +44,9 @@ def test_a_remote_host_needs_allow_remote(tmp_path: Path) -> None:
 
 
 def test_a_bad_rate_is_one_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(sim, ["--data-dir", str(tmp_path), "--port", "0"],
-                                env={"PROMPTCACHE_TUI_SIM_RATE": "fast"})
+    result = CliRunner().invoke(
+        sim, ["--data-dir", str(tmp_path), "--port", "0"], env={"PROMPTCACHE_TUI_SIM_RATE": "fast"}
+    )
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("Error: PROMPTCACHE_TUI_SIM_RATE")
 
@@ -52,8 +61,12 @@ def test_a_corrupt_state_file_is_one_line(tmp_path: Path) -> None:
 
 def test_through_the_main_command(tmp_path: Path) -> None:
     code = "from promptcache_tui.cli.main import main; main()"
-    done = subprocess.run([sys.executable, "-c", code, "--data-dir", str(tmp_path), "sim",
-                           "--host", "0.0.0.0"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--data-dir", str(tmp_path), "sim", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1
@@ -65,7 +78,11 @@ def test_served_process_shares_the_cache_with_an_in_process_one(tmp_path: Path) 
     code = "from promptcache_tui.cli.sim_cmd import sim; sim()"
     proc = subprocess.Popen(
         [sys.executable, "-u", "-c", code, "--port", "0", "--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -75,8 +92,10 @@ def test_served_process_shares_the_cache_with_an_in_process_one(tmp_path: Path) 
         with anthropic.Anthropic(api_key="k", base_url=found.group(0), max_retries=0) as sdk:
             written = sdk.messages.create(**doc_request(2000))
             assert written.usage.cache_creation_input_tokens == 2000
-        with InProcessSimulator(tmp_path, rate=0) as local, anthropic.Anthropic(
-                api_key="k", base_url=local.base_url, max_retries=0) as sdk:
+        with (
+            InProcessSimulator(tmp_path, rate=0) as local,
+            anthropic.Anthropic(api_key="k", base_url=local.base_url, max_retries=0) as sdk,
+        ):
             assert sdk.messages.create(**doc_request(2000)).usage.cache_read_input_tokens == 2000
     finally:
         proc.terminate()

@@ -70,8 +70,10 @@ def test_reads_refresh_from_their_own_start(engine: CacheEngine, clock: FakeCloc
 
 def test_count_tokens_validates_like_create(engine: CacheEngine) -> None:
     request = doc_request(100)
-    request["system"] = [{"type": "text", "text": f"block {i}",
-                          "cache_control": {"type": "ephemeral"}} for i in range(5)]
+    request["system"] = [
+        {"type": "text", "text": f"block {i}", "cache_control": {"type": "ephemeral"}}
+        for i in range(5)
+    ]
     with pytest.raises(ApiError) as caught:
         engine.count_tokens(request)
     assert caught.value.status == 400
@@ -80,21 +82,36 @@ def test_count_tokens_validates_like_create(engine: CacheEngine) -> None:
 
 def test_cache_control_on_a_thinking_block_is_refused(engine: CacheEngine) -> None:
     request = doc_request(2000)
-    request["messages"] += [{"role": "assistant", "content": [
-        {"type": "thinking", "thinking": "hmm", "signature": "sig",
-         "cache_control": {"type": "ephemeral"}}]}, {"role": "user", "content": "ok"}]
+    request["messages"] += [
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "thinking",
+                    "thinking": "hmm",
+                    "signature": "sig",
+                    "cache_control": {"type": "ephemeral"},
+                }
+            ],
+        },
+        {"role": "user", "content": "ok"},
+    ]
     with pytest.raises(ApiError) as caught:
         engine.prepare(request)
     assert caught.value.message == (
-        "messages.1.content.0.cache_control: cache_control cannot be set for thinking blocks")
+        "messages.1.content.0.cache_control: cache_control cannot be set for thinking blocks"
+    )
 
 
-@pytest.mark.parametrize("sample", [
-    "The quick brown fox, 2024-10-13: costs $3.75/MTok!",
-    "extraordinarily long words and 1234567 digits",
-    "naïve café 東京 — ünïcödé",
-    "  leading and trailing  ",
-])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "The quick brown fox, 2024-10-13: costs $3.75/MTok!",
+        "extraordinarily long words and 1234567 digits",
+        "naïve café 東京 — ünïcödé",
+        "  leading and trailing  ",
+    ],
+)
 def test_token_pieces_agree_with_the_estimator(sample: str) -> None:
     pieces = token_pieces(sample)
     assert len(pieces) == estimate_text(sample)
@@ -116,21 +133,27 @@ def test_generation_is_capped_exactly() -> None:
 
 
 def test_related_sentences_prefer_rare_shared_words() -> None:
-    context = ("Cats sleep most of the day. The cache entry lives five minutes. "
-               "Dogs bark at the mail carrier. A cache read refreshes the entry timer.")
+    context = (
+        "Cats sleep most of the day. The cache entry lives five minutes. "
+        "Dogs bark at the mail carrier. A cache read refreshes the entry timer."
+    )
     found = related_sentences("When does the cache entry timer refresh?", context, limit=1)
     assert found == ["A cache read refreshes the entry timer."]
     assert related_sentences("zebra", context) == []
 
 
 def test_simulator_imports_neither_textual_nor_the_sdk() -> None:
-    code = ("import sys, promptcache_tui.sim.inprocess, promptcache_tui.cli.sim_cmd; "
-            "bad = [m for m in ('textual', 'anthropic') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, promptcache_tui.sim.inprocess, promptcache_tui.cli.sim_cmd; "
+        "bad = [m for m in ('textual', 'anthropic') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_core_does_not_import_the_simulator() -> None:
-    code = ("import sys, promptcache_tui.core.prefix, promptcache_tui.core.catalog; "
-            "assert not [m for m in sys.modules if m.startswith('promptcache_tui.sim')]")
+    code = (
+        "import sys, promptcache_tui.core.prefix, promptcache_tui.core.catalog; "
+        "assert not [m for m in sys.modules if m.startswith('promptcache_tui.sim')]"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

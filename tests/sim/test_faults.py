@@ -20,14 +20,21 @@ SMALL = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "conten
 BROKEN = (anthropic.APIConnectionError, httpx2.RemoteProtocolError, httpx2.ReadError)
 
 
-@pytest.mark.parametrize(("status", "error_class", "kind"), [
-    (429, anthropic.RateLimitError, "rate_limit_error"),
-    (500, anthropic.InternalServerError, "api_error"),
-    (529, anthropic.OverloadedError, "overloaded_error"),
-])
+@pytest.mark.parametrize(
+    ("status", "error_class", "kind"),
+    [
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (529, anthropic.OverloadedError, "overloaded_error"),
+    ],
+)
 def test_status_faults_map_to_sdk_exceptions(
-        client: anthropic.Anthropic, hooks: SimHooks, status: int,
-        error_class: type[anthropic.APIStatusError], kind: str) -> None:
+    client: anthropic.Anthropic,
+    hooks: SimHooks,
+    status: int,
+    error_class: type[anthropic.APIStatusError],
+    kind: str,
+) -> None:
     hooks.fault(status=status, count=2)
     for _ in range(2):
         with pytest.raises(error_class) as caught:
@@ -73,8 +80,9 @@ def test_bad_fault_requests_are_refused(hooks: SimHooks) -> None:
     assert caught.value.code == 400
 
 
-def test_a_dropped_stream_is_a_broken_transfer(client: anthropic.Anthropic,
-                                               hooks: SimHooks) -> None:
+def test_a_dropped_stream_is_a_broken_transfer(
+    client: anthropic.Anthropic, hooks: SimHooks
+) -> None:
     hooks.fault(drop_after_events=4)
     seen: list[str] = []
     with pytest.raises(BROKEN), client.messages.create(**SMALL, stream=True) as stream:
@@ -85,8 +93,9 @@ def test_a_dropped_stream_is_a_broken_transfer(client: anthropic.Anthropic,
     assert seen == ["message_start", "content_block_start", "content_block_delta"]
 
 
-def test_a_dropped_stream_breaks_the_stream_helper_too(client: anthropic.Anthropic,
-                                                       hooks: SimHooks) -> None:
+def test_a_dropped_stream_breaks_the_stream_helper_too(
+    client: anthropic.Anthropic, hooks: SimHooks
+) -> None:
     hooks.fault(drop_after_events=1, count=1)
     with pytest.raises(BROKEN), client.messages.stream(**SMALL) as stream:
         stream.get_final_message()
@@ -95,23 +104,26 @@ def test_a_dropped_stream_breaks_the_stream_helper_too(client: anthropic.Anthrop
         assert stream.get_final_message().stop_reason == "end_turn"
 
 
-async def test_a_dropped_stream_breaks_the_async_client(aclient: anthropic.AsyncAnthropic,
-                                                        hooks: SimHooks) -> None:
+async def test_a_dropped_stream_breaks_the_async_client(
+    aclient: anthropic.AsyncAnthropic, hooks: SimHooks
+) -> None:
     hooks.fault(drop_after_events=3)
     with pytest.raises(BROKEN):
         async with aclient.messages.stream(**SMALL) as stream:
             await stream.get_final_message()
 
 
-def test_a_dropped_json_response_is_a_connection_error(client: anthropic.Anthropic,
-                                                       hooks: SimHooks) -> None:
+def test_a_dropped_json_response_is_a_connection_error(
+    client: anthropic.Anthropic, hooks: SimHooks
+) -> None:
     hooks.fault(drop_after_events=0)
     with pytest.raises(anthropic.APIConnectionError):
         client.messages.create(**SMALL)
 
 
-def test_a_dropped_stream_still_wrote_the_cache(client: anthropic.Anthropic,
-                                                hooks: SimHooks) -> None:
+def test_a_dropped_stream_still_wrote_the_cache(
+    client: anthropic.Anthropic, hooks: SimHooks
+) -> None:
     hooks.fault(drop_after_events=2)
     with pytest.raises(BROKEN), client.messages.stream(**doc_request(2000)) as stream:
         stream.get_final_message()
@@ -133,8 +145,10 @@ def test_processes_sharing_a_data_dir_share_cache_clock_and_faults(data_dir: Pat
         a.close()
         b.close()
     # A restart keeps the state.
-    with InProcessSimulator(data_dir, rate=0) as again, anthropic.Anthropic(
-            api_key=API_KEY, base_url=again.base_url, max_retries=0) as c:
+    with (
+        InProcessSimulator(data_dir, rate=0) as again,
+        anthropic.Anthropic(api_key=API_KEY, base_url=again.base_url, max_retries=0) as c,
+    ):
         assert c.messages.create(**doc_request(2000)).usage.cache_read_input_tokens == 2000
 
 
@@ -149,8 +163,10 @@ def test_four_threads_with_sync_clients(base_url: str) -> None:
     def work(n: int) -> None:
         with anthropic.Anthropic(api_key=API_KEY, base_url=base_url, max_retries=0) as sdk:
             request = doc_request(2000, seed=n)  # one document per client
-            results[n] = [sdk.messages.create(**request).usage.cache_read_input_tokens,
-                          sdk.messages.create(**request).usage.cache_read_input_tokens]
+            results[n] = [
+                sdk.messages.create(**request).usage.cache_read_input_tokens,
+                sdk.messages.create(**request).usage.cache_read_input_tokens,
+            ]
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -162,15 +178,15 @@ def test_four_threads_with_sync_clients(base_url: str) -> None:
 
 async def test_four_async_clients_stream_at_once(base_url: str) -> None:
     async def work(n: int) -> tuple[int, int]:
-        async with anthropic.AsyncAnthropic(api_key=API_KEY, base_url=base_url,
-                                            max_retries=0) as sdk:
+        async with anthropic.AsyncAnthropic(
+            api_key=API_KEY, base_url=base_url, max_retries=0
+        ) as sdk:
             request = doc_request(2000, seed=10 + n)
             async with sdk.messages.stream(**request) as stream:
                 first = await stream.get_final_message()
             async with sdk.messages.stream(**request) as stream:
                 second = await stream.get_final_message()
-            return (first.usage.cache_creation_input_tokens,
-                    second.usage.cache_read_input_tokens)
+            return (first.usage.cache_creation_input_tokens, second.usage.cache_read_input_tokens)
 
     assert await asyncio.gather(*(work(n) for n in range(4))) == [(2000, 2000)] * 4
 
@@ -179,10 +195,12 @@ async def test_parallel_identical_requests_all_pay_for_the_write(tmp_path: Path)
     # A visible prefill time keeps the four requests in flight together: none of them has
     # started its response when the others look the prefix up.
     with InProcessSimulator(tmp_path, rate=0, prefill_rate=10_000) as server:
-        async with anthropic.AsyncAnthropic(api_key=API_KEY, base_url=server.base_url,
-                                            max_retries=0) as sdk:
+        async with anthropic.AsyncAnthropic(
+            api_key=API_KEY, base_url=server.base_url, max_retries=0
+        ) as sdk:
             firsts = await asyncio.gather(
-                *(sdk.messages.create(**doc_request(2000)) for _ in range(4)))
+                *(sdk.messages.create(**doc_request(2000)) for _ in range(4))
+            )
             assert [m.usage.cache_creation_input_tokens for m in firsts] == [2000] * 4
             after = await sdk.messages.create(**doc_request(2000))
             assert after.usage.cache_read_input_tokens == 2000

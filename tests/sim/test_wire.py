@@ -20,12 +20,17 @@ from .prompts import MODEL, doc_request, filler, text, user
 BODY = {"model": MODEL, "max_tokens": 32, "messages": [{"role": "user", "content": "Hi there"}]}
 
 
-def raw_post(base_url: str, path: str, body: Any, headers: dict[str, str]
-             ) -> tuple[int, dict[str, str], bytes]:
+def raw_post(
+    base_url: str, path: str, body: Any, headers: dict[str, str]
+) -> tuple[int, dict[str, str], bytes]:
     """POST without the SDK: status, headers, body (errors included)."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(base_url + path, data=data, method="POST",
-                                     headers={"content-type": "application/json", **headers})
+    request = urllib.request.Request(
+        base_url + path,
+        data=data,
+        method="POST",
+        headers={"content-type": "application/json", **headers},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
@@ -37,14 +42,18 @@ AUTH = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
 
 
 def test_missing_key_is_an_authentication_error(base_url: str) -> None:
-    with anthropic.Anthropic(api_key="unused", base_url=base_url, max_retries=0) as sdk, \
-            pytest.raises(anthropic.AuthenticationError) as caught:
-        sdk.messages.create(**BODY, extra_headers={"Authorization": anthropic.Omit(),
-                                                   "X-Api-Key": anthropic.Omit()})
+    with (
+        anthropic.Anthropic(api_key="unused", base_url=base_url, max_retries=0) as sdk,
+        pytest.raises(anthropic.AuthenticationError) as caught,
+    ):
+        sdk.messages.create(
+            **BODY, extra_headers={"Authorization": anthropic.Omit(), "X-Api-Key": anthropic.Omit()}
+        )
     assert caught.value.status_code == 401
     assert caught.value.type == "authentication_error"
-    status, headers, body = raw_post(base_url, "/v1/messages", BODY,
-                                     {"anthropic-version": "2023-06-01"})
+    status, headers, body = raw_post(
+        base_url, "/v1/messages", BODY, {"anthropic-version": "2023-06-01"}
+    )
     error = json.loads(body)
     assert status == 401
     assert error["type"] == "error"
@@ -56,18 +65,23 @@ def test_missing_key_is_an_authentication_error(base_url: str) -> None:
 @pytest.mark.parametrize("auth", [{"x-api-key": "k"}, {"authorization": "Bearer k"}])
 @pytest.mark.parametrize("version", ["2023-06-01", "2026-10-21"])
 def test_either_auth_header_and_both_versions_work(
-        base_url: str, auth: dict[str, str], version: str) -> None:
-    status, headers, body = raw_post(base_url, "/v1/messages", BODY,
-                                     {**auth, "anthropic-version": version})
+    base_url: str, auth: dict[str, str], version: str
+) -> None:
+    status, headers, body = raw_post(
+        base_url, "/v1/messages", BODY, {**auth, "anthropic-version": version}
+    )
     assert status == 200
     assert json.loads(body)["type"] == "message"
     assert headers["request-id"].startswith("req_")
 
 
-@pytest.mark.parametrize(("version", "message"), [
-    (None, "anthropic-version: header is required"),
-    ("1999-01-01", "anthropic-version: unsupported version '1999-01-01'"),
-])
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (None, "anthropic-version: header is required"),
+        ("1999-01-01", "anthropic-version: unsupported version '1999-01-01'"),
+    ],
+)
 def test_anthropic_version_is_checked(base_url: str, version: str | None, message: str) -> None:
     headers = {"x-api-key": "k"} | ({"anthropic-version": version} if version else {})
     status, _, body = raw_post(base_url, "/v1/messages", BODY, headers)
@@ -92,9 +106,11 @@ def test_stream_event_sequence(client: anthropic.Anthropic) -> None:
     deltas = events.count("content_block_delta")
     assert deltas >= 1
     # The SDK swallows `ping` (the raw frames below show it).
-    assert events == (["message_start", "content_block_start"]
-                      + ["content_block_delta"] * deltas
-                      + ["content_block_stop", "message_delta", "message_stop"])
+    assert events == (
+        ["message_start", "content_block_start"]
+        + ["content_block_delta"] * deltas
+        + ["content_block_stop", "message_delta", "message_stop"]
+    )
 
 
 def test_sse_frames_name_their_type(base_url: str) -> None:
@@ -109,9 +125,11 @@ def test_sse_frames_name_their_type(base_url: str) -> None:
         assert json.loads(data_line.removeprefix("data: "))["type"] == event_line[7:]
         names.append(event_line[7:])
     deltas = names.count("content_block_delta")
-    assert names == (["message_start", "content_block_start", "ping"]
-                     + ["content_block_delta"] * deltas
-                     + ["content_block_stop", "message_delta", "message_stop"])
+    assert names == (
+        ["message_start", "content_block_start", "ping"]
+        + ["content_block_delta"] * deltas
+        + ["content_block_stop", "message_delta", "message_stop"]
+    )
     start = json.loads(frames[0].split("\n")[1][6:])
     assert start["message"]["usage"]["cache_read_input_tokens"] == 0
     assert start["message"]["stop_reason"] is None
@@ -138,16 +156,26 @@ async def test_async_client_json_and_stream(aclient: anthropic.AsyncAnthropic) -
 
 
 def test_answer_quotes_the_related_context(client: anthropic.Anthropic) -> None:
-    context = ("The lighthouse keeper logs every ship at dawn. "
-               "Prompt caching stores a prefix for five minutes by default. "
-               "Bread rises faster in a warm kitchen.")
-    got = client.messages.create(model=MODEL, max_tokens=200, system=context,
-                                 messages=[user("How long does prompt caching store a prefix?")])
+    context = (
+        "The lighthouse keeper logs every ship at dawn. "
+        "Prompt caching stores a prefix for five minutes by default. "
+        "Bread rises faster in a warm kitchen."
+    )
+    got = client.messages.create(
+        model=MODEL,
+        max_tokens=200,
+        system=context,
+        messages=[user("How long does prompt caching store a prefix?")],
+    )
     answer = got.content[0].text
     assert "Prompt caching stores a prefix for five minutes by default." in answer
     assert "lighthouse" not in answer
-    again = client.messages.create(model=MODEL, max_tokens=200, system=context,
-                                   messages=[user("How long does prompt caching store a prefix?")])
+    again = client.messages.create(
+        model=MODEL,
+        max_tokens=200,
+        system=context,
+        messages=[user("How long does prompt caching store a prefix?")],
+    )
     assert again.content[0].text == answer  # deterministic
 
 
@@ -164,8 +192,9 @@ def test_max_tokens_cuts_the_answer(client: anthropic.Anthropic) -> None:
 
 
 def test_stop_sequences_end_the_answer(client: anthropic.Anthropic) -> None:
-    message = client.messages.create(**doc_request(2000, max_tokens=200),
-                                     stop_sequences=["passages"])
+    message = client.messages.create(
+        **doc_request(2000, max_tokens=200), stop_sequences=["passages"]
+    )
     assert message.stop_reason == "stop_sequence"
     assert message.stop_sequence == "passages"
     assert "passages" not in message.content[0].text
@@ -193,14 +222,21 @@ def test_unknown_or_retired_model_is_not_found(client: anthropic.Anthropic, mode
     assert caught.value.api_message == f"model: {model}"
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"model": MODEL, "messages": [user("Hi")]}, "max_tokens: Field required"),
-    ({"model": MODEL, "max_tokens": 5}, "messages: Field required"),
-    ({"model": MODEL, "max_tokens": 5, "messages": [{"role": "bot", "content": "x"}]},
-     "messages.0.role: Input should be 'user' or 'assistant'"),
-    ({"model": MODEL, "max_tokens": -1, "messages": [user("Hi")]},
-     "max_tokens: Input should be greater than or equal to 0"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": MODEL, "messages": [user("Hi")]}, "max_tokens: Field required"),
+        ({"model": MODEL, "max_tokens": 5}, "messages: Field required"),
+        (
+            {"model": MODEL, "max_tokens": 5, "messages": [{"role": "bot", "content": "x"}]},
+            "messages.0.role: Input should be 'user' or 'assistant'",
+        ),
+        (
+            {"model": MODEL, "max_tokens": -1, "messages": [user("Hi")]},
+            "max_tokens: Input should be greater than or equal to 0",
+        ),
+    ],
+)
 def test_invalid_requests_are_bad_requests(base_url: str, body: Any, message: str) -> None:
     status, _, raw = raw_post(base_url, "/v1/messages", body, AUTH)
     assert status == 400
@@ -219,17 +255,24 @@ def test_malformed_json_and_unknown_routes_answer_in_the_error_shape(base_url: s
 
 def test_count_tokens_never_touches_the_cache(client: anthropic.Anthropic) -> None:
     request = doc_request(2000)
-    counted = client.messages.count_tokens(model=MODEL, system=request["system"],
-                                           messages=request["messages"])
+    counted = client.messages.count_tokens(
+        model=MODEL, system=request["system"], messages=request["messages"]
+    )
     assert counted.input_tokens == 2000 + 3 + 9
     assert client.messages.create(**request).usage.cache_read_input_tokens == 0
 
 
 def test_streaming_is_paced(tmp_path: Path) -> None:
-    request = {"model": MODEL, "max_tokens": 20, "system": [text(filler(100))],
-               "messages": [user("What is the amber?")]}
-    with InProcessSimulator(tmp_path, rate=200) as server, \
-            anthropic.Anthropic(api_key="k", base_url=server.base_url, max_retries=0) as sdk:
+    request = {
+        "model": MODEL,
+        "max_tokens": 20,
+        "system": [text(filler(100))],
+        "messages": [user("What is the amber?")],
+    }
+    with (
+        InProcessSimulator(tmp_path, rate=200) as server,
+        anthropic.Anthropic(api_key="k", base_url=server.base_url, max_retries=0) as sdk,
+    ):
         started = time.perf_counter()
         with sdk.messages.stream(**request) as stream:
             arrivals = [time.perf_counter() - started for _ in stream.text_stream]

@@ -30,17 +30,33 @@ def _calls(count: int, seed: int = 3) -> list[CallRecord]:
     for _ in range(count):
         model = rng.choice(["m-priced", "m-other", "m-unknown"])
         prices = Prices(None, None) if model == "m-unknown" else Prices(3.0, 15.0)
-        out.append(CallRecord(
-            ts=iso_utc(START + rng.random() * 6 * DAY), kind=rng.choice(["chat", "ask", "warm"]),
-            model=model, status="error" if rng.random() < 0.1 else "ok",
-            context=rng.choice(["a", "b", None]),
-            usage=Usage.from_counts(input_tokens=rng.randint(0, 50),
-                                    cache_creation_input_tokens=rng.choice([0, 1200]),
-                                    cache_read_input_tokens=rng.choice([0, 0, 1200]),
-                                    output_tokens=rng.randint(0, 80)),
-            prices=prices, prompt=rng.choice(["Tell me about 50% off", "what_is caching?",
-                                              "Summarise", "a NAÏVE question", "abc",
-                                              "what is caching", None])))
+        out.append(
+            CallRecord(
+                ts=iso_utc(START + rng.random() * 6 * DAY),
+                kind=rng.choice(["chat", "ask", "warm"]),
+                model=model,
+                status="error" if rng.random() < 0.1 else "ok",
+                context=rng.choice(["a", "b", None]),
+                usage=Usage.from_counts(
+                    input_tokens=rng.randint(0, 50),
+                    cache_creation_input_tokens=rng.choice([0, 1200]),
+                    cache_read_input_tokens=rng.choice([0, 0, 1200]),
+                    output_tokens=rng.randint(0, 80),
+                ),
+                prices=prices,
+                prompt=rng.choice(
+                    [
+                        "Tell me about 50% off",
+                        "what_is caching?",
+                        "Summarise",
+                        "a NAÏVE question",
+                        "abc",
+                        "what is caching",
+                        None,
+                    ]
+                ),
+            )
+        )
     return out
 
 
@@ -51,22 +67,40 @@ async def _raw_totals(store: Store, filters: CallFilter) -> Totals:
         cost = rec.cost
         u = rec.usage
         total += Totals(
-            calls=1, input_tokens=u.input_tokens,
+            calls=1,
+            input_tokens=u.input_tokens,
             cache_creation_input_tokens=u.cache_creation_input_tokens,
             cache_creation_5m_tokens=u.cache_creation_5m_tokens,
             cache_creation_1h_tokens=u.cache_creation_1h_tokens,
-            cache_read_input_tokens=u.cache_read_input_tokens, output_tokens=u.output_tokens,
-            priced_calls=int(cost.cost_usd is not None), cost_usd=cost.cost_usd,
-            uncached_cost_usd=cost.uncached_cost_usd, saved_usd=cost.saved_usd,
-            errors=int(rec.status == "error"))
+            cache_read_input_tokens=u.cache_read_input_tokens,
+            output_tokens=u.output_tokens,
+            priced_calls=int(cost.cost_usd is not None),
+            cost_usd=cost.cost_usd,
+            uncached_cost_usd=cost.uncached_cost_usd,
+            saved_usd=cost.saved_usd,
+            errors=int(rec.status == "error"),
+        )
     return total
 
 
 def _same(a: Totals, b: Totals) -> None:
-    assert (a.calls, a.input_tokens, a.cache_creation_input_tokens, a.cache_read_input_tokens,
-            a.output_tokens, a.priced_calls, a.errors) == (
-        b.calls, b.input_tokens, b.cache_creation_input_tokens, b.cache_read_input_tokens,
-        b.output_tokens, b.priced_calls, b.errors)
+    assert (
+        a.calls,
+        a.input_tokens,
+        a.cache_creation_input_tokens,
+        a.cache_read_input_tokens,
+        a.output_tokens,
+        a.priced_calls,
+        a.errors,
+    ) == (
+        b.calls,
+        b.input_tokens,
+        b.cache_creation_input_tokens,
+        b.cache_read_input_tokens,
+        b.output_tokens,
+        b.priced_calls,
+        b.errors,
+    )
     for x, y in ((a.cost_usd, b.cost_usd), (a.saved_usd, b.saved_usd)):
         assert (x is None) == (y is None)
         if x is not None:
@@ -82,8 +116,11 @@ FILTERS = [
     CallFilter(since="2026-11-02T00:00:00.000000+00:00", until="2026-11-04T00:00:00.000000+00:00"),
     CallFilter(since="2026-11-02T13:30:00.000000+00:00"),  # partial first day
     CallFilter(until="2026-11-04T07:00:00.000000+00:00"),  # partial last day
-    CallFilter(since="2026-11-02T13:30:00.000000+00:00", until="2026-11-05T07:00:00.000000+00:00",
-               context="b"),
+    CallFilter(
+        since="2026-11-02T13:30:00.000000+00:00",
+        until="2026-11-05T07:00:00.000000+00:00",
+        context="b",
+    ),
     CallFilter(since="2026-11-03T01:00:00.000000+00:00", until="2026-11-03T20:00:00.000000+00:00"),
     CallFilter(since="2026-11-03T01:00:00.000000+00:00", until="2026-11-04T00:00:00.000000+00:00"),
     CallFilter(since="2026-11-03T01:00:00.000000+00:00", until="2026-11-04T05:00:00.000000+00:00"),
@@ -110,8 +147,11 @@ async def test_totals_and_breakdowns_match_the_raw_rows(store: Store, filters: C
         _same(merged, expected)
     summary = await store.calls.summary(filters)
     _same(summary.totals, expected)
-    for by, got in (("context", summary.by_context), ("model", summary.by_model),
-                    ("day", summary.by_day)):
+    for by, got in (
+        ("context", summary.by_context),
+        ("model", summary.by_model),
+        ("day", summary.by_day),
+    ):
         reference = await store.calls.breakdown(by, filters)
         assert [k for k, _ in got] == [k for k, _ in reference]
         for (_, a), (_, b) in zip(got, reference, strict=True):
@@ -119,8 +159,11 @@ async def test_totals_and_breakdowns_match_the_raw_rows(store: Store, filters: C
 
 
 def test_a_date_range_is_split_into_whole_days_and_exact_edges() -> None:
-    plan = _plan(CallFilter(since="2026-11-02T13:30:00.000000+00:00",
-                            until="2026-11-05T07:00:00.000000+00:00"))
+    plan = _plan(
+        CallFilter(
+            since="2026-11-02T13:30:00.000000+00:00", until="2026-11-05T07:00:00.000000+00:00"
+        )
+    )
     assert plan.rollup == ("2026-11-03", "2026-11-05")
     assert [(p.since, p.until) for p in plan.raw] == [
         ("2026-11-02T13:30:00.000000+00:00", "2026-11-03T00:00:00.000000+00:00"),
@@ -145,14 +188,28 @@ async def test_the_rollup_follows_renames_deletes_and_edits(store: Store) -> Non
 
 
 async def test_stats_json_shape_and_null_costs(store: Store) -> None:
-    await store.calls.log(CallRecord(ts="2026-11-26T10:00:00.000000+00:00", kind="ask",
-                                     model="m-unknown", context="x",
-                                     usage=Usage(input_tokens=5)))
+    await store.calls.log(
+        CallRecord(
+            ts="2026-11-26T10:00:00.000000+00:00",
+            kind="ask",
+            model="m-unknown",
+            context="x",
+            usage=Usage(input_tokens=5),
+        )
+    )
     [group] = await store.calls.stats("model")
-    assert group == {"model": "m-unknown", "calls": 1, "input_tokens": 5,
-                     "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-                     "output_tokens": 0, "cost_usd": None, "uncached_cost_usd": None,
-                     "saved_usd": None, "hit_rate": 0.0}
+    assert group == {
+        "model": "m-unknown",
+        "calls": 1,
+        "input_tokens": 5,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 0,
+        "cost_usd": None,
+        "uncached_cost_usd": None,
+        "saved_usd": None,
+        "hit_rate": 0.0,
+    }
 
 
 async def test_keyset_pages_walk_the_whole_log_once(store: Store) -> None:
@@ -169,11 +226,16 @@ async def test_keyset_pages_walk_the_whole_log_once(store: Store) -> None:
 async def test_log_many_keeps_breakpoints_with_their_call(store: Store) -> None:
     from promptcache_tui.core.records import LoggedBreakpoint
 
-    await store.calls.log(CallRecord(ts="2026-11-26T09:00:00.000000+00:00", kind="ask",
-                                     model="m"))
-    batch = [CallRecord(ts=f"2026-11-26T10:00:0{i}.000000+00:00", kind="ask", model="m",
-                        breakpoints=(LoggedBreakpoint(0, "5m", f"h{i}", 2000, True),))
-             for i in range(3)]
+    await store.calls.log(CallRecord(ts="2026-11-26T09:00:00.000000+00:00", kind="ask", model="m"))
+    batch = [
+        CallRecord(
+            ts=f"2026-11-26T10:00:0{i}.000000+00:00",
+            kind="ask",
+            model="m",
+            breakpoints=(LoggedBreakpoint(0, "5m", f"h{i}", 2000, True),),
+        )
+        for i in range(3)
+    ]
     ids = await store.calls.log_many(batch)
     assert ids == [2, 3, 4] and [r.id for r in batch] == ids
     loaded = await store.calls.get(3)
@@ -181,11 +243,24 @@ async def test_log_many_keeps_breakpoints_with_their_call(store: Store) -> None:
 
 
 async def test_search_is_an_exact_substring_match(store: Store) -> None:
-    prompts = ["Refund policy?", "the refunds", "REFUND", "re-fund", "fund", "naïve",
-               "NAÏVE", "50% off", "5000 off", None]
-    await store.calls.log_many([
-        CallRecord(ts=f"2026-11-26T10:00:{i:02d}.000000+00:00", kind="ask", model="m", prompt=p)
-        for i, p in enumerate(prompts)])
+    prompts = [
+        "Refund policy?",
+        "the refunds",
+        "REFUND",
+        "re-fund",
+        "fund",
+        "naïve",
+        "NAÏVE",
+        "50% off",
+        "5000 off",
+        None,
+    ]
+    await store.calls.log_many(
+        [
+            CallRecord(ts=f"2026-11-26T10:00:{i:02d}.000000+00:00", kind="ask", model="m", prompt=p)
+            for i, p in enumerate(prompts)
+        ]
+    )
 
     async def found(text: str) -> list[str | None]:
         # History rows leave the prompt out (it loads with the call in full).
@@ -195,27 +270,38 @@ async def test_search_is_an_exact_substring_match(store: Store) -> None:
     assert await found("refund") == ["REFUND", "Refund policy?", "the refunds"]
     assert await found("naïve") == ["naïve"]  # LIKE folds ASCII letters only
     assert await found("50%") == ["50% off"]  # % is a character, not a wildcard
-    assert await found("un") == sorted(["Refund policy?", "the refunds", "REFUND", "re-fund",
-                                        "fund"])
+    assert await found("un") == sorted(
+        ["Refund policy?", "the refunds", "REFUND", "re-fund", "fund"]
+    )
     assert await store.calls.count(CallFilter(search="refund")) == 3
 
 
-@pytest.mark.parametrize("filters", [
-    CallFilter(context="a", model="m-priced", status="error"),
-    CallFilter(context="b", status="error", kind="ask"),
-    CallFilter(context="a", model="m-other", since="2026-11-03T05:00:00.000000+00:00"),
-], ids=range(3))
+@pytest.mark.parametrize(
+    "filters",
+    [
+        CallFilter(context="a", model="m-priced", status="error"),
+        CallFilter(context="b", status="error", kind="ask"),
+        CallFilter(context="a", model="m-other", since="2026-11-03T05:00:00.000000+00:00"),
+    ],
+    ids=range(3),
+)
 async def test_pages_through_the_narrowest_index_match_a_plain_filter(
-        store: Store, filters: CallFilter) -> None:
+    store: Store, filters: CallFilter
+) -> None:
     await store.calls.log_many(_calls(800))
     chosen = await store.calls._narrowest_index(filters)
     assert chosen in ("calls_by_context_ts", "calls_by_model_ts", "calls_errors_by_ts")
     everything = await store.calls.history(CallFilter(), limit=None)
-    expected = [r.id for r in everything
-                if all(getattr(r, name) == value for name in ("context", "model", "kind",
-                                                              "status")
-                       if (value := getattr(filters, name)) is not None)
-                and (filters.since is None or r.ts >= filters.since)]
+    expected = [
+        r.id
+        for r in everything
+        if all(
+            getattr(r, name) == value
+            for name in ("context", "model", "kind", "status")
+            if (value := getattr(filters, name)) is not None
+        )
+        and (filters.since is None or r.ts >= filters.since)
+    ]
     got: list[int | None] = []
     async for page in store.calls.iter_history(filters, chunk=7):
         got += [r.id for r in page]

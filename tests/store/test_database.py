@@ -23,8 +23,10 @@ async def test_new_database_is_private_wal_and_current(tmp_path: Path) -> None:
 
 async def test_history_indexes_exist(tmp_path: Path) -> None:
     async with await Store.open(tmp_path / "db.sqlite3") as store:
-        names = {r[0] for r in await store.db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        names = {
+            r[0]
+            for r in await store.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
     assert {"calls_by_ts", "calls_by_context_ts", "calls_by_model_ts"} <= names
 
 
@@ -33,15 +35,20 @@ def _old_database(path: Path, version: int) -> None:
     for script in MIGRATIONS[:version]:
         conn.executescript(script)
     conn.execute(f"PRAGMA user_version = {version}")
-    conn.execute("INSERT INTO contexts (name, model, created_at, updated_at)"
-                 " VALUES ('old', 'claude-sonnet-4-6', '2026-01-01', '2026-01-01')")
-    conn.execute("INSERT INTO blocks (context_id, position, kind, text) VALUES (1, 0, 'document',"
-                 " 'kept text')")
+    conn.execute(
+        "INSERT INTO contexts (name, model, created_at, updated_at)"
+        " VALUES ('old', 'claude-sonnet-4-6', '2026-01-01', '2026-01-01')"
+    )
+    conn.execute(
+        "INSERT INTO blocks (context_id, position, kind, text) VALUES (1, 0, 'document',"
+        " 'kept text')"
+    )
     conn.execute(
         "INSERT INTO calls (ts, context, kind, model, status, input_tokens,"
         " cache_read_input_tokens, mult_write_5m, mult_write_1h, mult_read)"
         " VALUES ('2026-01-01T00:00:00.000000+00:00', 'old', 'ask', 'claude-sonnet-4-6', 'ok',"
-        " 16, 1217, 1.25, 2.0, 0.1)")
+        " 16, 1217, 1.25, 2.0, 0.1)"
+    )
     conn.commit()
     conn.close()
 

@@ -12,8 +12,11 @@ from promptcache_tui.core.records import CallRecord, LoggedBreakpoint
 from promptcache_tui.core.request import Turn
 from promptcache_tui.store import CallFilter, Store, StoreError
 
-CTX = Context(name="book", blocks=(Block("system", "sys"), Block("document", "text", "a.txt")),
-              breakpoints=(Breakpoint(1, "1h"),))
+CTX = Context(
+    name="book",
+    blocks=(Block("system", "sys"), Block("document", "text", "a.txt")),
+    breakpoints=(Breakpoint(1, "1h"),),
+)
 
 
 @pytest.fixture
@@ -38,8 +41,15 @@ async def test_duplicate_name_is_refused(store: Store) -> None:
 
 async def test_rename_carries_history(store: Store) -> None:
     saved = await store.contexts.add(CTX)
-    await store.calls.log(CallRecord(ts="2026-11-26T10:00:00.000000+00:00", kind="ask",
-                                     model="m", context="book", context_id=saved.id))
+    await store.calls.log(
+        CallRecord(
+            ts="2026-11-26T10:00:00.000000+00:00",
+            kind="ask",
+            model="m",
+            context="book",
+            context_id=saved.id,
+        )
+    )
     await store.contexts.save(saved.with_changes(name="novel"))
     assert [c.context for c in await store.calls.history()] == ["novel"]
 
@@ -48,9 +58,16 @@ async def test_delete_keeps_calls(store: Store) -> None:
     saved = await store.contexts.add(CTX)
     conv = await store.conversations.create(saved.id or 0)
     await store.conversations.append(conv, [Turn("user", "q"), Turn("assistant", "a")])
-    await store.calls.log(CallRecord(ts="2026-11-26T10:00:00.000000+00:00", kind="chat",
-                                     model="m", context="book", context_id=saved.id,
-                                     conversation_id=conv))
+    await store.calls.log(
+        CallRecord(
+            ts="2026-11-26T10:00:00.000000+00:00",
+            kind="chat",
+            model="m",
+            context="book",
+            context_id=saved.id,
+            conversation_id=conv,
+        )
+    )
     assert await store.contexts.delete("book")
     assert await store.contexts.get("book") is None
     assert await store.conversations.turns(conv) == []
@@ -59,11 +76,20 @@ async def test_delete_keeps_calls(store: Store) -> None:
 
 async def test_call_log_keeps_every_usage_field_and_prices(store: Store) -> None:
     record = CallRecord(
-        ts="2026-11-26T10:00:00.000000+00:00", kind="ask", model="claude-sonnet-4-6",
+        ts="2026-11-26T10:00:00.000000+00:00",
+        kind="ask",
+        model="claude-sonnet-4-6",
         context="book",
-        usage=Usage.from_counts(input_tokens=13, cache_creation_input_tokens=1217,
-                                output_tokens=226, ephemeral_5m=0, ephemeral_1h=1217),
-        prices=Prices(3.0, 15.0), prompt="What was the story about?", answer="A girl.",
+        usage=Usage.from_counts(
+            input_tokens=13,
+            cache_creation_input_tokens=1217,
+            output_tokens=226,
+            ephemeral_5m=0,
+            ephemeral_1h=1217,
+        ),
+        prices=Prices(3.0, 15.0),
+        prompt="What was the story about?",
+        answer="A girl.",
         breakpoints=(LoggedBreakpoint(0, "1h", "abc", 1220, True, 1),),
     )
     call_id = await store.calls.log(record)
@@ -81,9 +107,16 @@ async def test_call_log_keeps_every_usage_field_and_prices(store: Store) -> None
 
 async def test_history_filters_and_stats_agree(store: Store) -> None:
     for i, (ctx, model) in enumerate([("a", "m1"), ("a", "m2"), ("b", "m1")]):
-        await store.calls.log(CallRecord(
-            ts=f"2026-11-2{i}T10:00:00.000000+00:00", kind="ask", model=model, context=ctx,
-            usage=Usage(input_tokens=10, cache_read_input_tokens=30), prices=Prices(3.0, 15.0)))
+        await store.calls.log(
+            CallRecord(
+                ts=f"2026-11-2{i}T10:00:00.000000+00:00",
+                kind="ask",
+                model=model,
+                context=ctx,
+                usage=Usage(input_tokens=10, cache_read_input_tokens=30),
+                prices=Prices(3.0, 15.0),
+            )
+        )
     assert len(await store.calls.history(CallFilter(context="a"))) == 2
     assert len(await store.calls.history(CallFilter(model="m1"))) == 2
     newest = await store.calls.history(limit=1)
@@ -99,9 +132,19 @@ async def test_overlapping_writes_on_one_connection_take_turns(store: Store) -> 
 
     saved = await store.contexts.add(CTX)
     assert saved.id is not None
-    records = [CallRecord(ts=f"2026-11-26T10:00:0{i}.000000+00:00", kind="ask", model="m",
-                          context="book", context_id=saved.id) for i in range(5)]
-    await asyncio.gather(store.contexts.touch(saved.id),
-                         store.conversations.create(saved.id),
-                         *(store.calls.log(r) for r in records))
+    records = [
+        CallRecord(
+            ts=f"2026-11-26T10:00:0{i}.000000+00:00",
+            kind="ask",
+            model="m",
+            context="book",
+            context_id=saved.id,
+        )
+        for i in range(5)
+    ]
+    await asyncio.gather(
+        store.contexts.touch(saved.id),
+        store.conversations.create(saved.id),
+        *(store.calls.log(r) for r in records),
+    )
     assert await store.calls.count() == 5

@@ -41,5 +41,3 @@ def data_dir(tmp_path: Path) -> Path:
 def settings(data_dir: Path) -> Settings:
     """Offline settings on the temp data dir."""
     return load_settings(data_dir, offline=True)
-
-

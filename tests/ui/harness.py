@@ -37,8 +37,9 @@ class FakeClock:
         self.value += seconds
 
 
-def make_app(settings: Settings, clock: Callable[[], float] | None = None,
-             **options: Any) -> PromptCacheApp:
+def make_app(
+    settings: Settings, clock: Callable[[], float] | None = None, **options: Any
+) -> PromptCacheApp:
     """The real app, without cursor blink, its simulator unpaced (`options`: more arguments)."""
     return PromptCacheApp(settings, clock=clock, sim_rate=0, cursor_blink=False, **options)
 
@@ -59,8 +60,13 @@ async def seed_demo(settings: Settings) -> Context:
     return (await seed(settings, demo_context()))[0]
 
 
-async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], *,
-                     timeout: float = 10.0, what: str = "condition") -> None:
+async def wait_until(
+    pilot: Pilot[Any],
+    predicate: Callable[[], bool],
+    *,
+    timeout: float = 10.0,
+    what: str = "condition",
+) -> None:
     """Let the app run until `predicate()` holds (no fixed sleeps)."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -75,8 +81,14 @@ async def wait_selected(pilot: Pilot[Any], name: str | None = None) -> None:
     assert isinstance(app, PromptCacheApp)
     await wait_until(pilot, lambda: app.ready, what="the backend")
     await wait_until(
-        pilot, lambda: app.main.ctx is not None and (name is None or app.main.ctx.name == name)
-        and not app.main.busy, what=f"context {name or ''} selected")
+        pilot,
+        lambda: (
+            app.main.ctx is not None
+            and (name is None or app.main.ctx.name == name)
+            and not app.main.busy
+        ),
+        what=f"context {name or ''} selected",
+    )
     await pilot.pause()
 
 
@@ -91,16 +103,26 @@ async def chat(pilot: Pilot[Any], prompt: str) -> None:
     prompt_input.value = prompt  # typing it key by key is slow; Enter below is the real key
     await pilot.pause()
     await pilot.press("enter")
-    await wait_until(pilot, lambda: len(panel.records) > before  # type: ignore[attr-defined]
-                     and not app.main.busy, what="the call to be logged")
+    await wait_until(
+        pilot,
+        lambda: (
+            len(panel.records) > before  # type: ignore[attr-defined]
+            and not app.main.busy
+        ),
+        what="the call to be logged",
+    )
     await pilot.pause()
 
 
 def sim_hook(app: PromptCacheApp, path: str, body: dict[str, Any]) -> Any:
     """POST to one of the in-process simulator's /_sim/ hooks."""
     assert app.service is not None and app.service.base_url
-    request = urllib.request.Request(app.service.base_url + path, data=json.dumps(body).encode(),
-                                     method="POST", headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        app.service.base_url + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -108,4 +130,3 @@ def sim_hook(app: PromptCacheApp, path: str, body: dict[str, Any]) -> Any:
 async def run_hook(app: PromptCacheApp, path: str, body: dict[str, Any]) -> Any:
     """`sim_hook` off the event loop (the simulator serves from the same process)."""
     return await asyncio.to_thread(sim_hook, app, path, body)
-

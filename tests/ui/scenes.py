@@ -76,8 +76,12 @@ async def show_keep_warm(pilot: Pilot[Any], clock: FakeClock) -> None:
     assert isinstance(app, PromptCacheApp)
     await show_conversation(pilot, clock)
     await pilot.press("f7")
-    await wait_until(pilot, lambda: app.main.ctx is not None and app.main.ctx.keep_warm
-                     and bool(app.main._warm_targets))
+    await wait_until(
+        pilot,
+        lambda: (
+            app.main.ctx is not None and app.main.ctx.keep_warm and bool(app.main._warm_targets)
+        ),
+    )
     clock.advance(25)
     await app.main.tick()
     await wait_until(pilot, lambda: app.main.keeper.pings == 1 and not app.main._warming)

@@ -83,8 +83,9 @@ async def test_a_long_streamed_list_lands_in_several_parts() -> None:
 
 async def test_parts_split_where_tokens_cut_a_list_marker_in_two() -> None:
     # Tokens as a model streams them: "\n-" ends one, " item" starts the next.
-    fragments = [piece for line in LIST.splitlines(keepends=True)
-                 for piece in (line[:1], line[1:-1], "\n")]
+    fragments = [
+        piece for line in LIST.splitlines(keepends=True) for piece in (line[:1], line[1:-1], "\n")
+    ]
     fragments = [f for f in fragments if f]
     parts = [text for text, _ in await stream_in(fragments)]
     assert "".join(parts) == LIST
@@ -94,7 +95,7 @@ async def test_parts_split_where_tokens_cut_a_list_marker_in_two() -> None:
 
 async def test_streamed_paragraphs_keep_their_blank_rows() -> None:
     text = SAMPLES["paragraphs"]
-    parts = await stream_in([text[i:i + 7] for i in range(0, len(text), 7)])
+    parts = await stream_in([text[i : i + 7] for i in range(0, len(text), 7)])
     assert "".join(t for t, _ in parts) == text
     assert [gap for _, gap in parts] == [False] + [True] * (len(parts) - 1)
 
@@ -103,19 +104,26 @@ SAMPLES = {
     "a long list": LIST,
     "paragraphs": "".join(f"Paragraph {i} " + "words " * 30 + "\n\n" for i in range(20)),
     "headings, lists, numbers and code": "".join(
-        f"## Heading {i}\n\nSome text " + "lorem " * 40 + "\n\n- a point\n- another point "
-        + "x " * 30 + "\n1. first\n2. second\n\n```python\nprint(1)\n\nprint(2)\n```\n\n"
-        for i in range(8)),
+        f"## Heading {i}\n\nSome text "
+        + "lorem " * 40
+        + "\n\n- a point\n- another point "
+        + "x " * 30
+        + "\n1. first\n2. second\n\n```python\nprint(1)\n\nprint(2)\n```\n\n"
+        for i in range(8)
+    ),
     "a paragraph, then a list without a blank line": "".join(
-        "Intro " + "w " * 120 + "\n\n- one\n- two " + "y " * 60 + "\n" for _ in range(8)),
+        "Intro " + "w " * 120 + "\n\n- one\n- two " + "y " * 60 + "\n" for _ in range(8)
+    ),
     "list items carried on lazily": "".join(
-        "- item " + "z " * 40 + "\nlazy line " + "v " * 60 + "\n" for _ in range(12)),
+        "- item " + "z " * 40 + "\nlazy line " + "v " * 60 + "\n" for _ in range(12)
+    ),
 }
 
 
 @pytest.mark.parametrize("name", SAMPLES)
-@pytest.mark.parametrize("style", [Style(), Style(color="white", bgcolor="#1e1e1e")],
-                         ids=["plain", "on a background"])
+@pytest.mark.parametrize(
+    "style", [Style(), Style(color="white", bgcolor="#1e1e1e")], ids=["plain", "on a background"]
+)
 def test_parts_render_exactly_like_the_whole_answer(name: str, style: Style) -> None:
     console = Console(width=60, color_system="truecolor")
     text = SAMPLES[name]
@@ -140,7 +148,8 @@ async def test_a_stored_answer_is_one_widget_showing_every_row() -> None:
 
 
 async def test_the_growing_part_is_rendered_about_ten_times_a_second_not_per_token(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     shown: list[str] = []
     show_rendered = AnswerPart.show_rendered
 

@@ -30,8 +30,11 @@ from .harness import (
     wait_until,
 )
 
-TINY = Context(name="tiny", blocks=(Block("system", "Answer in one short line."),),
-               breakpoints=(Breakpoint(0, "5m"),))
+TINY = Context(
+    name="tiny",
+    blocks=(Block("system", "Answer in one short line."),),
+    breakpoints=(Breakpoint(0, "5m"),),
+)
 
 
 def toasts(app: object) -> list[str]:
@@ -107,8 +110,11 @@ async def test_keep_warm_pings_before_expiry_once_within_its_caps(settings: Sett
         assert bps.keep_warm_text == "keep-warm off" and panel.keep_warm_text == ""
 
         await pilot.press("f7")
-        await wait_until(pilot, lambda: any("Keep-warm on" in t for t in toasts(app)),
-                         what="the keep-warm notice")
+        await wait_until(
+            pilot,
+            lambda: any("Keep-warm on" in t for t in toasts(app)),
+            what="the keep-warm notice",
+        )
         assert bps.keep_warm_text == "keep-warm on"
         assert app.store is not None
         stored = await app.store.contexts.get("alice-demo")
@@ -146,8 +152,7 @@ async def test_keep_warm_pings_before_expiry_once_within_its_caps(settings: Sett
         assert any(t.startswith("alice-demo: wrote 0 tokens, read 8,") for t in toasts(app))
 
 
-async def test_keep_warm_on_the_simulator_clock_keeps_the_cache_alive(
-        settings: Settings) -> None:
+async def test_keep_warm_on_the_simulator_clock_keeps_the_cache_alive(settings: Settings) -> None:
     await seed(settings, demo_context().with_changes(keep_warm=True))
     app = make_app(settings)
     async with app.run_test(size=(160, 44)) as pilot:
@@ -157,8 +162,9 @@ async def test_keep_warm_on_the_simulator_clock_keeps_the_cache_alive(
         # The simulator's clock (the app's clock offline) jumps to 25 s before expiry; the
         # 1 s tick sees it and pings.
         await run_hook(app, "/_sim/advance", {"seconds": 275})
-        await wait_until(pilot, lambda: app.main.keeper.pings == 1, timeout=10,
-                         what="a keep-warm ping")
+        await wait_until(
+            pilot, lambda: app.main.keeper.pings == 1, timeout=10, what="a keep-warm ping"
+        )
         await wait_idle(pilot)
         ping = app.main.query_one(UsagePanel).records[0]
         assert ping.kind == "warm" and ping.usage.cache_read_input_tokens > 8000
@@ -172,7 +178,8 @@ async def test_keep_warm_on_the_simulator_clock_keeps_the_cache_alive(
 
 
 async def test_keep_warm_never_pings_a_context_with_it_off_or_a_cold_one(
-        settings: Settings) -> None:
+    settings: Settings,
+) -> None:
     await seed(settings, TINY, demo_context())
     clock = FakeClock()
     app = make_app(settings, clock)
@@ -208,10 +215,12 @@ async def test_keep_warm_never_pings_a_context_with_it_off_or_a_cold_one(
 
 async def test_warnings_miss_reason_and_ping_counter_are_on_screen(settings: Settings) -> None:
     # A short instruction under the model's minimum (a warning), then the book (cached).
-    book = Context(name="book", keep_warm=True,
-                   blocks=(Block("system", DEMO_SYSTEM),
-                           Block("document", demo_text(), name="alice.txt")),
-                   breakpoints=(Breakpoint(0, "5m"), Breakpoint(1, "5m")))
+    book = Context(
+        name="book",
+        keep_warm=True,
+        blocks=(Block("system", DEMO_SYSTEM), Block("document", demo_text(), name="alice.txt")),
+        breakpoints=(Breakpoint(0, "5m"), Breakpoint(1, "5m")),
+    )
     await seed(settings, TINY, book)
     clock = FakeClock()
     app = make_app(settings, clock)
@@ -245,15 +254,26 @@ async def test_warnings_miss_reason_and_ping_counter_are_on_screen(settings: Set
 
 
 def test_the_detail_line_says_the_whole_reason() -> None:
-    record = CallRecord(ts="2026-11-26T10:00:00+00:00", kind="chat", model="m",
-                        cache_miss_reason="prefix changed at breakpoint 2",
-                        cache_missed_input_tokens=8417)
+    record = CallRecord(
+        ts="2026-11-26T10:00:00+00:00",
+        kind="chat",
+        model="m",
+        cache_miss_reason="prefix changed at breakpoint 2",
+        cache_missed_input_tokens=8417,
+    )
     assert detail_line(record, parse_iso(record.ts)).endswith(
-        "chat missed the cache: prefix changed at breakpoint 2 (8,417 tokens missed)")
-    failed = CallRecord(ts="2026-11-26T10:00:00+00:00", kind="warm", model="m",
-                        status="error", error="API error 529 overloaded_error: busy")
+        "chat missed the cache: prefix changed at breakpoint 2 (8,417 tokens missed)"
+    )
+    failed = CallRecord(
+        ts="2026-11-26T10:00:00+00:00",
+        kind="warm",
+        model="m",
+        status="error",
+        error="API error 529 overloaded_error: busy",
+    )
     assert detail_line(failed, parse_iso(failed.ts)).endswith(
-        "warm failed: API error 529 overloaded_error: busy")
+        "warm failed: API error 529 overloaded_error: busy"
+    )
 
 
 # -- the TTL planner -----------------------------------------------------------------------
@@ -286,12 +306,16 @@ async def test_the_planner_takes_a_typed_gap_and_refuses_a_bad_one(settings: Set
         assert screen.plan is not None and screen.plan.cheapest == "1h"
         assert rows[2][-1] == "<- cheapest" and screen.cheapest_text == "cheapest: 1h TTL"
         assert "Break-even: 5m pays from the 2nd call" in str(
-            screen.query_one("#planner-break-even", Static).render())
+            screen.query_one("#planner-break-even", Static).render()
+        )
 
         gap.value = ""
         await pilot.press(*"soon", "enter")
-        await wait_until(pilot, lambda: any("invalid gap 'soon'" in t for t in toasts(app)),
-                         what="a bad-gap notice")
+        await wait_until(
+            pilot,
+            lambda: any("invalid gap 'soon'" in t for t in toasts(app)),
+            what="a bad-gap notice",
+        )
         assert "invalid gap" in str(screen.query_one("#planner-error").render())
         gap.value = "inf"
         await pilot.press("enter")
@@ -312,8 +336,11 @@ async def test_the_planner_takes_the_gap_from_history(settings: Settings) -> Non
         clock.advance(120)
         await chat(pilot, "Who is the Mouse?")
         await pilot.press("f9")
-        await wait_until(pilot, lambda: isinstance(app.screen, PlannerScreen)
-                         and app.screen.plan is not None, what="the planner with a plan")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, PlannerScreen) and app.screen.plan is not None,
+            what="the planner with a plan",
+        )
         screen = app.screen
         assert isinstance(screen, PlannerScreen)
         assert screen.query_one("#planner-gap", Input).value == "2m"

@@ -201,7 +201,8 @@ async def test_changing_the_model_resets_the_countdowns(settings: Settings) -> N
         _editor(app).query_one("#ctx-model", Select).value = "claude-opus-4-6"
         await pilot.pause()
         await pilot.press("ctrl+g")
-        await wait_until(pilot, lambda: app.main.ctx is not None
-                         and app.main.ctx.model == "claude-opus-4-6")
+        await wait_until(
+            pilot, lambda: app.main.ctx is not None and app.main.ctx.model == "claude-opus-4-6"
+        )
         await wait_until(pilot, lambda: panel.countdowns() == ["cold", "cold"])
         assert "claude-opus-4-6" in app.sub_title

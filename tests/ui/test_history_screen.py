@@ -37,10 +37,17 @@ from .harness import FROZEN_EPOCH, FakeClock, wait_until
 
 SIZE = (160, 44)
 DAY = 86_400
-PRICES = {"claude-sonnet-4-6": Prices(3.0, 15.0), "claude-haiku-4-5": Prices(1.0, 5.0),
-          "claude-sonnet-5": Prices(None, None)}
-PROMPTS = ("What does the refund policy say?", "Summarise chapter two.",
-           "Who is the White Rabbit?", "List the termination clauses.")
+PRICES = {
+    "claude-sonnet-4-6": Prices(3.0, 15.0),
+    "claude-haiku-4-5": Prices(1.0, 5.0),
+    "claude-sonnet-5": Prices(None, None),
+}
+PROMPTS = (
+    "What does the refund policy say?",
+    "Summarise chapter two.",
+    "Who is the White Rabbit?",
+    "List the termination clauses.",
+)
 
 
 def make_calls(count: int, *, days: int = 10, seed: int = 11) -> list[CallRecord]:
@@ -50,26 +57,43 @@ def make_calls(count: int, *, days: int = 10, seed: int = 11) -> list[CallRecord
     calls = []
     for i, at in enumerate(stamps):
         context = ("alice", "handbook", "alice", "contracts")[i % 4]
-        model = ("claude-sonnet-4-6", "claude-sonnet-4-6", "claude-haiku-4-5",
-                 "claude-sonnet-5")[rng.randrange(4)]
+        model = ("claude-sonnet-4-6", "claude-sonnet-4-6", "claude-haiku-4-5", "claude-sonnet-5")[
+            rng.randrange(4)
+        ]
         kind = ("chat", "chat", "ask", "warm")[rng.randrange(4)]
         failed = i % 17 == 5
         hit = not failed and i % 3 != 0
-        usage = Usage() if failed else Usage.from_counts(
-            input_tokens=20 + i % 50,
-            cache_creation_input_tokens=0 if hit else 4000,
-            cache_read_input_tokens=4000 if hit else 0,
-            output_tokens=0 if kind == "warm" else 100 + i % 300)
-        calls.append(CallRecord(
-            ts=iso_utc(at), kind=kind, model=model, status="error" if failed else "ok",
-            context=context, error="overloaded_error: Overloaded" if failed else None,
-            usage=usage, prices=PRICES[model], ttft_ms=None if kind == "warm" else 420.0,
-            duration_ms=1300.0, cache_miss_reason=None if hit or failed else "first write",
-            request_id=f"req_{i:04d}", message_id=None if failed else f"msg_{i:04d}",
-            stop_reason=None if failed else "end_turn",
-            prompt=None if kind == "warm" else PROMPTS[i % 4],
-            answer=None if kind == "warm" or failed else f"Answer number {i}.",
-            breakpoints=(LoggedBreakpoint(0, "5m", f"hash{i % 4:02d}", 4000, not failed, 0),)))
+        usage = (
+            Usage()
+            if failed
+            else Usage.from_counts(
+                input_tokens=20 + i % 50,
+                cache_creation_input_tokens=0 if hit else 4000,
+                cache_read_input_tokens=4000 if hit else 0,
+                output_tokens=0 if kind == "warm" else 100 + i % 300,
+            )
+        )
+        calls.append(
+            CallRecord(
+                ts=iso_utc(at),
+                kind=kind,
+                model=model,
+                status="error" if failed else "ok",
+                context=context,
+                error="overloaded_error: Overloaded" if failed else None,
+                usage=usage,
+                prices=PRICES[model],
+                ttft_ms=None if kind == "warm" else 420.0,
+                duration_ms=1300.0,
+                cache_miss_reason=None if hit or failed else "first write",
+                request_id=f"req_{i:04d}",
+                message_id=None if failed else f"msg_{i:04d}",
+                stop_reason=None if failed else "end_turn",
+                prompt=None if kind == "warm" else PROMPTS[i % 4],
+                answer=None if kind == "warm" or failed else f"Answer number {i}.",
+                breakpoints=(LoggedBreakpoint(0, "5m", f"hash{i % 4:02d}", 4000, not failed, 0),),
+            )
+        )
     return calls
 
 
@@ -94,8 +118,9 @@ class Host(App[None]):
         yield Label("host")
 
     def on_mount(self) -> None:
-        self.push_screen(HistoryScreen(db_path=self.db_path, clock=self.clock,
-                                       page_size=self.page_size))
+        self.push_screen(
+            HistoryScreen(db_path=self.db_path, clock=self.clock, page_size=self.page_size)
+        )
 
     def settle_cursor(self, screen: Screen[Any]) -> None:
         for widget in screen.query("Input"):
@@ -109,11 +134,17 @@ def history(pilot: Pilot[Any]) -> HistoryScreen:
 
 async def settled(pilot: Pilot[Any]) -> HistoryScreen:
     """Wait until the current filter's page and totals are both on screen."""
-    await wait_until(pilot, lambda: any(isinstance(s, HistoryScreen)
-                                        for s in pilot.app.screen_stack), what="the screen")
+    await wait_until(
+        pilot,
+        lambda: any(isinstance(s, HistoryScreen) for s in pilot.app.screen_stack),
+        what="the screen",
+    )
     screen = history(pilot)
-    await wait_until(pilot, lambda: not screen.page_pending and not screen.totals_pending,
-                     what="the page and the totals")
+    await wait_until(
+        pilot,
+        lambda: not screen.page_pending and not screen.totals_pending,
+        what="the page and the totals",
+    )
     await pilot.pause()
     return screen
 
@@ -141,8 +172,8 @@ async def reference(db_path: Path, filters: CallFilter) -> list[CallRecord]:
 
 # -- pages ---------------------------------------------------------------------------------
 
-async def test_first_page_is_newest_first_and_more_pages_load_as_you_scroll(
-        db_path: Path) -> None:
+
+async def test_first_page_is_newest_first_and_more_pages_load_as_you_scroll(db_path: Path) -> None:
     everything = [int(r.id or 0) for r in await reference(db_path, CallFilter())]
     app = Host(db_path, page_size=100)
     async with app.run_test(size=SIZE) as pilot:
@@ -181,20 +212,28 @@ async def test_stale_pages_are_dropped(db_path: Path) -> None:
 
 # -- filters -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("select_id", "value", "filters"), [
-    ("filter-context", "handbook", CallFilter(context="handbook")),
-    ("filter-model", "claude-sonnet-5", CallFilter(model="claude-sonnet-5")),
-    ("filter-kind", "warm", CallFilter(kind="warm")),
-    ("filter-status", "error", CallFilter(status="error")),
-])
+
+@pytest.mark.parametrize(
+    ("select_id", "value", "filters"),
+    [
+        ("filter-context", "handbook", CallFilter(context="handbook")),
+        ("filter-model", "claude-sonnet-5", CallFilter(model="claude-sonnet-5")),
+        ("filter-kind", "warm", CallFilter(kind="warm")),
+        ("filter-status", "error", CallFilter(status="error")),
+    ],
+)
 async def test_each_menu_filters_the_rows_and_the_totals(
-        db_path: Path, select_id: str, value: str, filters: CallFilter) -> None:
+    db_path: Path, select_id: str, value: str, filters: CallFilter
+) -> None:
     expected = await reference(db_path, filters)
     app = Host(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await settled(pilot)
-        await wait_until(pilot, lambda: len(screen.query_one(
-            "#filter-context", Select)._options) > 1, what="the menus")
+        await wait_until(
+            pilot,
+            lambda: len(screen.query_one("#filter-context", Select)._options) > 1,
+            what="the menus",
+        )
         screen.query_one(f"#{select_id}", Select).value = value
         await wait_until(pilot, lambda: screen.filters == filters, what="the filter")
         screen = await settled(pilot)
@@ -225,8 +264,9 @@ async def test_menus_combine_and_clear(db_path: Path) -> None:
 
 
 async def test_a_date_range_is_exact_and_to_includes_its_day(db_path: Path) -> None:
-    filters = CallFilter(since="2026-11-20T06:30:00.000000+00:00",
-                         until="2026-11-23T00:00:00.000000+00:00")
+    filters = CallFilter(
+        since="2026-11-20T06:30:00.000000+00:00", until="2026-11-23T00:00:00.000000+00:00"
+    )
     expected = await reference(db_path, filters)
     assert 0 < len(expected) < 250
     app = Host(db_path, page_size=500)
@@ -240,12 +280,14 @@ async def test_a_date_range_is_exact_and_to_includes_its_day(db_path: Path) -> N
         await settled(pilot)
         assert table_ids(screen) == [int(r.id or 0) for r in expected]
         assert screen.summary is not None and screen.summary.totals.calls == len(expected)
-        assert [day for day, _ in screen.summary.by_day] == ["2026-11-20", "2026-11-21",
-                                                            "2026-11-22"]
+        assert [day for day, _ in screen.summary.by_day] == [
+            "2026-11-20",
+            "2026-11-21",
+            "2026-11-22",
+        ]
 
 
-async def test_a_span_counts_back_from_the_clock_and_a_bad_date_is_flagged(
-        db_path: Path) -> None:
+async def test_a_span_counts_back_from_the_clock_and_a_bad_date_is_flagged(db_path: Path) -> None:
     app = Host(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await settled(pilot)
@@ -284,6 +326,7 @@ async def test_search_matches_prompts_as_you_type(db_path: Path) -> None:
 
 # -- breakdowns and charts -----------------------------------------------------------------
 
+
 async def test_breakdowns_and_charts_follow_the_filter(db_path: Path) -> None:
     app = Host(db_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -292,9 +335,17 @@ async def test_breakdowns_and_charts_follow_the_filter(db_path: Path) -> None:
         assert screen.query_one(TabbedContent).active == "tab-breakdown"
         by_context = screen.query_one("#by-context", DataTable)
         assert [by_context.get_row_at(i)[0] for i in range(by_context.row_count)] == [
-            "alice", "contracts", "handbook"]
-        assert sum(int(str(by_context.get_row_at(i)[1]).replace(",", ""))
-                   for i in range(by_context.row_count)) == 250
+            "alice",
+            "contracts",
+            "handbook",
+        ]
+        assert (
+            sum(
+                int(str(by_context.get_row_at(i)[1]).replace(",", ""))
+                for i in range(by_context.row_count)
+            )
+            == 250
+        )
         await pilot.press("3")
         assert screen.query_one(TabbedContent).active == "tab-charts"
         cost = screen.query_one("#sparkline-cost", Sparkline)
@@ -321,18 +372,26 @@ async def test_a_search_counts_its_breakdowns_only_when_they_are_shown(db_path: 
         assert screen.summary is not None and not screen.summary.grouped
         assert screen.summary.totals.calls == len(expected)
         await pilot.press("2")
-        await wait_until(pilot, lambda: screen.summary is not None and screen.summary.grouped,
-                         what="the breakdowns")
+        await wait_until(
+            pilot,
+            lambda: screen.summary is not None and screen.summary.grouped,
+            what="the breakdowns",
+        )
         await settled(pilot)
         table = screen.query_one("#by-context", DataTable)
         await wait_until(pilot, lambda: table.row_count > 0, what="the breakdown table")
-        counts = {str(table.get_row_at(i)[0]): int(str(table.get_row_at(i)[1]))
-                  for i in range(table.row_count)}
-        assert counts == {c: sum(1 for r in expected if r.context == c)
-                          for c in {r.context or "" for r in expected}}
+        counts = {
+            str(table.get_row_at(i)[0]): int(str(table.get_row_at(i)[1]))
+            for i in range(table.row_count)
+        }
+        assert counts == {
+            c: sum(1 for r in expected if r.context == c)
+            for c in {r.context or "" for r in expected}
+        }
 
 
 # -- the table -----------------------------------------------------------------------------
+
 
 async def test_keys_and_clicks_move_the_cursor_and_open_a_call(db_path: Path) -> None:
     app = Host(db_path)
@@ -354,9 +413,16 @@ async def test_keys_and_clicks_move_the_cursor_and_open_a_call(db_path: Path) ->
 async def test_cells_are_text_not_markup(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     async with await Store.open(path) as store:
-        await store.calls.log(CallRecord(
-            ts="2026-11-26T09:00:00.000000+00:00", kind="ask", model="m", status="error",
-            context="[bold]ctx", error="invalid_request_error: [red]bad[/red]\nsecond line"))
+        await store.calls.log(
+            CallRecord(
+                ts="2026-11-26T09:00:00.000000+00:00",
+                kind="ask",
+                model="m",
+                status="error",
+                context="[bold]ctx",
+                error="invalid_request_error: [red]bad[/red]\nsecond line",
+            )
+        )
     app = Host(path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await settled(pilot)
@@ -366,6 +432,7 @@ async def test_cells_are_text_not_markup(tmp_path: Path) -> None:
 
 
 # -- drill-down ----------------------------------------------------------------------------
+
 
 async def test_enter_shows_the_call_in_full(db_path: Path) -> None:
     newest = (await reference(db_path, CallFilter(kind="chat", status="ok")))[0]
@@ -378,8 +445,7 @@ async def test_enter_shows_the_call_in_full(db_path: Path) -> None:
         await settled(pilot)
         screen.query_one(HistoryTable).focus()
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, CallDetailScreen),
-                         what="the detail")
+        await wait_until(pilot, lambda: isinstance(app.screen, CallDetailScreen), what="the detail")
         detail = app.screen
         assert isinstance(detail, CallDetailScreen) and detail.record.id == newest.id
         shown = " ".join(str(w.render()) for w in detail.query("Static"))
@@ -392,9 +458,9 @@ async def test_enter_shows_the_call_in_full(db_path: Path) -> None:
 
 # -- export --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["calls.csv", "calls.json"])
-async def test_export_writes_the_filtered_calls(db_path: Path, tmp_path: Path,
-                                                name: str) -> None:
+async def test_export_writes_the_filtered_calls(db_path: Path, tmp_path: Path, name: str) -> None:
     target = tmp_path / "out" / name
     target.parent.mkdir()
     filters = CallFilter(context="alice")
@@ -415,8 +481,11 @@ async def test_export_writes_the_filtered_calls(db_path: Path, tmp_path: Path,
         assert app.screen.query_one("#export-format", Select).value == name.rsplit(".", 1)[1]
         await pilot.press("enter")
         await wait_until(pilot, lambda: target.exists(), what="the export")
-        await wait_until(pilot, lambda: any("exported" in n.message
-                                            for n in app._notifications), what="the notice")
+        await wait_until(
+            pilot,
+            lambda: any("exported" in n.message for n in app._notifications),
+            what="the notice",
+        )
     assert target.read_text(encoding="utf-8") == expected.getvalue()
     assert not (tmp_path / "out" / f"{name}.part").exists()
     if name.endswith(".json"):
@@ -425,8 +494,7 @@ async def test_export_writes_the_filtered_calls(db_path: Path, tmp_path: Path,
         assert len(list(csv.DictReader(io.StringIO(target.read_text())))) == 125
 
 
-async def test_an_export_that_cannot_be_written_is_a_notice(db_path: Path,
-                                                             tmp_path: Path) -> None:
+async def test_an_export_that_cannot_be_written_is_a_notice(db_path: Path, tmp_path: Path) -> None:
     app = Host(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await settled(pilot)
@@ -435,8 +503,11 @@ async def test_an_export_that_cannot_be_written_is_a_notice(db_path: Path,
         await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
         app.screen.query_one("#export-path", Input).value = str(tmp_path / "no" / "x.csv")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: any("cannot write" in n.message
-                                            for n in app._notifications), what="the notice")
+        await wait_until(
+            pilot,
+            lambda: any("cannot write" in n.message for n in app._notifications),
+            what="the notice",
+        )
 
 
 async def test_a_broken_database_is_a_notice_not_a_crash(tmp_path: Path) -> None:
@@ -444,8 +515,11 @@ async def test_a_broken_database_is_a_notice_not_a_crash(tmp_path: Path) -> None
     path.write_text("not a database\n" * 50)
     app = Host(path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: any("not a SQLite database" in n.message
-                                            for n in app._notifications), what="the notice")
+        await wait_until(
+            pilot,
+            lambda: any("not a SQLite database" in n.message for n in app._notifications),
+            what="the notice",
+        )
         assert isinstance(app.screen, HistoryScreen)
 
 
@@ -460,6 +534,7 @@ async def test_escape_closes_the_screen(db_path: Path) -> None:
 
 # -- snapshots -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def small_db(tmp_path: Path) -> Path:
     path = tmp_path / "small.sqlite3"
@@ -467,8 +542,9 @@ def small_db(tmp_path: Path) -> Path:
     return path
 
 
-def snapshot(snap_compare: Callable[..., bool], path: Path,
-             steps: Callable[[Pilot[Any]], Any] | None = None) -> bool:
+def snapshot(
+    snap_compare: Callable[..., bool], path: Path, steps: Callable[[Pilot[Any]], Any] | None = None
+) -> bool:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await settled(pilot)
         screen.query_one(HistoryTable).focus()

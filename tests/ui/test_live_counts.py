@@ -16,17 +16,20 @@ def panel_text(app: object) -> str:
     return " ".join(str(label.render()) for label in panel.query("Label"))
 
 
-async def test_live_prefix_tokens_are_counted_not_estimated(settings: Settings,
-                                                            tmp_path: Path) -> None:
+async def test_live_prefix_tokens_are_counted_not_estimated(
+    settings: Settings, tmp_path: Path
+) -> None:
     with InProcessSimulator(tmp_path / "remote", rate=0) as remote:
-        live = Settings(data_dir=settings.data_dir, api_key="sk-test-not-real",
-                        base_url=remote.base_url)
+        live = Settings(
+            data_dir=settings.data_dir, api_key="sk-test-not-real", base_url=remote.base_url
+        )
         await seed_demo(live)
         app = make_app(live)
         async with app.run_test(size=(160, 44)) as pilot:
             await wait_selected(pilot)
-            await wait_until(pilot, lambda: app.main._counted is not None, timeout=20,
-                             what="count_tokens")
+            await wait_until(
+                pilot, lambda: app.main._counted is not None, timeout=20, what="count_tokens"
+            )
             await pilot.pause()
             text = panel_text(app)
             assert "prefix ~" not in text and "prefix 8," in text

@@ -22,8 +22,9 @@ from promptcache_tui.ui.widgets.usage_panel import UsagePanel
 
 from .harness import chat, make_app, run_hook, seed, seed_demo, wait_selected, wait_until
 
-SMALL = Context(name="notes", blocks=(Block("system", "Be brief. " * 400),),
-                breakpoints=(Breakpoint(0, "5m"),))
+SMALL = Context(
+    name="notes", blocks=(Block("system", "Be brief. " * 400),), breakpoints=(Breakpoint(0, "5m"),)
+)
 
 
 def toasts(app: object) -> list[str]:
@@ -44,13 +45,15 @@ async def test_empty_data_dir_opens_on_welcome_and_d_creates_the_demo(settings: 
 
 
 async def test_start_selects_the_most_recent_context_and_resumes_its_conversation(
-        settings: Settings) -> None:
+    settings: Settings,
+) -> None:
     demo, notes = await seed(settings, _demo(), SMALL)
     async with await Store.open(settings.db_path) as store:
         assert notes.id is not None
         cid = await store.conversations.create(notes.id)
-        await store.conversations.append(cid, [Turn("user", "earlier question"),
-                                               Turn("assistant", "earlier answer")])
+        await store.conversations.append(
+            cid, [Turn("user", "earlier question"), Turn("assistant", "earlier answer")]
+        )
     app = make_app(settings)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_selected(pilot, "notes")
@@ -68,7 +71,8 @@ async def test_start_selects_the_most_recent_context_and_resumes_its_conversatio
 
 
 async def test_two_chats_write_then_read_and_the_countdown_goes_cold_past_300s(
-        settings: Settings) -> None:
+    settings: Settings,
+) -> None:
     await seed_demo(settings)
     app = make_app(settings)
     async with app.run_test(size=(160, 44)) as pilot:
@@ -101,8 +105,12 @@ async def test_two_chats_write_then_read_and_the_countdown_goes_cold_past_300s(
 
         # The simulator's clock jumps 301 s: the 5m entry is gone, the 1h one is not.
         await run_hook(app, "/_sim/advance", {"seconds": 301})
-        await wait_until(pilot, lambda: bps.countdowns()[1] == "cold", timeout=5,
-                         what="the 5m countdown to go cold")
+        await wait_until(
+            pilot,
+            lambda: bps.countdowns()[1] == "cold",
+            timeout=5,
+            what="the 5m countdown to go cold",
+        )
         one_hour = bps.countdowns()[0]
         assert one_hour.endswith("left") and one_hour.startswith("5")
 
@@ -138,8 +146,11 @@ async def test_new_conversation_keeps_the_cache_warm(settings: Settings) -> None
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: bool(app.screen.query("#conversation-list")))
         options = app.screen.query_one("#conversation-list", OptionList)
-        index = next(i for i in range(options.option_count)
-                     if options.get_option_at_index(i).id == str(first))
+        index = next(
+            i
+            for i in range(options.option_count)
+            if options.get_option_at_index(i).id == str(first)
+        )
         options.highlighted = index
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.main.conversation_id == first)
@@ -154,12 +165,17 @@ async def test_an_error_is_a_notice_and_the_prompt_goes_back(settings: Settings)
         await run_hook(app, "/_sim/faults", {"status": 500, "count": 3})
         prompt_input = app.main.query_one(PromptInput)
         await pilot.press(*"Who is Dinah?", "enter")
-        await wait_until(pilot, lambda: app.main.query_one(UsagePanel).records != []
-                         and not app.main.busy, timeout=20, what="the failed call")
+        await wait_until(
+            pilot,
+            lambda: app.main.query_one(UsagePanel).records != [] and not app.main.busy,
+            timeout=20,
+            what="the failed call",
+        )
         assert prompt_input.value == "Who is Dinah?"
         assert not app.main.query(UserTurn)  # the failed exchange left the transcript
-        await wait_until(pilot, lambda: any("500" in text for text in toasts(app)),
-                         what="an error notice")
+        await wait_until(
+            pilot, lambda: any("500" in text for text in toasts(app)), what="an error notice"
+        )
         record = app.main.query_one(UsagePanel).records[0]
         assert record.status == "error" and record.error
         assert app.store is not None
@@ -173,8 +189,12 @@ async def test_an_error_is_a_notice_and_the_prompt_goes_back(settings: Settings)
 
 
 async def test_an_unreachable_api_is_a_notice_too(settings: Settings) -> None:
-    live = Settings(data_dir=settings.data_dir, api_key="sk-test-not-real",
-                    base_url="http://127.0.0.1:9", model=None)
+    live = Settings(
+        data_dir=settings.data_dir,
+        api_key="sk-test-not-real",
+        base_url="http://127.0.0.1:9",
+        model=None,
+    )
     await seed_demo(live)
     app = make_app(live)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -182,11 +202,15 @@ async def test_an_unreachable_api_is_a_notice_too(settings: Settings) -> None:
         assert "LIVE" in app.sub_title
         app.service.max_retries = 0  # type: ignore[union-attr]
         await pilot.press(*"hello", "enter")
-        await wait_until(pilot, lambda: bool(app.main.query_one(UsagePanel).records)
-                         and not app.main.busy, timeout=20)
+        await wait_until(
+            pilot,
+            lambda: bool(app.main.query_one(UsagePanel).records) and not app.main.busy,
+            timeout=20,
+        )
         assert app.main.query_one(PromptInput).value == "hello"
-        await wait_until(pilot, lambda: "cannot reach" in " ".join(toasts(app)),
-                         what="an error notice")
+        await wait_until(
+            pilot, lambda: "cannot reach" in " ".join(toasts(app)), what="an error notice"
+        )
         assert "sk-test-not-real" not in " ".join(toasts(app))
 
 
@@ -201,8 +225,18 @@ async def test_palette_lists_every_action_and_history_is_guarded(settings: Setti
 
         Probe.app = app  # type: ignore[attr-defined]
         titles = {e.title for e in palette_entries(Probe)}  # type: ignore[arg-type]
-        assert {"New chat", "Chats", "Contexts", "New ctx", "Edit", "Rename", "Copy",
-                "Delete", "History", "Quit"} <= titles
+        assert {
+            "New chat",
+            "Chats",
+            "Contexts",
+            "New ctx",
+            "Edit",
+            "Rename",
+            "Copy",
+            "Delete",
+            "History",
+            "Quit",
+        } <= titles
         for binding in app.main.BINDINGS:
             assert getattr(binding, "id", None), binding
             assert binding.key not in ("ctrl+b", "ctrl+s", "ctrl+j")  # type: ignore[union-attr]
@@ -217,9 +251,11 @@ async def test_palette_lists_every_action_and_history_is_guarded(settings: Setti
 
 
 def test_the_app_module_imports_neither_the_sdk_nor_the_store() -> None:
-    code = ("import sys, promptcache_tui.ui.app; "
-            "bad = [m for m in ('anthropic', 'aiosqlite', 'uvicorn', 'httpx') if m in sys.modules];"
-            " print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, promptcache_tui.ui.app; "
+        "bad = [m for m in ('anthropic', 'aiosqlite', 'uvicorn', 'httpx') if m in sys.modules];"
+        " print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -232,8 +268,9 @@ def _demo() -> Context:
 
 async def test_keys_can_be_remapped_by_binding_id(settings: Settings) -> None:
     await seed_demo(settings)
-    app = PromptCacheApp(settings, sim_rate=0, cursor_blink=False,
-                         keymap={"main.new_conversation": "f6"})
+    app = PromptCacheApp(
+        settings, sim_rate=0, cursor_blink=False, keymap={"main.new_conversation": "f6"}
+    )
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_selected(pilot)
         await chat(pilot, "Who is Dinah?")

@@ -103,7 +103,8 @@ async def test_a_real_resize_still_reaches_the_table() -> None:
 
 
 async def test_a_long_stored_conversation_renders_off_the_loop_and_exactly(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     on_loop: list[str] = []
 
     def render(*args: Any) -> list[Strip]:
@@ -116,8 +117,11 @@ async def test_a_long_stored_conversation_renders_off_the_loop_and_exactly(
     async with app.run_test(size=(100, 24)) as pilot:
         chat = app.query_one(ChatView)
         answer = "".join(f"- point {i}: " + "the Queen shouted " * 6 + "\n" for i in range(40))
-        turns = [Turn(role, f"Question {i}?" if role == "user" else answer)
-                 for i in range(12) for role in ("user", "assistant")]
+        turns = [
+            Turn(role, f"Question {i}?" if role == "user" else answer)
+            for i in range(12)
+            for role in ("user", "assistant")
+        ]
         await chat.show_turns(turns, "no turns")
         parts = list(app.query(AnswerPart))
         assert len(parts) == 12  # one widget per stored answer
@@ -126,17 +130,22 @@ async def test_a_long_stored_conversation_renders_off_the_loop_and_exactly(
             width = part.size.width
             expected = render_answer(app.console, part.text, width, part.rich_style)
             return part.size.height == len(expected) and all(
-                part.render_line(y) == row for y, row in enumerate(expected))
+                part.render_line(y) == row for y, row in enumerate(expected)
+            )
 
-        await wait_until(pilot, lambda: all(exact(part) for part in parts),
-                         what="every stored answer rendered at its width")
+        await wait_until(
+            pilot,
+            lambda: all(exact(part) for part in parts),
+            what="every stored answer rendered at its width",
+        )
         await pilot.pause(0.1)
         assert chat.scroll_y == chat.max_scroll_y > 0  # still at the newest answer
         assert on_loop == []  # no Markdown was rendered on the event loop
 
 
-async def test_a_long_session_keeps_the_last_turns_on_screen(monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
+async def test_a_long_session_keeps_the_last_turns_on_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(chat_view, "MAX_SHOWN_TURNS", 6)
     app = Host()
     async with app.run_test(size=(100, 20)) as pilot:
@@ -147,8 +156,15 @@ async def test_a_long_session_keeps_the_last_turns_on_screen(monkeypatch: pytest
             await stream.stop()
             chat.finish_exchange()
             await pilot.pause()
-        shown = [str(turn.render()) if isinstance(turn, UserTurn)
-                 else turn.query_one(AnswerPart).text
-                 for turn in chat.query("UserTurn, AnswerTurn")]
-        assert shown == ["Question 2?", "Answer 2.", "Question 3?", "Answer 3.",
-                         "Question 4?", "Answer 4."]
+        shown = [
+            str(turn.render()) if isinstance(turn, UserTurn) else turn.query_one(AnswerPart).text
+            for turn in chat.query("UserTurn, AnswerTurn")
+        ]
+        assert shown == [
+            "Question 2?",
+            "Answer 2.",
+            "Question 3?",
+            "Answer 3.",
+            "Question 4?",
+            "Answer 4.",
+        ]

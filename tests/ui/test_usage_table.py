@@ -17,12 +17,18 @@ from .harness import wait_until
 
 def calls(n: int) -> list[CallRecord]:
     """n calls, newest first; every 7th failed."""
-    return [CallRecord(ts=f"2026-11-26T10:{59 - i // 60:02}:{59 - i % 60:02}+00:00", kind="chat",
-                       model="m", context="notes",
-                       status="error" if i % 7 == 3 else "ok",
-                       error="API error 529 overloaded_error: busy" if i % 7 == 3 else None,
-                       cache_miss_reason=f"reason {i}")
-            for i in range(n)]
+    return [
+        CallRecord(
+            ts=f"2026-11-26T10:{59 - i // 60:02}:{59 - i % 60:02}+00:00",
+            kind="chat",
+            model="m",
+            context="notes",
+            status="error" if i % 7 == 3 else "ok",
+            error="API error 529 overloaded_error: busy" if i % 7 == 3 else None,
+            cache_miss_reason=f"reason {i}",
+        )
+        for i in range(n)
+    ]
 
 
 # The rows' day, at 12:00 UTC: "today" for the panel, whatever day the suite runs.
@@ -70,8 +76,11 @@ async def test_the_cursor_moves_with_keys_and_clicks_and_the_detail_follows() ->
         await pilot.pause()
         assert "reason 0" in panel.detail_text
         await pilot.press("down", "down", "down")
-        await wait_until(pilot, lambda: "failed: API error 529" in panel.detail_text,
-                         what="the failed call's detail")
+        await wait_until(
+            pilot,
+            lambda: "failed: API error 529" in panel.detail_text,
+            what="the failed call's detail",
+        )
         await pilot.press("end")
         await wait_until(pilot, lambda: "reason 39" in panel.detail_text, what="the last row")
         # The last row was scrolled into view.
@@ -98,8 +107,7 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def test_rows_of_other_days_show_their_date_in_full() -> None:
     week_later = NOON + 7 * 86400
     year_later = NOON + 400 * 86400
-    for now, shown in ((NOON, "10:59:59"), (week_later, "11-26 10:59"),
-                       (year_later, "2026-11-26")):
+    for now, shown in ((NOON, "10:59:59"), (week_later, "11-26 10:59"), (year_later, "2026-11-26")):
         app = Host(now)
         async with app.run_test(size=(100, 12)) as pilot:
             panel = app.query_one(UsagePanel)

@@ -55,13 +55,17 @@ def load_dotenv_file(path: Path) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if b"\x00" in data:
-        raise ConfigError(f"cannot read {path}: it looks binary (it contains NUL bytes); "
-                          "a .env file holds KEY=value lines")
+        raise ConfigError(
+            f"cannot read {path}: it looks binary (it contains NUL bytes); "
+            "a .env file holds KEY=value lines"
+        )
     try:
         text = data.decode("utf-8-sig")  # a BOM would otherwise glue itself to the first key
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"cannot read {path}: not UTF-8 text (bad byte "
-                          f"0x{data[exc.start]:02x} at offset {exc.start})") from exc
+        raise ConfigError(
+            f"cannot read {path}: not UTF-8 text (bad byte "
+            f"0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from exc
     from dotenv import load_dotenv
     from dotenv.parser import parse_stream
 
@@ -74,8 +78,11 @@ def load_dotenv_file(path: Path) -> None:
         logger.removeFilter(_drop_parse_warnings)
     if bad:
         where = ", ".join(str(n) for n in bad)
-        print(f"{APP_NAME}: warning: {path}: cannot parse line{'s' if len(bad) > 1 else ''} "
-              f"{where} (ignored)", file=sys.stderr)
+        print(
+            f"{APP_NAME}: warning: {path}: cannot parse line{'s' if len(bad) > 1 else ''} "
+            f"{where} (ignored)",
+            file=sys.stderr,
+        )
 
 
 def _drop_parse_warnings(record: logging.LogRecord) -> bool:
@@ -119,8 +126,14 @@ def load_settings(
     # A blank key is no key (offline), not a header the HTTP client refuses to send.
     key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or None
-    return Settings(data_dir=path, api_key=key, base_url=base_url, offline=offline, model=model,
-                    max_tokens=_max_tokens(os.environ.get(MAX_TOKENS_ENV)))
+    return Settings(
+        data_dir=path,
+        api_key=key,
+        base_url=base_url,
+        offline=offline,
+        model=model,
+        max_tokens=_max_tokens(os.environ.get(MAX_TOKENS_ENV)),
+    )
 
 
 def _max_tokens(raw: str | None) -> int:
@@ -155,8 +168,9 @@ def load_keymap(data_dir: Path) -> dict[str, str]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
-        raise ConfigError(f'{path}: [keys] must map binding ids to keys, e.g. '
-                          f'main.warm_now = "ctrl+w"')
+        raise ConfigError(
+            f'{path}: [keys] must map binding ids to keys, e.g. main.warm_now = "ctrl+w"'
+        )
     out: dict[str, str] = {}
     # TOML reads `main.warm_now = ...` as a nested table: join the parts back into the id.
     pending: list[tuple[str, object]] = list(keys.items())

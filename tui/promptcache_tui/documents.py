@@ -28,7 +28,8 @@ def read_text_file(path: Path | str, *, limit: int = MAX_FILE_BYTES) -> str:
             size = max(path.stat().st_size, len(data))
             raise DocumentError(
                 f"{path} is too large ({size / 1_048_576:.1f} MB; the limit is "
-                f"{limit // 1_048_576} MB)")
+                f"{limit // 1_048_576} MB)"
+            )
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if b"\x00" in data:

@@ -20,14 +20,21 @@ async def recent_gap(store: Store, ctx: Context) -> float | None:
     """The typical gap between this context's recent chat and ask calls."""
     stamps: list[float] = []
     for kind in ("chat", "ask"):
-        rows = await store.calls.history(CallFilter(context=ctx.name, kind=kind, status="ok"),
-                                         limit=HISTORY_WINDOW)
+        rows = await store.calls.history(
+            CallFilter(context=ctx.name, kind=kind, status="ok"), limit=HISTORY_WINDOW
+        )
         stamps.extend(parse_iso(r.ts) for r in rows)
     return typical_gap(stamps)
 
 
-def plan_for(ctx: Context, gap_s: float, catalog: Catalog, *, model: str | None = None,
-             ping_lead_s: float = 30.0) -> Plan:
+def plan_for(
+    ctx: Context,
+    gap_s: float,
+    catalog: Catalog,
+    *,
+    model: str | None = None,
+    ping_lead_s: float = 30.0,
+) -> Plan:
     """The planner's rows for the context's full cached prefix at this gap.
 
     Raises ContextError when the context cannot be sent as it is.
@@ -36,8 +43,9 @@ def plan_for(ctx: Context, gap_s: float, catalog: Catalog, *, model: str | None 
     marks = context_breakpoints(ctx, model)
     tokens = marks[-1].prefix_tokens if marks else 0
     info = catalog.get(model)
-    return plan(tokens, gap_s, info.input if info else None, catalog.multipliers,
-                ping_lead_s=ping_lead_s)
+    return plan(
+        tokens, gap_s, info.input if info else None, catalog.multipliers, ping_lead_s=ping_lead_s
+    )
 
 
 def gap_text(seconds: float) -> str:

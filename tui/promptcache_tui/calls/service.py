@@ -67,8 +67,12 @@ class _Progress:
         """Merge a usage object from message_start, message_delta or the final message."""
         if usage is None:
             return
-        for name in ("input_tokens", "cache_creation_input_tokens",
-                     "cache_read_input_tokens", "output_tokens"):
+        for name in (
+            "input_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+            "output_tokens",
+        ):
             value = getattr(usage, name, None)
             if value is not None:
                 self.usage[name] = int(value)
@@ -137,9 +141,17 @@ def describe_error(exc: BaseException, *, base_url: str | None, live: bool) -> s
 class CallService:
     """Sends calls with the official SDK and logs every one of them."""
 
-    def __init__(self, settings: Settings, store: Store, catalog: Catalog, *,
-                 clock: Callable[[], float] | None = None, max_retries: int = 2,
-                 timeout: float = DEFAULT_TIMEOUT_S, sim_rate: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        catalog: Catalog,
+        *,
+        clock: Callable[[], float] | None = None,
+        max_retries: int = 2,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        sim_rate: float | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.catalog = catalog
@@ -187,13 +199,19 @@ class CallService:
 
             if self.live:
                 self._client = AsyncAnthropic(
-                    api_key=self.settings.api_key, base_url=self.settings.base_url,
-                    max_retries=self.max_retries, timeout=self.timeout)
+                    api_key=self.settings.api_key,
+                    base_url=self.settings.base_url,
+                    max_retries=self.max_retries,
+                    timeout=self.timeout,
+                )
             else:
                 assert self._sim is not None
                 self._client = AsyncAnthropic(
-                    api_key=OFFLINE_KEY, base_url=self._sim.base_url,
-                    max_retries=self.max_retries, timeout=self.timeout)
+                    api_key=OFFLINE_KEY,
+                    base_url=self._sim.base_url,
+                    max_retries=self.max_retries,
+                    timeout=self.timeout,
+                )
         return self._client
 
     async def ensure_client(self) -> AsyncAnthropic:
@@ -215,8 +233,9 @@ class CallService:
         with contextlib.suppress(Exception):
             prime_sdk()
 
-    async def counted_prefix_tokens(self, ctx: Context, model: str | None = None
-                                    ) -> list[int] | None:
+    async def counted_prefix_tokens(
+        self, ctx: Context, model: str | None = None
+    ) -> list[int] | None:
         """Live: each context breakpoint's prefix, counted with count_tokens.
 
         Counts are cached by (model, prefix hash) for the life of the service. Returns None
@@ -235,9 +254,11 @@ class CallService:
             for bp in own:
                 if (model, bp.prefix_hash) not in self._counts:
                     found = await client.messages.count_tokens(
-                        **prefix_params(built.params, bp.block_index))
+                        **prefix_params(built.params, bp.block_index)
+                    )
                     self._counts[(model, bp.prefix_hash)] = max(
-                        0, found.input_tokens - self._counts[(model, "")])
+                        0, found.input_tokens - self._counts[(model, "")]
+                    )
         except Exception:  # counting is advisory: estimates stand in
             return None
         return [self._counts[(model, bp.prefix_hash)] for bp in own]
@@ -268,9 +289,14 @@ class CallService:
         `prompt=None` sends a prefill-only warm request. Errors never raise: they come back
         as a record with `status == "error"` and a one-line `error`.
         """
-        built = build_request(ctx, history, prompt, model=model or ctx.model,
-                              max_tokens=max_tokens or self.settings.max_tokens,
-                              cache_conversation=kind == "chat")
+        built = build_request(
+            ctx,
+            history,
+            prompt,
+            model=model or ctx.model,
+            max_tokens=max_tokens or self.settings.max_tokens,
+            cache_conversation=kind == "chat",
+        )
         previous = await self._previous_message(ctx, kind, conversation_id)
         client = await self.ensure_client()  # offline, this starts the simulator we follow
         started = self.now()
@@ -288,8 +314,9 @@ class CallService:
             error = describe_error(exc, base_url=self.base_url, live=self.live)
             progress.request_id = getattr(exc, "request_id", None) or progress.request_id
         duration = (time.perf_counter() - clock_start) * 1000
-        record = self._record(ctx, built, kind, conversation_id, prompt, started, duration,
-                              progress, error)
+        record = self._record(
+            ctx, built, kind, conversation_id, prompt, started, duration, progress, error
+        )
         if record.status == "ok" and record.cache_miss_reason is None:
             record.cache_miss_reason = self._inferred_miss(built, record, before)
         try:
@@ -301,8 +328,9 @@ class CallService:
             await self.store.contexts.touch(ctx.id)
         return record
 
-    async def _previous_message(self, ctx: Context, kind: str,
-                                conversation_id: int | None) -> str | None:
+    async def _previous_message(
+        self, ctx: Context, kind: str, conversation_id: int | None
+    ) -> str | None:
         """The message to diagnose a miss against: the last call of the same thread.
 
         A chat compares with its conversation's last turn; an ask with the context's last ask,
@@ -318,8 +346,9 @@ class CallService:
     async def _before(self, ctx: Context, built: BuiltRequest, now: float) -> _Before:
         """What the log says just before a call: breakpoint states and the previous call."""
         ledger = TTLLedger(lambda: now)
-        ledger.record_all(await self.store.calls.cache_events(
-            bp.prefix_hash for bp in built.breakpoints))
+        ledger.record_all(
+            await self.store.calls.cache_events(bp.prefix_hash for bp in built.breakpoints)
+        )
         states = [ledger.state(built.model, bp.prefix_hash).state for bp in built.breakpoints]
         previous = None
         if ctx.id is not None:
@@ -328,8 +357,9 @@ class CallService:
                 previous = await self.store.calls.get(latest[0].id)
         return _Before(states=states, previous=previous)
 
-    def _inferred_miss(self, built: BuiltRequest, record: CallRecord, before: _Before
-                       ) -> str | None:
+    def _inferred_miss(
+        self, built: BuiltRequest, record: CallRecord, before: _Before
+    ) -> str | None:
         """The app's own reading of a miss, when the API gave no diagnosis."""
         own = [bp for bp in built.breakpoints if bp.context_block is not None]
         prev = before.previous
@@ -337,17 +367,19 @@ class CallService:
             cache_read=record.usage.cache_read_input_tokens,
             cache_creation=record.usage.cache_creation_input_tokens,
             prefix_tokens=[bp.prefix_tokens for bp in own],
-            states_before=before.states[:len(own)],
+            states_before=before.states[: len(own)],
             min_tokens=self.catalog.min_cache_tokens(built.model),
-            previous_hashes=[b.prefix_hash for b in prev.breakpoints
-                             if b.context_block is not None] if prev else None,
+            previous_hashes=[b.prefix_hash for b in prev.breakpoints if b.context_block is not None]
+            if prev
+            else None,
             hashes=[bp.prefix_hash for bp in own],
             previous_model=prev.model if prev else None,
             model=built.model,
         )
 
-    async def _prefill(self, client: AsyncAnthropic, params: dict[str, Any],
-                       progress: _Progress) -> None:
+    async def _prefill(
+        self, client: AsyncAnthropic, params: dict[str, Any], progress: _Progress
+    ) -> None:
         import anthropic
 
         try:
@@ -356,13 +388,18 @@ class CallService:
             # Some endpoints refuse max_tokens 0: fall back to the older 1-token warm-up.
             if "max_tokens" not in str(exc.api_message or ""):
                 raise
-            response = await client.messages.with_raw_response.create(
-                **{**params, "max_tokens": 1})
+            response = await client.messages.with_raw_response.create(**{**params, "max_tokens": 1})
         progress.request_id = response.headers.get("request-id")
         progress.take_message(await response.parse())
 
-    async def _stream(self, client: AsyncAnthropic, params: dict[str, Any], progress: _Progress,
-                      on_text: TextSink | None, clock_start: float) -> None:
+    async def _stream(
+        self,
+        client: AsyncAnthropic,
+        params: dict[str, Any],
+        progress: _Progress,
+        on_text: TextSink | None,
+        clock_start: float,
+    ) -> None:
         async with client.messages.stream(**params) as stream:
             progress.request_id = stream.request_id
             async for event in stream:
@@ -382,29 +419,50 @@ class CallService:
                             await result
             progress.take_message(await stream.get_final_message())
 
-    def _record(self, ctx: Context, built: BuiltRequest, kind: str, conversation_id: int | None,
-                prompt: str | None, started: float, duration_ms: float, progress: _Progress,
-                error: str | None) -> CallRecord:
+    def _record(
+        self,
+        ctx: Context,
+        built: BuiltRequest,
+        kind: str,
+        conversation_id: int | None,
+        prompt: str | None,
+        started: float,
+        duration_ms: float,
+        progress: _Progress,
+        error: str | None,
+    ) -> CallRecord:
         usage = progress.to_usage()
         cached_tokens = usage.cache_creation_input_tokens + usage.cache_read_input_tokens
         minimum = self.catalog.min_cache_tokens(built.model)
         ok = error is None
         return CallRecord(
-            ts=iso_utc(started), kind=kind, model=built.model,
-            status="ok" if ok else "error", error=error,
-            context=ctx.name, context_id=ctx.id, conversation_id=conversation_id,
-            usage=usage, prices=prices_for(self.catalog, built.model),
+            ts=iso_utc(started),
+            kind=kind,
+            model=built.model,
+            status="ok" if ok else "error",
+            error=error,
+            context=ctx.name,
+            context_id=ctx.id,
+            conversation_id=conversation_id,
+            usage=usage,
+            prices=prices_for(self.catalog, built.model),
             ttft_ms=progress.ttft_ms,
             duration_ms=duration_ms,
             cache_miss_reason=progress.miss_reason,
             cache_missed_input_tokens=progress.missed_tokens,
-            request_id=progress.request_id, message_id=progress.message_id,
-            stop_reason=progress.stop_reason, live=self.live,
-            prompt=prompt, answer="".join(progress.text) or None,
+            request_id=progress.request_id,
+            message_id=progress.message_id,
+            stop_reason=progress.stop_reason,
+            live=self.live,
+            prompt=prompt,
+            answer="".join(progress.text) or None,
             breakpoints=tuple(
                 LoggedBreakpoint(
-                    position=bp.position, ttl=bp.ttl, prefix_hash=bp.prefix_hash,
-                    prefix_tokens=bp.prefix_tokens, context_block=bp.context_block,
+                    position=bp.position,
+                    ttl=bp.ttl,
+                    prefix_hash=bp.prefix_hash,
+                    prefix_tokens=bp.prefix_tokens,
+                    context_block=bp.context_block,
                     cached=breakpoint_cached(bp.prefix_tokens, cached_tokens, minimum, ok),
                 )
                 for bp in built.breakpoints
@@ -417,8 +475,11 @@ def events_of(record: CallRecord) -> list[CacheEvent]:
     from promptcache_tui.core.records import parse_iso
 
     ts = parse_iso(record.ts)
-    return [CacheEvent(ts=ts, model=record.model, prefix_hash=b.prefix_hash, ttl=b.ttl)
-            for b in record.breakpoints if b.cached]
+    return [
+        CacheEvent(ts=ts, model=record.model, prefix_hash=b.prefix_hash, ttl=b.ttl)
+        for b in record.breakpoints
+        if b.cached
+    ]
 
 
 def feed_ledger(ledger: TTLLedger, record: CallRecord) -> None:

@@ -27,8 +27,11 @@ def summary_line(record: CallRecord) -> str:
     if u.cache_creation_1h_tokens:
         writes += f" + {u.cache_creation_1h_tokens:,} (1h)"
     parts = [
-        record.model, writes, f"read {u.cache_read_input_tokens:,}",
-        f"input {u.input_tokens:,}", f"output {u.output_tokens:,}",
+        record.model,
+        writes,
+        f"read {u.cache_read_input_tokens:,}",
+        f"input {u.input_tokens:,}",
+        f"output {u.output_tokens:,}",
         f"cost {money(cost.cost_usd)} (uncached {money(cost.uncached_cost_usd)}, "
         f"saved {money(cost.saved_usd)})",
         f"hit {percent(u.hit_rate)}",
@@ -40,8 +43,14 @@ def summary_line(record: CallRecord) -> str:
     return " | ".join(parts)
 
 
-async def _one_call(settings: Settings, name: str, prompt: str | None, kind: str,
-                    model: str | None, stream_text: bool) -> CallRecord:
+async def _one_call(
+    settings: Settings,
+    name: str,
+    prompt: str | None,
+    kind: str,
+    model: str | None,
+    stream_text: bool,
+) -> CallRecord:
     from promptcache_tui.sim.state import StateError
 
     catalog = load_catalog(settings.data_dir)
@@ -49,12 +58,18 @@ async def _one_call(settings: Settings, name: str, prompt: str | None, kind: str
         ctx = await store.contexts.require(name)
         service = CallService(settings, store, catalog)
         try:
+
             def show(text: str) -> None:
                 sys.stdout.write(text)
                 sys.stdout.flush()
 
-            return await service.run(ctx, prompt, kind=kind, model=model or settings.model,
-                                     on_text=show if stream_text else None)
+            return await service.run(
+                ctx,
+                prompt,
+                kind=kind,
+                model=model or settings.model,
+                on_text=show if stream_text else None,
+            )
         except StateError as exc:  # the offline simulator's state file is unusable
             raise UserError(str(exc)) from exc
         finally:
@@ -79,8 +94,14 @@ def _finish(record: CallRecord, fmt: str, *, answer: bool) -> None:
 @click.command()
 @click.argument("name")
 @click.argument("prompt")
-@click.option("--format", "fmt", type=TEXT_OR_JSON, default="text", show_default=True,
-              help="text: stream the answer, usage on stderr; json: the logged call record.")
+@click.option(
+    "--format",
+    "fmt",
+    type=TEXT_OR_JSON,
+    default="text",
+    show_default=True,
+    help="text: stream the answer, usage on stderr; json: the logged call record.",
+)
 @click.option("--model", default=None, help="Model for this call (default: the context's).")
 @global_options
 @click.pass_context

@@ -35,19 +35,42 @@ def context() -> None:
 
 @context.command("add")
 @click.argument("name")
-@click.option("--file", "files", multiple=True, type=click.Path(path_type=Path),
-              help="A UTF-8 text file to cache (repeatable).")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A UTF-8 text file to cache (repeatable).",
+)
 @click.option("--text", "texts", multiple=True, help="Inline text to cache (repeatable).")
 @click.option("--system", default=None, help="Instructions placed first in the system prompt.")
-@click.option("--tools", "tools_file", type=click.Path(path_type=Path), default=None,
-              help="A JSON file with a list of tool definitions.")
-@click.option("--ttl", type=click.Choice(["5m", "1h"]), default="5m", show_default=True,
-              help="TTL of the breakpoint after the last block.")
+@click.option(
+    "--tools",
+    "tools_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A JSON file with a list of tool definitions.",
+)
+@click.option(
+    "--ttl",
+    type=click.Choice(["5m", "1h"]),
+    default="5m",
+    show_default=True,
+    help="TTL of the breakpoint after the last block.",
+)
 @click.option("--model", default=None, help="Default model (default: claude-sonnet-4-6).")
 @global_options
 @click.pass_context
-def add_cmd(ctx: click.Context, name: str, files: tuple[Path, ...], texts: tuple[str, ...],
-            system: str | None, tools_file: Path | None, ttl: str, model: str | None) -> None:
+def add_cmd(
+    ctx: click.Context,
+    name: str,
+    files: tuple[Path, ...],
+    texts: tuple[str, ...],
+    system: str | None,
+    tools_file: Path | None,
+    ttl: str,
+    model: str | None,
+) -> None:
     """Create context NAME from files, text and instructions, with one breakpoint."""
     settings = settings_from(ctx)
     validate_name(name)
@@ -65,17 +88,22 @@ def add_cmd(ctx: click.Context, name: str, files: tuple[Path, ...], texts: tuple
     for i, text in enumerate(texts, start=1):
         if not text.strip():
             raise click.BadParameter("is empty", param_hint="--text")
-        blocks.append(Block(kind="document", text=text, name=f"text-{i}" if len(texts) > 1
-                            else "text"))
+        blocks.append(
+            Block(kind="document", text=text, name=f"text-{i}" if len(texts) > 1 else "text")
+        )
     if not blocks:
         raise click.UsageError("nothing to cache: give --file, --text or --system")
     from promptcache_tui.config import DEFAULT_MODEL
 
     chosen = model or settings.model or DEFAULT_MODEL
-    new = require_valid(Context(
-        name=name, model=chosen, blocks=tuple(blocks),
-        breakpoints=(Breakpoint(block=len(blocks) - 1, ttl=ttl),),  # type: ignore[arg-type]
-    ))
+    new = require_valid(
+        Context(
+            name=name,
+            model=chosen,
+            blocks=tuple(blocks),
+            breakpoints=(Breakpoint(block=len(blocks) - 1, ttl=ttl),),  # type: ignore[arg-type]
+        )
+    )
     catalog = load_catalog(settings.data_dir)
     if catalog.get(chosen) is None:
         warn(f"{chosen} is not in the model catalog: costs will show as unknown")
@@ -85,8 +113,11 @@ def add_cmd(ctx: click.Context, name: str, files: tuple[Path, ...], texts: tuple
             return await store.contexts.add(new)
 
     saved = asyncio.run(run())
-    click.echo(f"created context {saved.name}: {len(blocks)} block(s), 1 breakpoint ({ttl}), "
-               f"model {chosen}", err=True)
+    click.echo(
+        f"created context {saved.name}: {len(blocks)} block(s), 1 breakpoint ({ttl}), "
+        f"model {chosen}",
+        err=True,
+    )
 
 
 @context.command("list")
@@ -103,18 +134,40 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
 
     rows = asyncio.run(run())
     if fmt == "json":
-        emit_json([{"name": r.name, "model": r.model, "blocks": r.blocks,
-                    "breakpoints": r.breakpoints, "chars": r.chars,
-                    "created_at": r.created_at, "last_used_at": r.last_used_at,
-                    "keep_warm": r.keep_warm} for r in rows])
+        emit_json(
+            [
+                {
+                    "name": r.name,
+                    "model": r.model,
+                    "blocks": r.blocks,
+                    "breakpoints": r.breakpoints,
+                    "chars": r.chars,
+                    "created_at": r.created_at,
+                    "last_used_at": r.last_used_at,
+                    "keep_warm": r.keep_warm,
+                }
+                for r in rows
+            ]
+        )
         return
     if not rows:
         click.echo("no contexts yet: promptcache-tui context add NAME --file PATH")
         return
-    emit_table(["name", "model", "blocks", "breakpoints", "chars", "last used"],
-               [(r.name, r.model, r.blocks, r.breakpoints, f"{r.chars:,}",
-                 (r.last_used_at or "never")[:19].replace("T", " ")) for r in rows],
-               right=(2, 3, 4))
+    emit_table(
+        ["name", "model", "blocks", "breakpoints", "chars", "last used"],
+        [
+            (
+                r.name,
+                r.model,
+                r.blocks,
+                r.breakpoints,
+                f"{r.chars:,}",
+                (r.last_used_at or "never")[:19].replace("T", " "),
+            )
+            for r in rows
+        ],
+        right=(2, 3, 4),
+    )
 
 
 @context.command("show")
@@ -150,22 +203,48 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
         return
     info = catalog.get(found.model)
     minimum = info.min_cache_tokens if info else None
-    click.echo(f"{found.name}  model {found.model}"
-               f"  (cache minimum {minimum if minimum else 'unknown'} tokens)")
-    emit_table(["#", "block", "chars", "~tokens"],
-               [(i + 1, b.label(), f"{len(b.text):,}", f"{estimate_text(b.text):,}")
-                for i, b in enumerate(found.blocks)], right=(0, 2, 3))
+    click.echo(
+        f"{found.name}  model {found.model}"
+        f"  (cache minimum {minimum if minimum else 'unknown'} tokens)"
+    )
+    emit_table(
+        ["#", "block", "chars", "~tokens"],
+        [
+            (i + 1, b.label(), f"{len(b.text):,}", f"{estimate_text(b.text):,}")
+            for i, b in enumerate(found.blocks)
+        ],
+        right=(0, 2, 3),
+    )
     click.echo("")
     emit_table(
-        ["bp", "after block", "ttl", "prefix tokens" if counted else "~prefix tokens", "state",
-         "left"],
-        [(v.position, v.block, v.planned.ttl, f"{v.prefix_tokens:,}", v.entry.state,
-          v.entry.countdown()) for v in views], right=(0, 1, 3))
+        [
+            "bp",
+            "after block",
+            "ttl",
+            "prefix tokens" if counted else "~prefix tokens",
+            "state",
+            "left",
+        ],
+        [
+            (
+                v.position,
+                v.block,
+                v.planned.ttl,
+                f"{v.prefix_tokens:,}",
+                v.entry.state,
+                v.entry.countdown(),
+            )
+            for v in views
+        ],
+        right=(0, 1, 3),
+    )
     for v in views:
         for w in v.warnings:
             click.echo(f"  bp {v.position}: {w.code}: {w.message}")
-    click.echo("(~ estimated offline, counted with count_tokens live; "
-               "states are estimates from the logged calls)")
+    click.echo(
+        "(~ estimated offline, counted with count_tokens live; "
+        "states are estimates from the logged calls)"
+    )
 
 
 @context.command("rm")

@@ -18,22 +18,34 @@ from promptcache_tui.store import CallFilter, Store, parse_since
 
 def filter_options(func: Any) -> Any:
     """--context, --model, --kind, --status, --since shared by history and stats."""
-    for option in reversed([
-        click.option("--context", "context_name", default=None, help="Only this context."),
-        click.option("--model", default=None, help="Only this model."),
-        click.option("--kind", type=click.Choice(["chat", "ask", "warm"]), default=None),
-        click.option("--status", type=click.Choice(["ok", "error"]), default=None),
-        click.option("--since", default=None, help="7d, 12h, 30m or an ISO date."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--context", "context_name", default=None, help="Only this context."),
+            click.option("--model", default=None, help="Only this model."),
+            click.option("--kind", type=click.Choice(["chat", "ask", "warm"]), default=None),
+            click.option("--status", type=click.Choice(["ok", "error"]), default=None),
+            click.option("--since", default=None, help="7d, 12h, 30m or an ISO date."),
+        ]
+    ):
         func = option(func)
     return func
 
 
-def make_filter(context_name: str | None, model: str | None, kind: str | None,
-                status: str | None, since: str | None) -> CallFilter:
+def make_filter(
+    context_name: str | None,
+    model: str | None,
+    kind: str | None,
+    status: str | None,
+    since: str | None,
+) -> CallFilter:
     """A CallFilter from command-line values."""
-    return CallFilter(context=context_name, model=model, kind=kind, status=status,
-                      since=parse_since(since) if since else None)
+    return CallFilter(
+        context=context_name,
+        model=model,
+        kind=kind,
+        status=status,
+        since=parse_since(since) if since else None,
+    )
 
 
 async def exact_names(store: Store, filters: CallFilter) -> CallFilter:
@@ -48,12 +60,25 @@ async def exact_names(store: Store, filters: CallFilter) -> CallFilter:
 @click.command()
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
 @global_options
 @click.pass_context
-def history(ctx: click.Context, context_name: str | None, model: str | None, kind: str | None,
-            status: str | None, since: str | None, limit: int, fmt: str) -> None:
+def history(
+    ctx: click.Context,
+    context_name: str | None,
+    model: str | None,
+    kind: str | None,
+    status: str | None,
+    since: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
     """Logged calls, newest first."""
     settings = settings_from(ctx)
     filters = make_filter(context_name, model, kind, status, since)
@@ -70,26 +95,65 @@ def history(ctx: click.Context, context_name: str | None, model: str | None, kin
         click.echo("no calls logged" + (" for these filters" if filters.where()[0] else ""))
         return
     emit_table(
-        ["time (UTC)", "context", "kind", "model", "status", "5m", "1h", "read", "input",
-         "output", "cost", "saved", "hit", "miss"],
-        [(r.ts[:19].replace("T", " "), r.context, r.kind, r.model, r.status,
-          r.usage.cache_creation_5m_tokens, r.usage.cache_creation_1h_tokens,
-          r.usage.cache_read_input_tokens, r.usage.input_tokens, r.usage.output_tokens,
-          money(r.cost.cost_usd), money(r.cost.saved_usd), percent(r.usage.hit_rate),
-          r.cache_miss_reason or (r.error[:40] if r.error else None)) for r in records],
-        right=(5, 6, 7, 8, 9, 10, 11, 12))
+        [
+            "time (UTC)",
+            "context",
+            "kind",
+            "model",
+            "status",
+            "5m",
+            "1h",
+            "read",
+            "input",
+            "output",
+            "cost",
+            "saved",
+            "hit",
+            "miss",
+        ],
+        [
+            (
+                r.ts[:19].replace("T", " "),
+                r.context,
+                r.kind,
+                r.model,
+                r.status,
+                r.usage.cache_creation_5m_tokens,
+                r.usage.cache_creation_1h_tokens,
+                r.usage.cache_read_input_tokens,
+                r.usage.input_tokens,
+                r.usage.output_tokens,
+                money(r.cost.cost_usd),
+                money(r.cost.saved_usd),
+                percent(r.usage.hit_rate),
+                r.cache_miss_reason or (r.error[:40] if r.error else None),
+            )
+            for r in records
+        ],
+        right=(5, 6, 7, 8, 9, 10, 11, 12),
+    )
 
 
 @click.command()
-@click.option("--by", type=click.Choice(["context", "model", "day"]), default="context",
-              show_default=True)
+@click.option(
+    "--by", type=click.Choice(["context", "model", "day"]), default="context", show_default=True
+)
 @filter_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @global_options
 @click.pass_context
-def stats(ctx: click.Context, by: str, context_name: str | None, model: str | None,
-          kind: str | None, status: str | None, since: str | None, fmt: str) -> None:
+def stats(
+    ctx: click.Context,
+    by: str,
+    context_name: str | None,
+    model: str | None,
+    kind: str | None,
+    status: str | None,
+    since: str | None,
+    fmt: str,
+) -> None:
     """Totals per context, model or day: tokens, cost, saving and hit rate."""
     settings = settings_from(ctx)
     filters = make_filter(context_name, model, kind, status, since)
@@ -107,8 +171,20 @@ def stats(ctx: click.Context, by: str, context_name: str | None, model: str | No
         return
     emit_table(
         [by, "calls", "input", "writes", "reads", "output", "cost", "uncached", "saved", "hit"],
-        [(g[by], g["calls"], f"{g['input_tokens']:,}", f"{g['cache_creation_input_tokens']:,}",
-          f"{g['cache_read_input_tokens']:,}", f"{g['output_tokens']:,}", money(g["cost_usd"]),
-          money(g["uncached_cost_usd"]), money(g["saved_usd"]), percent(g["hit_rate"]))
-         for g in groups],
-        right=tuple(range(1, 10)))
+        [
+            (
+                g[by],
+                g["calls"],
+                f"{g['input_tokens']:,}",
+                f"{g['cache_creation_input_tokens']:,}",
+                f"{g['cache_read_input_tokens']:,}",
+                f"{g['output_tokens']:,}",
+                money(g["cost_usd"]),
+                money(g["uncached_cost_usd"]),
+                money(g["saved_usd"]),
+                percent(g["hit_rate"]),
+            )
+            for g in groups
+        ],
+        right=tuple(range(1, 10)),
+    )

@@ -27,12 +27,22 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 def global_options(func: F) -> F:
     """--data-dir and --offline, accepted by the group and every subcommand."""
     func = click.option(
-        "--offline", is_flag=True, default=None, expose_value=False, callback=_remember,
-        help="Use the built-in simulator even when an API key is set.")(func)
+        "--offline",
+        is_flag=True,
+        default=None,
+        expose_value=False,
+        callback=_remember,
+        help="Use the built-in simulator even when an API key is set.",
+    )(func)
     func = click.option(
-        "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-        expose_value=False, callback=_remember, is_eager=True,
-        help="Where everything is stored (env PROMPTCACHE_TUI_HOME).")(func)
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        expose_value=False,
+        callback=_remember,
+        is_eager=True,
+        help="Where everything is stored (env PROMPTCACHE_TUI_HOME).",
+    )(func)
     return func
 
 
@@ -40,8 +50,8 @@ def settings_from(ctx: click.Context) -> Settings:
     """Settings for this invocation, from the global options and the environment."""
     meta = ctx.find_root().meta
     return load_settings(
-        meta.get("pct.data_dir"), offline=bool(meta.get("pct.offline")),
-        model=meta.get("pct.model"))
+        meta.get("pct.data_dir"), offline=bool(meta.get("pct.offline")), model=meta.get("pct.model")
+    )
 
 
 # Subcommands load on use: the TUI's first paint must not wait for the SDK, store or server.
@@ -71,11 +81,19 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @global_options
-@click.option("--model", default=None, expose_value=False, callback=_remember,
-              help="Model for this session (default: each context's own).")
+@click.option(
+    "--model",
+    default=None,
+    expose_value=False,
+    callback=_remember,
+    help="Model for this session (default: each context's own).",
+)
 @click.version_option(__version__, prog_name=PROG)
 @click.pass_context
 def cli(ctx: click.Context) -> None:

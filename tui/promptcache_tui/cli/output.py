@@ -14,8 +14,13 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
-               title: str | None = None, right: Sequence[int] = ()) -> None:
+def emit_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str | None = None,
+    right: Sequence[int] = (),
+) -> None:
     """A plain, aligned text table (fast to import; pipes well)."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]
@@ -24,8 +29,9 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
             widths[i] = max(widths[i], len(value))
 
     def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(widths[i]) if i in right else v.ljust(widths[i])
-                 for i, v in enumerate(values)]
+        parts = [
+            v.rjust(widths[i]) if i in right else v.ljust(widths[i]) for i, v in enumerate(values)
+        ]
         return "  ".join(parts).rstrip()
 
     if title:

@@ -17,10 +17,14 @@ from promptcache_tui.store import Store
 
 @click.command("plan")
 @click.argument("name")
-@click.option("--gap", default=None,
-              help="Time between your calls (90s, 4m, 1h). Default: taken from the history.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--gap",
+    default=None,
+    help="Time between your calls (90s, 4m, 1h). Default: taken from the history.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @global_options
 @click.pass_context
 def plan_cmd(ctx: click.Context, name: str, gap: str | None, fmt: str) -> None:
@@ -41,21 +45,49 @@ def plan_cmd(ctx: click.Context, name: str, gap: str | None, fmt: str) -> None:
         raise click.UsageError(f"no calls of {name!r} to infer the gap from: give --gap 4m")
     result = plan_for(found, gap_s, load_catalog(settings.data_dir))
     if fmt == "json":
-        emit_json({
-            "context": found.name, "model": found.model, "gap_s": result.gap_s,
-            "gap_source": "given" if given is not None else "history",
-            "prefix_tokens": result.prefix_tokens, "prefix_tokens_estimated": True,
-            "cheapest": result.cheapest, "break_even": result.break_even,
-            "rows": [{"strategy": r.strategy, "cost_per_hour_usd": r.cost_per_hour,
-                      "calls": r.calls, "writes": r.writes, "reads": r.reads, "pings": r.pings}
-                     for r in result.rows],
-        })
+        emit_json(
+            {
+                "context": found.name,
+                "model": found.model,
+                "gap_s": result.gap_s,
+                "gap_source": "given" if given is not None else "history",
+                "prefix_tokens": result.prefix_tokens,
+                "prefix_tokens_estimated": True,
+                "cheapest": result.cheapest,
+                "break_even": result.break_even,
+                "rows": [
+                    {
+                        "strategy": r.strategy,
+                        "cost_per_hour_usd": r.cost_per_hour,
+                        "calls": r.calls,
+                        "writes": r.writes,
+                        "reads": r.reads,
+                        "pings": r.pings,
+                    }
+                    for r in result.rows
+                ],
+            }
+        )
         return
     source = "given" if given is not None else "typical gap in your history"
-    click.echo(f"{found.name}: ~{result.prefix_tokens:,} cached tokens on {found.model}, "
-               f"a call every {gap_s:.0f} s ({source})")
-    emit_table(["strategy", "cost / hour", "calls", "writes", "reads", "pings", ""],
-               [(r.strategy, money(r.cost_per_hour), r.calls, r.writes, r.reads, r.pings,
-                 "<- cheapest" if r.strategy == result.cheapest else "") for r in result.rows],
-               right=(1, 2, 3, 4, 5))
+    click.echo(
+        f"{found.name}: ~{result.prefix_tokens:,} cached tokens on {found.model}, "
+        f"a call every {gap_s:.0f} s ({source})"
+    )
+    emit_table(
+        ["strategy", "cost / hour", "calls", "writes", "reads", "pings", ""],
+        [
+            (
+                r.strategy,
+                money(r.cost_per_hour),
+                r.calls,
+                r.writes,
+                r.reads,
+                r.pings,
+                "<- cheapest" if r.strategy == result.cheapest else "",
+            )
+            for r in result.rows
+        ],
+        right=(1, 2, 3, 4, 5),
+    )
     click.echo(f"break-even: {result.break_even}")

@@ -48,22 +48,47 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @click.command("sim")
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True,
-              type=click.IntRange(0, 65535), help="Port to listen on (0: any free port).")
-@click.option("--data-dir", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Where the simulator keeps its cache state.")
-@click.option("--allow-remote", is_flag=True,
-              help="Allow a non-loopback --host (the simulator accepts any API key).")
-@click.option("--rate", type=click.FloatRange(min=0), default=None,
-              help="Streamed output tokens per second (0: no pacing). "
-                   "Default: $PROMPTCACHE_TUI_SIM_RATE or 80.")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--data-dir",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the simulator keeps its cache state.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback --host (the simulator accepts any API key).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Streamed output tokens per second (0: no pacing). "
+    "Default: $PROMPTCACHE_TUI_SIM_RATE or 80.",
+)
 @click.pass_context
-def sim(ctx: click.Context, host: str, port: int, data_dir: Path | None, allow_remote: bool,
-        rate: float | None) -> None:
+def sim(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    allow_remote: bool,
+    rate: float | None,
+) -> None:
     """Serve the offline Anthropic API simulator over HTTP."""
     if not is_loopback(host) and not allow_remote:
-        raise RemoteHostRefused(f"refusing to bind non-loopback host {host!r} without "
-                                "--allow-remote (the simulator accepts any API key)")
+        raise RemoteHostRefused(
+            f"refusing to bind non-loopback host {host!r} without "
+            "--allow-remote (the simulator accepts any API key)"
+        )
     if data_dir is None:
         # `--data-dir` given before the subcommand name is kept by the root command.
         root = ctx.find_root()
@@ -87,10 +112,8 @@ def sim(ctx: click.Context, host: str, port: int, data_dir: Path | None, allow_r
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"promptcache-tui simulator on http://{shown}:{bound} (state in {directory})")
-    click.echo(f"use it with: ANTHROPIC_BASE_URL=http://{shown}:{bound} "
-               "ANTHROPIC_API_KEY=any-key")
-    config = uvicorn.Config(app, lifespan="off", log_level="info",
-                            timeout_graceful_shutdown=2)
+    click.echo(f"use it with: ANTHROPIC_BASE_URL=http://{shown}:{bound} ANTHROPIC_API_KEY=any-key")
+    config = uvicorn.Config(app, lifespan="off", log_level="info", timeout_graceful_shutdown=2)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

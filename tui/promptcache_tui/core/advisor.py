@@ -15,11 +15,14 @@ LOOKBACK_BLOCKS = 20
 _VOLATILE = (
     ("a timestamp", re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")),
     ("a time of day", re.compile(r"\b\d{1,2}:\d{2}:\d{2}\b")),
-    ("a UUID", re.compile(
-        r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")),
+    (
+        "a UUID",
+        re.compile(
+            r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+        ),
+    ),
     ("a request id", re.compile(r"\b(req|msg|request|trace)[_-][A-Za-z0-9]{8,}\b")),
-    ("today's date", re.compile(
-        r"(?i)\b(today is|current date|current time|as of now|now is)\b")),
+    ("today's date", re.compile(r"(?i)\b(today is|current date|current time|as of now|now is)\b")),
 )
 
 
@@ -75,41 +78,68 @@ def breakpoint_warnings(
     for position, bp in enumerate(marks):
         found: list[Warning_] = []
         block = marked[position] if position < len(marked) else None
-        tokens = (prefix_tokens[position] if prefix_tokens and position < len(prefix_tokens)
-                  else block.prefix_tokens if block else 0)
+        tokens = (
+            prefix_tokens[position]
+            if prefix_tokens and position < len(prefix_tokens)
+            else block.prefix_tokens
+            if block
+            else 0
+        )
         approx = "about " if estimated else ""
         if info is None:
-            found.append(Warning_("unknown_model", f"{model} is not in the model catalog: its "
-                                  "cache minimum and prices are unknown"))
+            found.append(
+                Warning_(
+                    "unknown_model",
+                    f"{model} is not in the model catalog: its "
+                    "cache minimum and prices are unknown",
+                )
+            )
         elif minimum is not None and tokens < minimum:
-            found.append(Warning_(
-                "below_minimum",
-                f"prefix is {approx}{tokens} tokens, {minimum - tokens} under {model}'s minimum "
-                f"of {minimum}: it will not be cached"))
+            found.append(
+                Warning_(
+                    "below_minimum",
+                    f"prefix is {approx}{tokens} tokens, {minimum - tokens} under "
+                    f"{model}'s minimum of {minimum}: it will not be cached",
+                )
+            )
         if position >= MAX_BREAKPOINTS:
-            found.append(Warning_("too_many_breakpoints",
-                                  f"breakpoint {position + 1} of {len(marks)}: the API accepts "
-                                  f"at most {MAX_BREAKPOINTS} (400 error)"))
+            found.append(
+                Warning_(
+                    "too_many_breakpoints",
+                    f"breakpoint {position + 1} of {len(marks)}: the API accepts "
+                    f"at most {MAX_BREAKPOINTS} (400 error)",
+                )
+            )
         if bp.ttl == "5m":
             seen_5m = True
         elif seen_5m:
-            found.append(Warning_("ttl_order", "a 1h breakpoint after a 5m one: the API "
-                                  "requires 1h entries first (400 error)"))
+            found.append(
+                Warning_(
+                    "ttl_order",
+                    "a 1h breakpoint after a 5m one: the API requires 1h entries first (400 error)",
+                )
+            )
         if block is not None:
             if block.index - previous_index > LOOKBACK_BLOCKS and previous_index >= 0:
-                found.append(Warning_(
-                    "lookback_exceeded",
-                    f"{block.index - previous_index} blocks since the previous breakpoint: "
-                    f"lookups only reach {LOOKBACK_BLOCKS} blocks back"))
+                found.append(
+                    Warning_(
+                        "lookback_exceeded",
+                        f"{block.index - previous_index} blocks since the previous breakpoint: "
+                        f"lookups only reach {LOOKBACK_BLOCKS} blocks back",
+                    )
+                )
             previous_index = block.index
         # A volatile value anywhere before the breakpoint changes its key on every call.
         for index in range(min(bp.block + 1, len(ctx.blocks))):
             reason = volatile_reason(ctx.blocks[index].text)
             if reason:
-                found.append(Warning_(
-                    "volatile_prefix",
-                    f"block {index + 1} ({ctx.blocks[index].label()}) contains {reason}: if it "
-                    "changes between calls, every call misses"))
+                found.append(
+                    Warning_(
+                        "volatile_prefix",
+                        f"block {index + 1} ({ctx.blocks[index].label()}) contains {reason}: if it "
+                        "changes between calls, every call misses",
+                    )
+                )
                 break
         out.append(found)
     return out

@@ -99,8 +99,12 @@ def _parse_date(value: Any, where: str) -> date | None:
 def _number(value: Any, where: str, key: str) -> float | None:
     if value is None:
         return None
-    if (isinstance(value, bool) or not isinstance(value, int | float) or value < 0
-            or not math.isfinite(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < 0
+        or not math.isfinite(value)
+    ):
         raise CatalogError(f"{where}: {key} must be a non-negative, finite number")
     return float(value)
 
@@ -149,12 +153,16 @@ def _apply(catalog: Catalog, data: dict[str, Any], where: str) -> None:
         raise CatalogError(f"{where}: [pricing] must be a table")
     current = catalog.multipliers
     catalog.multipliers = Multipliers(
-        cache_write_5m=_number(pricing.get("cache_write_5m", current.cache_write_5m), where,
-                               "cache_write_5m") or 0.0,
-        cache_write_1h=_number(pricing.get("cache_write_1h", current.cache_write_1h), where,
-                               "cache_write_1h") or 0.0,
-        cache_read=_number(pricing.get("cache_read", current.cache_read), where,
-                           "cache_read") or 0.0,
+        cache_write_5m=_number(
+            pricing.get("cache_write_5m", current.cache_write_5m), where, "cache_write_5m"
+        )
+        or 0.0,
+        cache_write_1h=_number(
+            pricing.get("cache_write_1h", current.cache_write_1h), where, "cache_write_1h"
+        )
+        or 0.0,
+        cache_read=_number(pricing.get("cache_read", current.cache_read), where, "cache_read")
+        or 0.0,
     )
     models = data.get("models", {})
     if not isinstance(models, dict):

@@ -94,8 +94,10 @@ def parse_tools(text: str) -> list[dict[str, object]]:
         raise ContextError(f"tool definitions are not valid JSON: {exc.msg}") from exc
     if isinstance(tools, dict):
         tools = [tools]
-    if not isinstance(tools, list) or not tools or not all(
-        isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools
+    if (
+        not isinstance(tools, list)
+        or not tools
+        or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools)
     ):
         raise ContextError("tool definitions must be a JSON list of objects with a name")
     return tools
@@ -138,7 +140,7 @@ def check_context(ctx: Context) -> list[str]:
             problems.append(f"two breakpoints on block {bp.block + 1}")
         seen.add(bp.block)
     ttls = [bp.ttl for bp in ctx.sorted_breakpoints()]
-    if "5m" in ttls and "1h" in ttls[ttls.index("5m"):]:
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m") :]:
         problems.append("a 1h breakpoint must come before every 5m breakpoint")
     return problems
 

@@ -27,9 +27,14 @@ class Usage:
 
     @classmethod
     def from_counts(
-        cls, *, input_tokens: int = 0, cache_creation_input_tokens: int = 0,
-        cache_read_input_tokens: int = 0, output_tokens: int = 0,
-        ephemeral_5m: int | None = None, ephemeral_1h: int | None = None,
+        cls,
+        *,
+        input_tokens: int = 0,
+        cache_creation_input_tokens: int = 0,
+        cache_read_input_tokens: int = 0,
+        output_tokens: int = 0,
+        ephemeral_5m: int | None = None,
+        ephemeral_1h: int | None = None,
     ) -> Usage:
         """Build usage; without a TTL split every write counts as 5m (the API default)."""
         if ephemeral_5m is None and ephemeral_1h is None:

@@ -43,8 +43,9 @@ class BreakpointView:
             "prefix_hash": self.planned.prefix_hash,
             "state": self.entry.state,
             "expires_at": iso_utc(self.entry.expires_at) if self.entry.expires_at else None,
-            "seconds_left": (round(self.entry.remaining, 1)
-                             if self.entry.remaining is not None else None),
+            "seconds_left": (
+                round(self.entry.remaining, 1) if self.entry.remaining is not None else None
+            ),
             "warnings": [w.as_dict() for w in self.warnings],
         }
 
@@ -67,22 +68,25 @@ def breakpoint_views(
     model = model or ctx.model
     planned = context_breakpoints(ctx, model)
     estimated = prefix_tokens is None
-    warnings = breakpoint_warnings(ctx, catalog, model=model, prefix_tokens=prefix_tokens,
-                                   estimated=estimated)
+    warnings = breakpoint_warnings(
+        ctx, catalog, model=model, prefix_tokens=prefix_tokens, estimated=estimated
+    )
     marks = ctx.sorted_breakpoints()
     views = []
     for i, plan in enumerate(planned):
         block = marks[i].block
-        views.append(BreakpointView(
-            position=i + 1,
-            block=block + 1,
-            label=ctx.blocks[block].label(),
-            planned=plan,
-            prefix_tokens=prefix_tokens[i] if prefix_tokens else plan.prefix_tokens,
-            estimated=estimated,
-            entry=ledger.state(model, plan.prefix_hash, now),
-            warnings=tuple(warnings[i]) if i < len(warnings) else (),
-        ))
+        views.append(
+            BreakpointView(
+                position=i + 1,
+                block=block + 1,
+                label=ctx.blocks[block].label(),
+                planned=plan,
+                prefix_tokens=prefix_tokens[i] if prefix_tokens else plan.prefix_tokens,
+                estimated=estimated,
+                entry=ledger.state(model, plan.prefix_hash, now),
+                warnings=tuple(warnings[i]) if i < len(warnings) else (),
+            )
+        )
     return views
 
 

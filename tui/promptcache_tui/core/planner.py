@@ -47,8 +47,10 @@ class Plan:
     prefix_tokens: int
     rows: tuple[PlanRow, ...]
     cheapest: str | None
-    break_even: str = ("5m pays from the 2nd call within 5 minutes (1.25 + 0.1 < 2); "
-                       "1h from the 3rd within an hour (2 + 0.2 < 3)")
+    break_even: str = (
+        "5m pays from the 2nd call within 5 minutes (1.25 + 0.1 < 2); "
+        "1h from the 3rd within an hour (2 + 0.2 < 3)"
+    )
 
 
 def _cached(calls: int, gap: float, ttl: float) -> tuple[int, int]:
@@ -60,8 +62,14 @@ def _cached(calls: int, gap: float, ttl: float) -> tuple[int, int]:
     return calls, 0
 
 
-def plan(prefix_tokens: int, gap_s: float, base_price: float | None,
-         mult: Multipliers | None = None, *, ping_lead_s: float = 30.0) -> Plan:
+def plan(
+    prefix_tokens: int,
+    gap_s: float,
+    base_price: float | None,
+    mult: Multipliers | None = None,
+    *,
+    ping_lead_s: float = 30.0,
+) -> Plan:
     """Expected cost per hour of each strategy for calls every `gap_s` seconds."""
     mult = mult or Multipliers()
     if gap_s <= 0:
@@ -74,20 +82,29 @@ def plan(prefix_tokens: int, gap_s: float, base_price: float | None,
 
     rows = [PlanRow("none", money(calls), calls, 0, 0)]
     w5, r5 = _cached(calls, gap_s, FIVE_MIN)
-    rows.append(PlanRow("5m", money(w5 * mult.cache_write_5m + r5 * mult.cache_read),
-                        calls, w5, r5))
+    rows.append(
+        PlanRow("5m", money(w5 * mult.cache_write_5m + r5 * mult.cache_read), calls, w5, r5)
+    )
     w1, r1 = _cached(calls, gap_s, HOUR)
-    rows.append(PlanRow("1h", money(w1 * mult.cache_write_1h + r1 * mult.cache_read),
-                        calls, w1, r1))
+    rows.append(
+        PlanRow("1h", money(w1 * mult.cache_write_1h + r1 * mult.cache_read), calls, w1, r1)
+    )
     # Keep-warm pings a little before each expiry; within an hour the pings fill the gaps.
     interval = FIVE_MIN - ping_lead_s
     pings = 0
     if gap_s >= FIVE_MIN:
         per_gap = math.ceil(gap_s / interval) - 1
         pings = min(per_gap * calls, math.ceil(HOUR / interval))
-    rows.append(PlanRow("5m+keep-warm",
-                        money(mult.cache_write_5m + (calls - 1 + pings) * mult.cache_read),
-                        calls, 1, calls - 1, pings))
+    rows.append(
+        PlanRow(
+            "5m+keep-warm",
+            money(mult.cache_write_5m + (calls - 1 + pings) * mult.cache_read),
+            calls,
+            1,
+            calls - 1,
+            pings,
+        )
+    )
     priced = [r for r in rows if r.cost_per_hour is not None]
     cheapest = min(priced, key=lambda r: r.cost_per_hour or 0.0).strategy if priced else None
     return Plan(gap_s=gap_s, prefix_tokens=prefix_tokens, rows=tuple(rows), cheapest=cheapest)
@@ -99,8 +116,7 @@ def typical_gap(timestamps: Sequence[float], *, ignore_over_s: float = 4 * HOUR)
     None when fewer than two calls fall within a working session.
     """
     ordered = sorted(timestamps)
-    gaps = [b - a for a, b in itertools.pairwise(ordered)
-            if 0 < b - a <= ignore_over_s]
+    gaps = [b - a for a, b in itertools.pairwise(ordered) if 0 < b - a <= ignore_over_s]
     if not gaps:
         return None
     gaps.sort()

@@ -65,8 +65,15 @@ def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
     digest = _SEED
     total = 0
 
-    def add(section: str, msg: int | None, pos: int, block: Any, tokens: int,
-            extra: Mapping[str, Any] | None, cacheable: bool) -> None:
+    def add(
+        section: str,
+        msg: int | None,
+        pos: int,
+        block: Any,
+        tokens: int,
+        extra: Mapping[str, Any] | None,
+        cacheable: bool,
+    ) -> None:
         nonlocal digest, total
         unit: dict[str, Any] = {"s": section, "b": _strip(block)}
         if msg is not None:
@@ -77,13 +84,20 @@ def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
         digest = hashlib.sha256(digest + canonical_json(unit)).digest()
         total += tokens
         is_text = isinstance(block, Mapping) and block.get("type") == "text"
-        out.append(RenderedBlock(
-            index=len(out), section=section, message_index=msg, block_index=pos,
-            tokens=tokens, prefix_tokens=total, prefix_hash=digest.hex(),
-            cache_control=block.get("cache_control") if isinstance(block, Mapping) else None,
-            cacheable=cacheable,
-            empty_text=is_text and not str(block.get("text", "")),
-        ))
+        out.append(
+            RenderedBlock(
+                index=len(out),
+                section=section,
+                message_index=msg,
+                block_index=pos,
+                tokens=tokens,
+                prefix_tokens=total,
+                prefix_hash=digest.hex(),
+                cache_control=block.get("cache_control") if isinstance(block, Mapping) else None,
+                cacheable=cacheable,
+                empty_text=is_text and not str(block.get("text", "")),
+            )
+        )
 
     for pos, tool in enumerate(params.get("tools") or []):
         add("tools", None, pos, tool, estimate_block(tool), None, True)

@@ -11,10 +11,25 @@ from promptcache_tui.core.cost import CallCost, Prices, Usage, call_cost
 KINDS = ("chat", "ask", "warm")
 # The public columns of a call, in order (product.md: history --format json|csv).
 PUBLIC_FIELDS = (
-    "id", "ts", "context", "conversation_id", "kind", "model", "status", "error",
-    "input_tokens", "cache_creation_input_tokens", "cache_creation_5m_tokens",
-    "cache_creation_1h_tokens", "cache_read_input_tokens", "output_tokens",
-    "cost_usd", "uncached_cost_usd", "saved_usd", "ttft_ms", "duration_ms",
+    "id",
+    "ts",
+    "context",
+    "conversation_id",
+    "kind",
+    "model",
+    "status",
+    "error",
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation_5m_tokens",
+    "cache_creation_1h_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "uncached_cost_usd",
+    "saved_usd",
+    "ttft_ms",
+    "duration_ms",
     "cache_miss_reason",
 )
 

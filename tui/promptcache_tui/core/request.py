@@ -191,13 +191,16 @@ def prefix_params(params: dict[str, Any], block_index: int) -> dict[str, Any]:
 
 def filler_params(model: str) -> dict[str, Any]:
     """The smallest request: what `prefix_params` adds beyond the prefix itself."""
-    return {"model": model,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": WARM_PROMPT}]}]}
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": WARM_PROMPT}]}],
+    }
 
 
 def context_breakpoints(ctx: Context, model: str | None = None) -> tuple[PlannedBreakpoint, ...]:
     """The context's own breakpoints with their prefix hashes (as any chat would send them)."""
     return tuple(
-        bp for bp in build_request(ctx, prompt=None, model=model).breakpoints
+        bp
+        for bp in build_request(ctx, prompt=None, model=model).breakpoints
         if bp.context_block is not None
     )

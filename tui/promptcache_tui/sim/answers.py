@@ -27,20 +27,140 @@ _DETAIL_WORDS = frozenset({"detail", "detailed", "everything", "verbatim", "leng
 _WORD = re.compile(r"[a-z0-9]+")
 # Sentence ends, or line breaks (headings, list items and code lines read as sentences).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_STOPWORDS = frozenset((
-    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are",
-    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
-    "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
-    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him",
-    "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more",
-    "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other",
-    "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than",
-    "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those",
-    "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when",
-    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
-    "yours", "tell", "please", "explain", "describe", "give", "show", "say", "said", "done",
-    "much", "many"
-))
+_STOPWORDS = frozenset(
+    (
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "tell",
+        "please",
+        "explain",
+        "describe",
+        "give",
+        "show",
+        "say",
+        "said",
+        "done",
+        "much",
+        "many",
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +209,7 @@ def split_question(params: Mapping[str, Any]) -> tuple[str, str]:
                 block = content[i]
                 if isinstance(block, Mapping) and block.get("type") == "text":
                     question = str(block.get("text", ""))
-                    rest = content[:i] + content[i + 1:]
+                    rest = content[:i] + content[i + 1 :]
                     messages[-1] = {"role": "user", "content": rest}
                     break
     parts = list(_block_texts(params.get("system")))
@@ -128,8 +248,12 @@ def wants_detail(question: str) -> bool:
     return not _DETAIL_WORDS.isdisjoint(_WORD.findall(question.lower()))
 
 
-def related_sentences(question: str, context: str, limit: int = MAX_SENTENCES,
-                      max_words: int | None = MAX_SENTENCE_WORDS) -> list[str]:
+def related_sentences(
+    question: str,
+    context: str,
+    limit: int = MAX_SENTENCES,
+    max_words: int | None = MAX_SENTENCE_WORDS,
+) -> list[str]:
     """Up to `limit` context sentences sharing the most (rare) words with the question."""
     index = _index(context)
     scores: dict[int, float] = defaultdict(float)
@@ -161,15 +285,19 @@ def compose_answer(params: Mapping[str, Any]) -> str:
     question, context = split_question(params)
     if not context.strip():
         shown = " ".join(question.split()[:40]) or "(nothing)"
-        return ("The offline simulator answers from the prompt's context, and this prompt has "
-                f"none. You asked: {shown}")
+        return (
+            "The offline simulator answers from the prompt's context, and this prompt has "
+            f"none. You asked: {shown}"
+        )
     if wants_detail(question):
         found = related_sentences(question, context, DETAILED_SENTENCES, None)
     else:
         found = related_sentences(question, context)
     if not found:
-        return ("The offline simulator found nothing in the context that shares a word with "
-                "the question. Ask about something the context mentions.")
+        return (
+            "The offline simulator found nothing in the context that shares a word with "
+            "the question. Ask about something the context mentions."
+        )
     lines = "\n".join(f"- {sentence}" for sentence in found)
     return f"From the context, the passages most related to your question:\n\n{lines}"
 

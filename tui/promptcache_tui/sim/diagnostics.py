@@ -51,8 +51,9 @@ def _strip(value: Any) -> Any:
     return value
 
 
-def fingerprint(params: Mapping[str, Any], model_id: str, blocks: Sequence[RenderedBlock],
-                cached_tokens: int) -> Fingerprint:
+def fingerprint(
+    params: Mapping[str, Any], model_id: str, blocks: Sequence[RenderedBlock], cached_tokens: int
+) -> Fingerprint:
     """The fingerprint of a rendered request."""
     system = params.get("system")
     if isinstance(system, str):
@@ -69,8 +70,9 @@ def fingerprint(params: Mapping[str, Any], model_id: str, blocks: Sequence[Rende
     )
 
 
-def _divergence(previous: Fingerprint, current: Fingerprint,
-                message_hashes: Sequence[str]) -> str | None:
+def _divergence(
+    previous: Fingerprint, current: Fingerprint, message_hashes: Sequence[str]
+) -> str | None:
     # The first tier that differs, in the order the cache is keyed.
     if previous.model != current.model:
         return "model_changed"
@@ -88,8 +90,12 @@ def _divergence(previous: Fingerprint, current: Fingerprint,
     return "messages_changed"
 
 
-def diagnose(previous: Fingerprint | None, current: Fingerprint, read_tokens: int,
-             message_hashes: Sequence[str]) -> dict[str, Any] | None:
+def diagnose(
+    previous: Fingerprint | None,
+    current: Fingerprint,
+    read_tokens: int,
+    message_hashes: Sequence[str],
+) -> dict[str, Any] | None:
     """The `cache_miss_reason` object, or None when there is nothing to explain.
 
     A reason is given when the prompt differs from the previous request's and, because of

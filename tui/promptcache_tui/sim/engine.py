@@ -28,8 +28,9 @@ TTL_SECONDS = {"5m": 300, "1h": 3600}
 MAX_BREAKPOINTS = 4
 # A breakpoint's lookup checks its own block and up to this many blocks before it.
 LOOKBACK_BLOCKS = 20
-_TTL_ORDER_HINT = ("Note that blocks are processed in the following order: "
-                   "`tools`, `system`, `messages`.")
+_TTL_ORDER_HINT = (
+    "Note that blocks are processed in the following order: `tools`, `system`, `messages`."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,14 @@ class EntryStore(Protocol):
         """Extend each entry to `now` + its own TTL (a read refreshes, at no cost)."""
         ...
 
-    def record(self, model: str, entries: Sequence[NewEntry], started_at: float,
-               message_id: str, print_: Fingerprint) -> None:
+    def record(
+        self,
+        model: str,
+        entries: Sequence[NewEntry],
+        started_at: float,
+        message_id: str,
+        print_: Fingerprint,
+    ) -> None:
         """Write `entries` (expiring `started_at` + TTL) and remember the request's fingerprint."""
         ...
 
@@ -107,8 +114,14 @@ class MemoryStore:
                     expires = max(entry.expires_at, now + entry.ttl)
                     self.entries[(model, key)] = CacheEntry(key, entry.ttl, expires, entry.tokens)
 
-    def record(self, model: str, entries: Sequence[NewEntry], started_at: float,
-               message_id: str, print_: Fingerprint) -> None:
+    def record(
+        self,
+        model: str,
+        entries: Sequence[NewEntry],
+        started_at: float,
+        message_id: str,
+        print_: Fingerprint,
+    ) -> None:
         with self.lock:
             for new in entries:
                 old = self.entries.get((model, new.key))
@@ -198,8 +211,9 @@ def _ttl_of(marker: Any, where: str) -> str:
     return str(ttl)
 
 
-def collect_breakpoints(params: Mapping[str, Any],
-                        blocks: Sequence[RenderedBlock]) -> list[Breakpoint]:
+def collect_breakpoints(
+    params: Mapping[str, Any], blocks: Sequence[RenderedBlock]
+) -> list[Breakpoint]:
     """The request's breakpoints in prompt order, or a 400 for a rule the API enforces."""
     points: list[Breakpoint] = []
     for block in blocks:
@@ -214,8 +228,10 @@ def collect_breakpoints(params: Mapping[str, Any],
             raise invalid(f"{where}: cache_control cannot be set for {kind} blocks")
         points.append(Breakpoint(block, ttl))
     if len(points) > MAX_BREAKPOINTS:
-        raise invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be "
-                      f"provided. Found {len(points)}.")
+        raise invalid(
+            f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be "
+            f"provided. Found {len(points)}."
+        )
     top = params.get("cache_control")
     if top is not None:
         ttl = _ttl_of(top, "cache_control")
@@ -223,12 +239,16 @@ def collect_breakpoints(params: Mapping[str, Any],
         if target is not None:
             same = next((p for p in points if p.block.index == target.index), None)
             if same is not None and same.ttl != ttl:
-                raise invalid(f"Top-level cache_control has ttl='{ttl}' but the target block "
-                              f"already has cache_control with ttl='{same.ttl}'")
+                raise invalid(
+                    f"Top-level cache_control has ttl='{ttl}' but the target block "
+                    f"already has cache_control with ttl='{same.ttl}'"
+                )
             if same is None:
                 if len(points) == MAX_BREAKPOINTS:
-                    raise invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control "
-                                  f"may be provided. Found {MAX_BREAKPOINTS + 1}.")
+                    raise invalid(
+                        f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control "
+                        f"may be provided. Found {MAX_BREAKPOINTS + 1}."
+                    )
                 points.append(Breakpoint(target, ttl, automatic=True))
     seen_5m = False
     for point in points:
@@ -236,14 +256,19 @@ def collect_breakpoints(params: Mapping[str, Any],
             seen_5m = True
         elif seen_5m:
             where = "cache_control" if point.automatic else f"{_path(point.block)}.cache_control"
-            raise invalid(f"{where}.ttl: a ttl='1h' cache_control block must not come after a "
-                          f"ttl='5m' cache_control block. {_TTL_ORDER_HINT}")
+            raise invalid(
+                f"{where}.ttl: a ttl='1h' cache_control block must not come after a "
+                f"ttl='5m' cache_control block. {_TTL_ORDER_HINT}"
+            )
     return points
 
 
-def plan_usage(blocks: Sequence[RenderedBlock], points: Sequence[Breakpoint],
-               hits: Mapping[str, CacheEntry], minimum: int
-               ) -> tuple[Usage, list[NewEntry], list[str]]:
+def plan_usage(
+    blocks: Sequence[RenderedBlock],
+    points: Sequence[Breakpoint],
+    hits: Mapping[str, CacheEntry],
+    minimum: int,
+) -> tuple[Usage, list[NewEntry], list[str]]:
     """Usage, pending writes and the keys read, given the live entries found.
 
     Each breakpoint reads the longest live entry within its lookback window; the request
@@ -285,8 +310,7 @@ def plan_usage(blocks: Sequence[RenderedBlock], points: Sequence[Breakpoint],
 class CacheEngine:
     """Prompt caching as the API documents it, over an EntryStore and an injected clock."""
 
-    def __init__(self, store: EntryStore, catalog: Catalog,
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, store: EntryStore, catalog: Catalog, clock: Callable[[], float]) -> None:
         self.store = store
         self.catalog = catalog
         self.clock = clock
@@ -307,7 +331,7 @@ class CacheEngine:
         candidates: list[str] = []
         for point in points:
             first = max(0, point.block.index - LOOKBACK_BLOCKS)
-            candidates.extend(b.prefix_hash for b in blocks[first:point.block.index + 1])
+            candidates.extend(b.prefix_hash for b in blocks[first : point.block.index + 1])
         candidates = list(dict.fromkeys(candidates))
         hits = self.store.lookup(model.id, candidates, now) if candidates else {}
         usage, writes, read_keys = plan_usage(blocks, points, hits, model.min_cache_tokens)
@@ -326,5 +350,10 @@ class CacheEngine:
 
     def commit(self, prepared: Prepared, message_id: str) -> None:
         """Step 2, once the response has started: the written entries become readable."""
-        self.store.record(prepared.model.id, prepared.writes, prepared.started_at, message_id,
-                          prepared.fingerprint)
+        self.store.record(
+            prepared.model.id,
+            prepared.writes,
+            prepared.started_at,
+            message_id,
+            prepared.fingerprint,
+        )

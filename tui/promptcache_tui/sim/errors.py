@@ -30,8 +30,14 @@ def new_id(prefix: str) -> str:
 class ApiError(Exception):
     """An error the simulator answers with, as the real API would."""
 
-    def __init__(self, status: int, message: str, *, kind: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        kind: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.kind = kind or TYPE_OF_STATUS.get(status, "api_error")

@@ -42,9 +42,14 @@ class InProcessSimulator:
     client takes (`Anthropic(base_url=sim.base_url, api_key="...")`).
     """
 
-    def __init__(self, data_dir: Path, rate: float | None = None, *,
-                 clock: Callable[[], float] | None = None,
-                 prefill_rate: float | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        rate: float | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        prefill_rate: float | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.app = create_app(self.data_dir, clock=clock, rate=rate, prefill_rate=prefill_rate)
         self._server: uvicorn.Server | None = None
@@ -77,11 +82,21 @@ class InProcessSimulator:
         sock.listen(128)
         self.port = sock.getsockname()[1]
         # log_config=None: an embedded server must not reconfigure the host app's logging.
-        config = uvicorn.Config(self.app, log_config=None, log_level="warning", lifespan="off",
-                                access_log=False, timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
         server = _Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                                  name=f"promptcache-sim:{self.port}", daemon=True)
+        thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [sock]},
+            name=f"promptcache-sim:{self.port}",
+            daemon=True,
+        )
         self._server, self._thread = server, thread
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -106,6 +121,10 @@ class InProcessSimulator:
     def __enter__(self) -> InProcessSimulator:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()

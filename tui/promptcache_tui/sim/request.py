@@ -107,10 +107,13 @@ def validate_create(body: Any) -> Mapping[str, Any]:
         raise invalid("stream: Input should be a valid boolean")
     if max_tokens == 0 and stream:
         # Prefill-only requests (cache pre-warming) exist for non-streaming calls only.
-        raise invalid("max_tokens: 0 (prefill only) is not supported with stream: true; "
-                      "send a non-streaming request")
+        raise invalid(
+            "max_tokens: 0 (prefill only) is not supported with stream: true; "
+            "send a non-streaming request"
+        )
     stops = params.get("stop_sequences")
-    if stops is not None and (not isinstance(stops, list)
-                              or not all(isinstance(s, str) and s for s in stops)):
+    if stops is not None and (
+        not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops)
+    ):
         raise invalid("stop_sequences: Input should be a list of non-empty strings")
     return params

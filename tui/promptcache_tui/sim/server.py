@@ -88,19 +88,31 @@ class _CutResponse(Response):
     media_type = _JSON
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2],
-                    "more_body": True})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": self.body[: len(self.body) // 2],
+                "more_body": True,
+            }
+        )
         raise SimulatedDrop("non-streaming response cut by a drop_after_events fault")
 
 
 class Simulator:
     """Everything one app instance shares: state, engine, clock and pacing."""
 
-    def __init__(self, data_dir: Path, *, clock: Callable[[], float] | None = None,
-                 rate: float | None = None, prefill_rate: float | None = None,
-                 catalog: Catalog | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        clock: Callable[[], float] | None = None,
+        rate: float | None = None,
+        prefill_rate: float | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
         self.rate = _rate_from(rate, RATE_ENV, DEFAULT_RATE)
         # No output pacing means tests: no prefill delay either, unless asked for.
         default_prefill = DEFAULT_PREFILL_RATE if self.rate else 0.0
@@ -137,13 +149,16 @@ def _gate(request: Request) -> None:
     if version is None:
         raise invalid("anthropic-version: header is required")
     if version not in ACCEPTED_VERSIONS:
-        raise invalid(f"anthropic-version: unsupported version '{version}'; "
-                      f"use one of {', '.join(ACCEPTED_VERSIONS)}")
+        raise invalid(
+            f"anthropic-version: unsupported version '{version}'; "
+            f"use one of {', '.join(ACCEPTED_VERSIONS)}"
+        )
 
 
 async def _take_fault(request: Request, *, can_drop: bool) -> Fault | None:
     fault = await anyio.to_thread.run_sync(
-        lambda: _sim(request).state.take_fault(can_drop=can_drop))
+        lambda: _sim(request).state.take_fault(can_drop=can_drop)
+    )
     if fault is not None and fault.status is not None:
         kind, message = FAULT_STATUSES[fault.status]
         headers = {}
@@ -157,8 +172,11 @@ async def _take_fault(request: Request, *, can_drop: bool) -> Fault | None:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes.",
-                       kind="request_too_large")
+        raise ApiError(
+            413,
+            f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes.",
+            kind="request_too_large",
+        )
     try:
         return json.loads(raw)
     except ValueError:
@@ -183,34 +201,66 @@ def _message(prepared: Prepared, message_id: str, generation: Generation | None)
     }
 
 
-async def _events(sim: Simulator, prepared: Prepared, message_id: str,
-                  generation: Generation, drop_after: int | None) -> AsyncIterator[bytes]:
+async def _events(
+    sim: Simulator,
+    prepared: Prepared,
+    message_id: str,
+    generation: Generation,
+    drop_after: int | None,
+) -> AsyncIterator[bytes]:
     """The SSE body: message_start, one text block, message_delta, message_stop."""
     await asyncio.sleep(sim.prefill_seconds(prepared))
     # The response has started: from now on other requests can read what this one wrote.
     await anyio.to_thread.run_sync(lambda: sim.engine.commit(prepared, message_id))
     events: list[tuple[str, dict[str, Any], int]] = [
-        ("message_start", {"type": "message_start",
-                           "message": _message(prepared, message_id, None)}, 0),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                 "content_block": {"type": "text", "text": ""}}, 0),
+        (
+            "message_start",
+            {"type": "message_start", "message": _message(prepared, message_id, None)},
+            0,
+        ),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            0,
+        ),
         ("ping", {"type": "ping"}, 0),
     ]
     for text, tokens in generation.deltas:
-        events.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
-                       "delta": {"type": "text_delta", "text": text}}, tokens))
+        events.append(
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": text},
+                },
+                tokens,
+            )
+        )
     usage = prepared.usage
     events += [
         ("content_block_stop", {"type": "content_block_stop", "index": 0}, 0),
-        ("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": generation.stop_reason,
-                      "stop_sequence": generation.stop_sequence},
-            "usage": {"input_tokens": usage.input_tokens,
-                      "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-                      "cache_read_input_tokens": usage.cache_read_input_tokens,
-                      "output_tokens": generation.output_tokens},
-        }, 0),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {
+                    "stop_reason": generation.stop_reason,
+                    "stop_sequence": generation.stop_sequence,
+                },
+                "usage": {
+                    "input_tokens": usage.input_tokens,
+                    "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                    "cache_read_input_tokens": usage.cache_read_input_tokens,
+                    "output_tokens": generation.output_tokens,
+                },
+            },
+            0,
+        ),
         ("message_stop", {"type": "message_stop"}, 0),
     ]
     loop = asyncio.get_running_loop()
@@ -243,9 +293,11 @@ async def create_message(request: Request) -> Response:
     drop_after = fault.drop_after_events if fault is not None else None
     headers = {"request-id": request.state.request_id}
     if params.get("stream"):
-        return StreamingResponse(_events(sim, prepared, message_id, generation, drop_after),
-                                 media_type="text/event-stream",
-                                 headers={**headers, "cache-control": "no-cache"})
+        return StreamingResponse(
+            _events(sim, prepared, message_id, generation, drop_after),
+            media_type="text/event-stream",
+            headers={**headers, "cache-control": "no-cache"},
+        )
     await asyncio.sleep(sim.prefill_seconds(prepared))
     await anyio.to_thread.run_sync(lambda: sim.engine.commit(prepared, message_id))
     if sim.rate and generation.output_tokens:
@@ -263,8 +315,7 @@ async def count_tokens(request: Request) -> Response:
     await _take_fault(request, can_drop=False)
     params = validate_prompt(await _json_body(request))
     tokens = await anyio.to_thread.run_sync(lambda: sim.engine.count_tokens(params))
-    return JSONResponse({"input_tokens": tokens},
-                        headers={"request-id": request.state.request_id})
+    return JSONResponse({"input_tokens": tokens}, headers={"request-id": request.state.request_id})
 
 
 def _model_object(sim: Simulator, model_id: str) -> dict[str, Any]:
@@ -294,19 +345,22 @@ async def list_models(request: Request) -> Response:
         raise invalid("limit: Input should be between 1 and 1000")
     after, before = request.query_params.get("after_id"), request.query_params.get("before_id")
     if after in ids:
-        ids = ids[ids.index(after) + 1:]
+        ids = ids[ids.index(after) + 1 :]
     if before in ids:
         ids = ids[: ids.index(before)]
         page, has_more = ids[-limit:], len(ids) > limit
     else:
         page, has_more = ids[:limit], len(ids) > limit
     data = [_model_object(sim, m) for m in page]
-    return JSONResponse({
-        "data": data,
-        "has_more": has_more,
-        "first_id": page[0] if page else None,
-        "last_id": page[-1] if page else None,
-    }, headers={"request-id": request.state.request_id})
+    return JSONResponse(
+        {
+            "data": data,
+            "has_more": has_more,
+            "first_id": page[0] if page else None,
+            "last_id": page[-1] if page else None,
+        },
+        headers={"request-id": request.state.request_id},
+    )
 
 
 async def get_model(request: Request) -> Response:
@@ -317,18 +371,26 @@ async def get_model(request: Request) -> Response:
     info = sim.catalog.get(request.path_params["model_id"])
     if info is None or info.retired:
         raise ApiError(404, f"model: {request.path_params['model_id']}")
-    return JSONResponse(_model_object(sim, info.id),
-                        headers={"request-id": request.state.request_id})
+    return JSONResponse(
+        _model_object(sim, info.id), headers={"request-id": request.state.request_id}
+    )
 
 
 # -- test hooks ------------------------------------------------------------------------
 
 
-def _number(body: Mapping[str, Any], key: str, *, default: float | None = None,
-            whole: bool = False, minimum: float = 0) -> float:
+def _number(
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    default: float | None = None,
+    whole: bool = False,
+    minimum: float = 0,
+) -> float:
     value = body.get(key, default)
-    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
-        else None
+    number = (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    )
     if number is None or number < minimum or (whole and not number.is_integer()):
         kind = "a whole number" if whole else "a number"
         raise invalid(f"{key}: Input should be {kind} >= {minimum:g}")
@@ -359,18 +421,21 @@ async def sim_faults(request: Request) -> Response:
         if "drop_after_events" in body:
             events = int(_number(body, "drop_after_events", whole=True))
             await anyio.to_thread.run_sync(
-                lambda: sim.state.add_fault(count=count, drop_after_events=events))
+                lambda: sim.state.add_fault(count=count, drop_after_events=events)
+            )
         else:
             status = body.get("status")
             if status not in FAULT_STATUSES:
-                raise invalid("status: Input should be 429, 500 or 529 "
-                              "(or send drop_after_events instead)")
+                raise invalid(
+                    "status: Input should be 429, 500 or 529 (or send drop_after_events instead)"
+                )
             code = int(status)
             # A 429 always says when to retry (0 by default); others only when asked to.
             has_retry = code == 429 or "retry_after" in body
             retry = _number(body, "retry_after", default=0) if has_retry else None
             await anyio.to_thread.run_sync(
-                lambda: sim.state.add_fault(count=count, status=code, retry_after=retry))
+                lambda: sim.state.add_fault(count=count, status=code, retry_after=retry)
+            )
     pending = await anyio.to_thread.run_sync(sim.state.pending_faults)
     return JSONResponse({"pending": [f.to_dict() for f in pending]})
 
@@ -406,8 +471,11 @@ async def sim_reset(request: Request) -> Response:
 
 def _error_response(request: Request, error: ApiError) -> Response:
     request_id = getattr(request.state, "request_id", None) or new_id("req")
-    return JSONResponse(error.body(request_id), status_code=error.status,
-                        headers={**error.headers, "request-id": request_id})
+    return JSONResponse(
+        error.body(request_id),
+        status_code=error.status,
+        headers={**error.headers, "request-id": request_id},
+    )
 
 
 async def _on_api_error(request: Request, exc: Exception) -> Response:
@@ -441,9 +509,14 @@ class _RequestId:
         await self.app(scope, receive, send)
 
 
-def create_app(data_dir: Path, *, clock: Callable[[], float] | None = None,
-               rate: float | None = None, prefill_rate: float | None = None,
-               catalog: Catalog | None = None) -> Starlette:
+def create_app(
+    data_dir: Path,
+    *,
+    clock: Callable[[], float] | None = None,
+    rate: float | None = None,
+    prefill_rate: float | None = None,
+    catalog: Catalog | None = None,
+) -> Starlette:
     """The simulator as an ASGI app, its state in `data_dir`.
 
     `clock`: seconds since the epoch (default `time.time`); the `/_sim/advance` offset is
@@ -453,8 +526,7 @@ def create_app(data_dir: Path, *, clock: Callable[[], float] | None = None,
     is 0). Raises ValueError for a bad rate and `StateError` for an unusable state file.
     """
     _install_drop_filter()
-    sim = Simulator(data_dir, clock=clock, rate=rate, prefill_rate=prefill_rate,
-                    catalog=catalog)
+    sim = Simulator(data_dir, clock=clock, rate=rate, prefill_rate=prefill_rate, catalog=catalog)
     routes = [
         Route("/v1/messages", create_message, methods=["POST"]),
         Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
@@ -465,11 +537,14 @@ def create_app(data_dir: Path, *, clock: Callable[[], float] | None = None,
         Route("/_sim/state", sim_state, methods=["GET"]),
         Route("/_sim/reset", sim_reset, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={
-        ApiError: _on_api_error,
-        HTTPException: _on_http_error,
-        Exception: _on_crash,
-    })
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            ApiError: _on_api_error,
+            HTTPException: _on_http_error,
+            Exception: _on_crash,
+        },
+    )
     app.state.sim = sim
     app.add_middleware(_RequestId)
     return app

@@ -110,8 +110,12 @@ class SimState:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                 isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
@@ -153,8 +157,10 @@ class SimState:
         with self._write() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'clock_offset'").fetchone()
             offset = (float(row[0]) if row else 0.0) + seconds
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_offset', ?)",
-                       (repr(offset),))
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_offset', ?)",
+                (repr(offset),),
+            )
         return offset
 
     # -- EntryStore --------------------------------------------------------------------
@@ -162,11 +168,15 @@ class SimState:
     def lookup(self, model: str, keys: Sequence[str], now: float) -> dict[str, CacheEntry]:
         """The live entries among `keys`."""
         marks = ",".join("?" * len(keys))
-        rows = self._db().execute(
-            "SELECT key, ttl, expires_at, tokens FROM entries "
-            f"WHERE model = ? AND expires_at > ? AND key IN ({marks})",
-            (model, now, *keys),
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "SELECT key, ttl, expires_at, tokens FROM entries "
+                f"WHERE model = ? AND expires_at > ? AND key IN ({marks})",
+                (model, now, *keys),
+            )
+            .fetchall()
+        )
         return {row[0]: CacheEntry(*row) for row in rows}
 
     def refresh(self, model: str, keys: Sequence[str], now: float) -> None:
@@ -178,8 +188,14 @@ class SimState:
                 [(now, model, key) for key in keys],
             )
 
-    def record(self, model: str, entries: Sequence[NewEntry], started_at: float,
-               message_id: str, print_: Fingerprint) -> None:
+    def record(
+        self,
+        model: str,
+        entries: Sequence[NewEntry],
+        started_at: float,
+        message_id: str,
+        print_: Fingerprint,
+    ) -> None:
         """Write entries and the request's fingerprint in one transaction."""
         with self._write() as db:
             db.executemany(
@@ -189,35 +205,51 @@ class SimState:
                 "tokens = excluded.tokens",
                 [(model, e.key, e.ttl, started_at + e.ttl, e.tokens) for e in entries],
             )
-            db.execute("INSERT OR REPLACE INTO prints (message_id, created_at, data) "
-                       "VALUES (?, ?, ?)", (message_id, started_at, json.dumps(print_.to_dict())))
+            db.execute(
+                "INSERT OR REPLACE INTO prints (message_id, created_at, data) VALUES (?, ?, ?)",
+                (message_id, started_at, json.dumps(print_.to_dict())),
+            )
             # Housekeeping in the same write: keeps the tables as small as the live cache.
             db.execute("DELETE FROM entries WHERE expires_at <= ?", (started_at,))
-            db.execute("DELETE FROM prints WHERE created_at < ?",
-                       (started_at - FINGERPRINT_RETENTION_S,))
+            db.execute(
+                "DELETE FROM prints WHERE created_at < ?", (started_at - FINGERPRINT_RETENTION_S,)
+            )
 
     def fingerprint_of(self, message_id: str) -> Fingerprint | None:
         """The fingerprint recorded for `message_id`, or None."""
-        row = self._db().execute("SELECT data FROM prints WHERE message_id = ?",
-                                 (message_id,)).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT data FROM prints WHERE message_id = ?", (message_id,))
+            .fetchone()
+        )
         return Fingerprint.from_dict(json.loads(row[0])) if row else None
 
     def live_entries(self, now: float) -> int:
         """How many entries are live at `now`."""
-        row = self._db().execute("SELECT COUNT(*) FROM entries WHERE expires_at > ?",
-                                 (now,)).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT COUNT(*) FROM entries WHERE expires_at > ?", (now,))
+            .fetchone()
+        )
         return int(row[0])
 
     # -- faults ------------------------------------------------------------------------
 
-    def add_fault(self, *, count: int, status: int | None = None,
-                  retry_after: float | None = None,
-                  drop_after_events: int | None = None) -> Fault:
+    def add_fault(
+        self,
+        *,
+        count: int,
+        status: int | None = None,
+        retry_after: float | None = None,
+        drop_after_events: int | None = None,
+    ) -> Fault:
         """Queue a fault for the next `count` requests."""
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO faults (status, retry_after, drop_after_events, remaining) "
-                "VALUES (?, ?, ?, ?)", (status, retry_after, drop_after_events, count))
+                "VALUES (?, ?, ?, ?)",
+                (status, retry_after, drop_after_events, count),
+            )
             fault_id = int(cursor.lastrowid or 0)
         return Fault(fault_id, status, retry_after, drop_after_events, count)
 
@@ -234,7 +266,8 @@ class SimState:
             where = "" if can_drop else "AND status IS NOT NULL"
             row = db.execute(
                 "SELECT id, status, retry_after, drop_after_events, remaining FROM faults "
-                f"WHERE remaining > 0 {where} ORDER BY id LIMIT 1").fetchone()
+                f"WHERE remaining > 0 {where} ORDER BY id LIMIT 1"
+            ).fetchone()
             if row is None:
                 return None
             db.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (row[0],))
@@ -243,9 +276,14 @@ class SimState:
 
     def pending_faults(self) -> list[Fault]:
         """Faults still waiting, oldest first."""
-        rows = self._db().execute(
-            "SELECT id, status, retry_after, drop_after_events, remaining FROM faults "
-            "WHERE remaining > 0 ORDER BY id").fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "SELECT id, status, retry_after, drop_after_events, remaining FROM faults "
+                "WHERE remaining > 0 ORDER BY id"
+            )
+            .fetchall()
+        )
         return [Fault(*row) for row in rows]
 
     def clear_faults(self) -> None:

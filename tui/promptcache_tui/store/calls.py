@@ -23,10 +23,20 @@ from promptcache_tui.store.database import Database, StoreError
 
 # What stats and breakdowns group by: the key in the rollup, and in raw `calls` rows.
 GROUPS = ("context", "model", "day", "kind", "status")
-_RAW_KEY = {"context": "context", "model": "model", "day": "substr(ts, 1, 10)",
-            "kind": "kind", "status": "status"}
-_ROLLUP_KEY = {"context": "NULLIF(context, '')", "model": "model", "day": "day",
-               "kind": "kind", "status": "status"}
+_RAW_KEY = {
+    "context": "context",
+    "model": "model",
+    "day": "substr(ts, 1, 10)",
+    "kind": "kind",
+    "status": "status",
+}
+_ROLLUP_KEY = {
+    "context": "NULLIF(context, '')",
+    "model": "model",
+    "day": "day",
+    "kind": "kind",
+    "status": "status",
+}
 # A search of 3+ characters finds its candidates in the trigram index (`call_search`); with
 # more candidates than this, scanning newest-first finds a page of matches sooner.
 _DENSE_SEARCH = 20_000
@@ -90,7 +100,7 @@ def _match_query(text: str) -> str | None:
     The index has no positions (detail=none), so this ANDs the text's trigrams: a superset
     of the prompts that contain it, which `prompt LIKE` then narrows exactly.
     """
-    grams = sorted({text[i:i + 3] for i in range(len(text) - 2)})
+    grams = sorted({text[i : i + 3] for i in range(len(text) - 2)})
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams) if grams else None
 
 
@@ -110,8 +120,11 @@ class CallFilter:
         """SQL WHERE clause over `calls` and its parameters."""
         clauses: list[str] = []
         params: list[Any] = []
-        for column, value in (("context", self.context), ("model", self.model),
-                              ("kind", self.kind)):
+        for column, value in (
+            ("context", self.context),
+            ("model", self.model),
+            ("kind", self.kind),
+        ):
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -136,8 +149,12 @@ class CallFilter:
         """WHERE clause over `call_rollup` for days in [first_day, end_day)."""
         clauses: list[str] = []
         params: list[Any] = []
-        for column, value in (("context", self.context), ("model", self.model),
-                              ("kind", self.kind), ("status", self.status)):
+        for column, value in (
+            ("context", self.context),
+            ("model", self.model),
+            ("kind", self.kind),
+            ("status", self.status),
+        ):
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -237,12 +254,11 @@ class Totals:
         return Totals(
             calls=self.calls + other.calls,
             input_tokens=self.input_tokens + other.input_tokens,
-            cache_creation_input_tokens=(self.cache_creation_input_tokens
-                                         + other.cache_creation_input_tokens),
-            cache_creation_5m_tokens=self.cache_creation_5m_tokens
-            + other.cache_creation_5m_tokens,
-            cache_creation_1h_tokens=self.cache_creation_1h_tokens
-            + other.cache_creation_1h_tokens,
+            cache_creation_input_tokens=(
+                self.cache_creation_input_tokens + other.cache_creation_input_tokens
+            ),
+            cache_creation_5m_tokens=self.cache_creation_5m_tokens + other.cache_creation_5m_tokens,
+            cache_creation_1h_tokens=self.cache_creation_1h_tokens + other.cache_creation_1h_tokens,
             cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             priced_calls=self.priced_calls + other.priced_calls,
@@ -320,16 +336,24 @@ class _Sums:
                 target[i] += value
 
     def totals(self) -> list[tuple[Any, Totals]]:
-        return sorted(((k, Totals.from_row(v)) for k, v in self.groups.items()),
-                      key=lambda item: (item[0] is not None, item[0] or ""))
+        return sorted(
+            ((k, Totals.from_row(v)) for k, v in self.groups.items()),
+            key=lambda item: (item[0] is not None, item[0] or ""),
+        )
 
 
 def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) -> CallRecord:
     keys = row.keys()
     return CallRecord(
-        id=row["id"], ts=row["ts"], kind=row["kind"], model=row["model"], status=row["status"],
-        context=row["context"], context_id=row["context_id"],
-        conversation_id=row["conversation_id"], error=row["error"],
+        id=row["id"],
+        ts=row["ts"],
+        kind=row["kind"],
+        model=row["model"],
+        status=row["status"],
+        context=row["context"],
+        context_id=row["context_id"],
+        conversation_id=row["conversation_id"],
+        error=row["error"],
         usage=Usage(
             input_tokens=row["input_tokens"],
             cache_creation_input_tokens=row["cache_creation_input_tokens"],
@@ -338,14 +362,21 @@ def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) ->
             cache_read_input_tokens=row["cache_read_input_tokens"],
             output_tokens=row["output_tokens"],
         ),
-        prices=Prices(input=row["price_input"], output=row["price_output"],
-                      write_5m=row["mult_write_5m"], write_1h=row["mult_write_1h"],
-                      read=row["mult_read"]),
-        ttft_ms=row["ttft_ms"], duration_ms=row["duration_ms"],
+        prices=Prices(
+            input=row["price_input"],
+            output=row["price_output"],
+            write_5m=row["mult_write_5m"],
+            write_1h=row["mult_write_1h"],
+            read=row["mult_read"],
+        ),
+        ttft_ms=row["ttft_ms"],
+        duration_ms=row["duration_ms"],
         cache_miss_reason=row["cache_miss_reason"],
         cache_missed_input_tokens=row["cache_missed_input_tokens"],
-        request_id=row["request_id"], message_id=row["message_id"],
-        stop_reason=row["stop_reason"], live=bool(row["live"]),
+        request_id=row["request_id"],
+        message_id=row["message_id"],
+        stop_reason=row["stop_reason"],
+        live=bool(row["live"]),
         prompt=row["prompt"] if "prompt" in keys else None,
         answer=row["answer"] if "answer" in keys else None,
         breakpoints=tuple(breakpoints),
@@ -357,18 +388,48 @@ def _call_row(call_id: int | None, rec: CallRecord) -> tuple[Any, ...]:
     cost = rec.cost
     u = rec.usage
     p = rec.prices
-    return (call_id, rec.ts, rec.context_id, rec.context, rec.conversation_id, rec.kind,
-            rec.model, rec.status, rec.error, u.input_tokens, u.cache_creation_input_tokens,
-            u.cache_creation_5m_tokens, u.cache_creation_1h_tokens, u.cache_read_input_tokens,
-            u.output_tokens, p.input, p.output, p.write_5m, p.write_1h, p.read, cost.cost_usd,
-            cost.uncached_cost_usd, cost.saved_usd, rec.ttft_ms, rec.duration_ms,
-            rec.cache_miss_reason, rec.cache_missed_input_tokens, rec.request_id,
-            rec.message_id, rec.stop_reason, int(rec.live), rec.prompt, rec.answer)
+    return (
+        call_id,
+        rec.ts,
+        rec.context_id,
+        rec.context,
+        rec.conversation_id,
+        rec.kind,
+        rec.model,
+        rec.status,
+        rec.error,
+        u.input_tokens,
+        u.cache_creation_input_tokens,
+        u.cache_creation_5m_tokens,
+        u.cache_creation_1h_tokens,
+        u.cache_read_input_tokens,
+        u.output_tokens,
+        p.input,
+        p.output,
+        p.write_5m,
+        p.write_1h,
+        p.read,
+        cost.cost_usd,
+        cost.uncached_cost_usd,
+        cost.saved_usd,
+        rec.ttft_ms,
+        rec.duration_ms,
+        rec.cache_miss_reason,
+        rec.cache_missed_input_tokens,
+        rec.request_id,
+        rec.message_id,
+        rec.stop_reason,
+        int(rec.live),
+        rec.prompt,
+        rec.answer,
+    )
 
 
 def _breakpoint_rows(call_id: int, rec: CallRecord) -> list[tuple[Any, ...]]:
-    return [(call_id, b.position, b.ttl, b.prefix_hash, b.prefix_tokens, int(b.cached),
-             b.context_block) for b in rec.breakpoints]
+    return [
+        (call_id, b.position, b.ttl, b.prefix_hash, b.prefix_tokens, int(b.cached), b.context_block)
+        for b in rec.breakpoints
+    ]
 
 
 class CallLog:
@@ -395,10 +456,13 @@ class CallLog:
             # without a round trip per row.
             first = int(await self.db.scalar("SELECT coalesce(MAX(id), 0) FROM calls")) + 1
             ids = list(range(first, first + len(records)))
-            await conn.executemany(_INSERT_CALL, [_call_row(i, r) for i, r in zip(
-                ids, records, strict=True)])
-            await conn.executemany(_INSERT_BREAKPOINT, [
-                row for i, r in zip(ids, records, strict=True) for row in _breakpoint_rows(i, r)])
+            await conn.executemany(
+                _INSERT_CALL, [_call_row(i, r) for i, r in zip(ids, records, strict=True)]
+            )
+            await conn.executemany(
+                _INSERT_BREAKPOINT,
+                [row for i, r in zip(ids, records, strict=True) for row in _breakpoint_rows(i, r)],
+            )
         for call_id, rec in zip(ids, records, strict=True):
             rec.id = call_id
         return ids
@@ -410,16 +474,30 @@ class CallLog:
             return None
         marks = await self.db.fetchall(
             "SELECT position, ttl, prefix_hash, prefix_tokens, cached, context_block"
-            " FROM call_breakpoints WHERE call_id = ? ORDER BY position", (call_id,))
-        return _record(row, [
-            LoggedBreakpoint(position=m["position"], ttl=m["ttl"], prefix_hash=m["prefix_hash"],
-                             prefix_tokens=m["prefix_tokens"], cached=bool(m["cached"]),
-                             context_block=m["context_block"])
-            for m in marks
-        ])
+            " FROM call_breakpoints WHERE call_id = ? ORDER BY position",
+            (call_id,),
+        )
+        return _record(
+            row,
+            [
+                LoggedBreakpoint(
+                    position=m["position"],
+                    ttl=m["ttl"],
+                    prefix_hash=m["prefix_hash"],
+                    prefix_tokens=m["prefix_tokens"],
+                    cached=bool(m["cached"]),
+                    context_block=m["context_block"],
+                )
+                for m in marks
+            ],
+        )
 
     async def history(
-        self, filters: CallFilter = CallFilter(), *, limit: int | None = 50, offset: int = 0,
+        self,
+        filters: CallFilter = CallFilter(),
+        *,
+        limit: int | None = 50,
+        offset: int = 0,
         before: tuple[str, int] | None = None,
     ) -> list[CallRecord]:
         """Calls matching `filters`, newest first, one page at a time.
@@ -460,8 +538,9 @@ class CallLog:
             last = page[-1]
             before = (last.ts, int(last.id or 0))
 
-    async def breakdown(self, by: str, filters: CallFilter = CallFilter()
-                        ) -> list[tuple[str | None, Totals]]:
+    async def breakdown(
+        self, by: str, filters: CallFilter = CallFilter()
+    ) -> list[tuple[str | None, Totals]]:
         """Totals per context, model, day, kind or status, ordered by key (None first)."""
         if by not in GROUPS:
             raise StoreError(f"invalid --by {by!r}: use {', '.join(GROUPS)}")
@@ -471,12 +550,14 @@ class CallLog:
             where, params = filters.rollup_where(*plan.rollup)
             key = _ROLLUP_KEY[by]
             for row in await self.db.fetchall(
-                    f"SELECT {key}, {_ROLLUP_SUMS} FROM call_rollup{where} GROUP BY 1", params):
+                f"SELECT {key}, {_ROLLUP_SUMS} FROM call_rollup{where} GROUP BY 1", params
+            ):
                 groups[row[0]] = groups.get(row[0], Totals()) + Totals.from_row(row[1:])
         for part in plan.raw:
             where, params = part.indexed_where()
             for row in await self.db.fetchall(
-                    f"SELECT {_RAW_KEY[by]}, {_RAW_SUMS} FROM calls{where} GROUP BY 1", params):
+                f"SELECT {_RAW_KEY[by]}, {_RAW_SUMS} FROM calls{where} GROUP BY 1", params
+            ):
                 groups[row[0]] = groups.get(row[0], Totals()) + Totals.from_row(row[1:])
         return sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
 
@@ -496,8 +577,7 @@ class CallLog:
                 total += Totals.from_row(row)
         return total
 
-    async def summary(self, filters: CallFilter = CallFilter(), *,
-                      grouped: bool = True) -> Summary:
+    async def summary(self, filters: CallFilter = CallFilter(), *, grouped: bool = True) -> Summary:
         """Totals and (if `grouped`) the per context, model and day breakdowns.
 
         Without a search, each is a small grouped query over the rollup (the sums run in
@@ -512,17 +592,28 @@ class CallLog:
                 totals=await self.totals(filters),
                 by_context=await self.breakdown("context", filters),
                 by_model=[(k or "", t) for k, t in await self.breakdown("model", filters)],
-                by_day=[(k or "", t) for k, t in await self.breakdown("day", filters)])
+                by_day=[(k or "", t) for k, t in await self.breakdown("day", filters)],
+            )
         plan = _plan(filters)
         parts: list[tuple[str, list[Any]]] = []
         if plan.rollup is not None:
             where, params = filters.rollup_where(*plan.rollup)
-            parts.append((f"SELECT day, NULLIF(context, ''), model, {_ROLLUP_SUMS}"
-                          f" FROM call_rollup{where} GROUP BY day, context, model", params))
+            parts.append(
+                (
+                    f"SELECT day, NULLIF(context, ''), model, {_ROLLUP_SUMS}"
+                    f" FROM call_rollup{where} GROUP BY day, context, model",
+                    params,
+                )
+            )
         for part in plan.raw:
             where, params = part.indexed_where()
-            parts.append((f"SELECT substr(ts, 1, 10), context, model, {_RAW_SUMS}"
-                          f" FROM calls{where} GROUP BY 1, 2, 3", params))
+            parts.append(
+                (
+                    f"SELECT substr(ts, 1, 10), context, model, {_RAW_SUMS}"
+                    f" FROM calls{where} GROUP BY 1, 2, 3",
+                    params,
+                )
+            )
         total, days, contexts, models = _Sums(), _Sums(), _Sums(), _Sums()
         for sql, params in parts:
             for row in await self.db.fetchall(sql, params):
@@ -532,9 +623,12 @@ class CallLog:
                 contexts.add(row[1], values)
                 models.add(row[2], values)
         everything = total.totals()
-        return Summary(totals=everything[0][1] if everything else Totals(),
-                       by_context=contexts.totals(), by_model=models.totals(),
-                       by_day=days.totals())
+        return Summary(
+            totals=everything[0][1] if everything else Totals(),
+            by_context=contexts.totals(),
+            by_model=models.totals(),
+            by_day=days.totals(),
+        )
 
     async def _narrowest_index(self, filters: CallFilter) -> str | None:
         """With two or more indexed filters, the index with the fewest rows to walk.
@@ -543,18 +637,24 @@ class CallLog:
         in one pass over its groups. A page walks its index newest first, so the smallest
         index finds a sparse combination soonest.
         """
-        candidates = [(index, test, value) for index, test, value in (
-            ("calls_by_context_ts", "context = ?", filters.context),
-            ("calls_by_model_ts", "model = ?", filters.model),
-            ("calls_errors_by_ts", "status = 'error'", filters.status == "error" or None),
-        ) if value]
+        candidates = [
+            (index, test, value)
+            for index, test, value in (
+                ("calls_by_context_ts", "context = ?", filters.context),
+                ("calls_by_model_ts", "model = ?", filters.model),
+                ("calls_errors_by_ts", "status = 'error'", filters.status == "error" or None),
+            )
+            if value
+        ]
         if len(candidates) < 2:
             return None  # the planner's choice is the only sensible one
-        sums = ", ".join(f"SUM(CASE WHEN {test} THEN calls ELSE 0 END)"
-                         for _, test, _ in candidates)
+        sums = ", ".join(
+            f"SUM(CASE WHEN {test} THEN calls ELSE 0 END)" for _, test, _ in candidates
+        )
         where, params = CallFilter(since=filters.since, until=filters.until).rollup_where(
             filters.since[:10] if filters.since else None,
-            _next_day(filters.until[:10]) if filters.until else None)
+            _next_day(filters.until[:10]) if filters.until else None,
+        )
         params = [v for _, test, v in candidates if "?" in test] + params
         row = await self.db.fetchone(f"SELECT {sums} FROM call_rollup{where}", params)
         counts = [int(v or 0) for v in row] if row else [0] * len(candidates)
@@ -567,11 +667,13 @@ class CallLog:
             return False
         found = await self.db.scalar(
             "SELECT COUNT(*) FROM (SELECT 1 FROM call_search WHERE call_search MATCH ? LIMIT ?)",
-            (query, _DENSE_SEARCH + 1))
+            (query, _DENSE_SEARCH + 1),
+        )
         return int(found or 0) <= _DENSE_SEARCH
 
-    async def stats(self, by: str = "context", filters: CallFilter = CallFilter()
-                    ) -> list[dict[str, Any]]:
+    async def stats(
+        self, by: str = "context", filters: CallFilter = CallFilter()
+    ) -> list[dict[str, Any]]:
         """Totals per context, model or day; hit_rate None where there are no tokens."""
         if by not in ("context", "model", "day"):
             raise StoreError(f"invalid --by {by!r}: use context, model or day")
@@ -587,12 +689,16 @@ class CallLog:
     async def facets(self) -> Facets:
         """Contexts and models seen in the log, and its first and last day."""
         contexts = await self.db.fetchall(
-            "SELECT DISTINCT context FROM call_rollup WHERE context != '' ORDER BY 1")
+            "SELECT DISTINCT context FROM call_rollup WHERE context != '' ORDER BY 1"
+        )
         models = await self.db.fetchall("SELECT DISTINCT model FROM call_rollup ORDER BY 1")
         span = await self.db.fetchone("SELECT MIN(day), MAX(day) FROM call_rollup")
         return Facets(
-            contexts=tuple(r[0] for r in contexts), models=tuple(r[0] for r in models),
-            first_day=span[0] if span else None, last_day=span[1] if span else None)
+            contexts=tuple(r[0] for r in contexts),
+            models=tuple(r[0] for r in models),
+            first_day=span[0] if span else None,
+            last_day=span[1] if span else None,
+        )
 
     async def cache_events(self, hashes: Iterable[str]) -> list[CacheEvent]:
         """Events of successful calls that wrote or read any of these prefixes."""
@@ -606,21 +712,34 @@ class CallLog:
                 WHERE b.cached = 1 AND b.prefix_hash IN ({marks})""",
             wanted,
         )
-        return [CacheEvent(ts=parse_iso(r["ts"]), model=r["model"], prefix_hash=r["prefix_hash"],
-                           ttl=r["ttl"]) for r in rows]
+        return [
+            CacheEvent(
+                ts=parse_iso(r["ts"]), model=r["model"], prefix_hash=r["prefix_hash"], ttl=r["ttl"]
+            )
+            for r in rows
+        ]
 
-    async def last_message_id(self, *, conversation_id: int | None = None,
-                              context: str | None = None, kind: str | None = None) -> str | None:
+    async def last_message_id(
+        self,
+        *,
+        conversation_id: int | None = None,
+        context: str | None = None,
+        kind: str | None = None,
+    ) -> str | None:
         """The message id of the latest call that has one: in this conversation, or else
         among this context's calls of this kind."""
         if conversation_id is not None:
             found = await self.db.scalar(
                 "SELECT message_id FROM calls WHERE conversation_id = ? AND message_id IS NOT"
-                " NULL ORDER BY id DESC LIMIT 1", (conversation_id,))
+                " NULL ORDER BY id DESC LIMIT 1",
+                (conversation_id,),
+            )
         else:
             found = await self.db.scalar(
                 "SELECT message_id FROM calls WHERE context = ? AND kind = ?"
-                " AND message_id IS NOT NULL ORDER BY ts DESC, id DESC LIMIT 1", (context, kind))
+                " AND message_id IS NOT NULL ORDER BY ts DESC, id DESC LIMIT 1",
+                (context, kind),
+            )
         return str(found) if found else None
 
 

@@ -58,8 +58,9 @@ class ContextRepo:
         validate_name(ctx.name)
         try:
             async with self.db.transaction() as conn:
-                old = await (await conn.execute(
-                    "SELECT name FROM contexts WHERE id = ?", (ctx.id,))).fetchone()
+                old = await (
+                    await conn.execute("SELECT name FROM contexts WHERE id = ?", (ctx.id,))
+                ).fetchone()
                 if old is None:
                     raise StoreError(f"context {ctx.name!r} no longer exists")
                 await conn.execute(
@@ -70,7 +71,8 @@ class ContextRepo:
                 if old[0] != ctx.name:
                     # History follows a renamed context.
                     await conn.execute(
-                        "UPDATE calls SET context = ? WHERE context_id = ?", (ctx.name, ctx.id))
+                        "UPDATE calls SET context = ? WHERE context_id = ?", (ctx.name, ctx.id)
+                    )
                 await conn.execute("DELETE FROM blocks WHERE context_id = ?", (ctx.id,))
                 await conn.execute("DELETE FROM breakpoints WHERE context_id = ?", (ctx.id,))
                 await self._write_parts(conn, ctx.id, ctx)
@@ -125,8 +127,10 @@ class ContextRepo:
             keep_warm=bool(row["keep_warm"]),
             created_at=row["created_at"],
             last_used_at=row["last_used_at"],
-            blocks=tuple(Block(kind=b["kind"], name=b["name"], role=b["role"], text=b["text"])
-                         for b in blocks),
+            blocks=tuple(
+                Block(kind=b["kind"], name=b["name"], role=b["role"], text=b["text"])
+                for b in blocks
+            ),
             breakpoints=tuple(Breakpoint(block=m["block_position"], ttl=m["ttl"]) for m in marks),
         )
 
@@ -145,9 +149,15 @@ class ContextRepo:
         )
         return [
             ContextSummary(
-                id=r["id"], name=r["name"], model=r["model"], blocks=r["blocks"],
-                breakpoints=r["breakpoints"], chars=r["chars"], created_at=r["created_at"],
-                last_used_at=r["last_used_at"], keep_warm=bool(r["keep_warm"]),
+                id=r["id"],
+                name=r["name"],
+                model=r["model"],
+                blocks=r["blocks"],
+                breakpoints=r["breakpoints"],
+                chars=r["chars"],
+                created_at=r["created_at"],
+                last_used_at=r["last_used_at"],
+                keep_warm=bool(r["keep_warm"]),
             )
             for r in rows
         ]
@@ -167,4 +177,5 @@ class ContextRepo:
         """Mark a context as just used (the TUI selects the most recent on start)."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE contexts SET last_used_at = ? WHERE id = ?", (now_iso(), context_id))
+                "UPDATE contexts SET last_used_at = ? WHERE id = ?", (now_iso(), context_id)
+            )

@@ -70,8 +70,11 @@ def describe(exc: sqlite3.Error, path: Path) -> StoreError:
             f"database {path} is busy: another process held a write lock for over "
             f"{busy_timeout_ms() / 1000:g} s; try again"
         )
-    if "readonly" in lowered or "read-only" in lowered or (
-            "unable to open" in lowered and path.exists() and not _writable(path.parent)):
+    if (
+        "readonly" in lowered
+        or "read-only" in lowered
+        or ("unable to open" in lowered and path.exists() and not _writable(path.parent))
+    ):
         return StoreError(f"database {path} is read-only: check the data dir's permissions")
     # A full disk shows as SQLITE_FULL, or as an I/O error when even the -shm file cannot grow.
     if "full" in lowered or ("disk i/o error" in lowered and _disk_full(path)):
@@ -110,7 +113,8 @@ class Database:
         prepare_file(path)
         try:
             conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=busy_timeout_ms() / 1000)
+                path, isolation_level=None, timeout=busy_timeout_ms() / 1000
+            )
         except sqlite3.Error as exc:
             raise describe(exc, path) from exc
         conn.row_factory = aiosqlite.Row
@@ -193,8 +197,10 @@ class Database:
         """
         version = int(await self.scalar("PRAGMA user_version") or 0)
         if version == 0 and await self.scalar("SELECT count(*) FROM sqlite_master"):
-            raise StoreError(f"{self.path} is a SQLite database of another program, not a "
-                             "promptcache-tui database (left untouched)")
+            raise StoreError(
+                f"{self.path} is a SQLite database of another program, not a "
+                "promptcache-tui database (left untouched)"
+            )
 
     async def migrate(self) -> int:
         """Apply the migrations this database lacks; return the schema version."""

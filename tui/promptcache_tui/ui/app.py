@@ -173,8 +173,7 @@ class PromptCacheApp(App[None]):
     def _make_service(self, store: Store, catalog: Catalog) -> CallService:
         from promptcache_tui.calls.service import CallService
 
-        return CallService(self.settings, store, catalog, clock=self.clock,
-                           sim_rate=self.sim_rate)
+        return CallService(self.settings, store, catalog, clock=self.clock, sim_rate=self.sim_rate)
 
     def on_backend_ready(self, message: BackendReady) -> None:
         self.store, self.catalog, self.service = message.store, message.catalog, message.service
@@ -212,4 +211,3 @@ class PromptCacheApp(App[None]):
     def action_new_context(self) -> None:
         """Open the context editor for a new context."""
         self.main.action_new_context()
-

@@ -76,5 +76,10 @@ class ActionCommands(Provider):
         for title, key, entry in self._hits():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self._run, entry),
-                          text=title, help=f"key: {key}")
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self._run, entry),
+                    text=title,
+                    help=f"key: {key}",
+                )

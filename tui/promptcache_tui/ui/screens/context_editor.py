@@ -52,10 +52,20 @@ class BlocksList(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "screen.toggle_breakpoint", "Breakpoint", id="editor.toggle_breakpoint"),
         Binding("t", "screen.toggle_ttl", "5m/1h", id="editor.toggle_ttl"),
-        Binding("left_square_bracket", "screen.move_breakpoint(-1)", "Bp up",
-                key_display="[", id="editor.breakpoint_up"),
-        Binding("right_square_bracket", "screen.move_breakpoint(1)", "Bp down",
-                key_display="]", id="editor.breakpoint_down"),
+        Binding(
+            "left_square_bracket",
+            "screen.move_breakpoint(-1)",
+            "Bp up",
+            key_display="[",
+            id="editor.breakpoint_up",
+        ),
+        Binding(
+            "right_square_bracket",
+            "screen.move_breakpoint(1)",
+            "Bp down",
+            key_display="]",
+            id="editor.breakpoint_down",
+        ),
         Binding("shift+up", "screen.move_block(-1)", "Block up", id="editor.block_up"),
         Binding("shift+down", "screen.move_block(1)", "Block down", id="editor.block_down"),
         Binding("delete,x", "screen.remove_block", "Remove", id="editor.remove_block"),
@@ -88,8 +98,14 @@ class ContextEditorScreen(Screen[Context | None]):
         Binding("ctrl+l", "focus_blocks", "Blocks", id="editor.focus_blocks"),
     ]
 
-    def __init__(self, ctx: Context | None, catalog: Catalog, *, default_model: str,
-                 taken: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        ctx: Context | None,
+        catalog: Catalog,
+        *,
+        default_model: str,
+        taken: Iterable[str] = (),
+    ) -> None:
         super().__init__()
         self.original = ctx
         self.catalog = catalog
@@ -112,22 +128,30 @@ class ContextEditorScreen(Screen[Context | None]):
         with Horizontal(id="editor-body"):
             with VerticalScroll(id="editor-form"):
                 yield Label("Name", classes="field-label")
-                yield Input(ctx.name if ctx else "", placeholder="e.g. my-docs",
-                            id="ctx-name")
+                yield Input(ctx.name if ctx else "", placeholder="e.g. my-docs", id="ctx-name")
                 yield Label("Model", classes="field-label")
-                yield Select([(m, m) for m in models], value=self.model, allow_blank=False,
-                             id="ctx-model")
+                yield Select(
+                    [(m, m) for m in models], value=self.model, allow_blank=False, id="ctx-model"
+                )
                 yield Label("System text (instructions, sent first)", classes="field-label")
-                yield TextArea(self.blocks[system].text if system is not None else "",
-                               soft_wrap=True, id="ctx-system")
-                yield Label("Add a file (UTF-8 text; Enter adds it as a document block)",
-                            classes="field-label")
+                yield TextArea(
+                    self.blocks[system].text if system is not None else "",
+                    soft_wrap=True,
+                    id="ctx-system",
+                )
+                yield Label(
+                    "Add a file (UTF-8 text; Enter adds it as a document block)",
+                    classes="field-label",
+                )
                 yield Input(placeholder="path/to/file.md", id="ctx-file")
             with Vertical(id="editor-blocks"):
                 yield Label("Blocks in prompt order", classes="pane-title")
                 yield BlocksList(id="blocks")
-                yield Static("b breakpoint · t 5m/1h · [ ] move breakpoint · "
-                             "shift+↑/↓ move block · del remove", id="editor-help")
+                yield Static(
+                    "b breakpoint · t 5m/1h · [ ] move breakpoint · "
+                    "shift+↑/↓ move block · del remove",
+                    id="editor-help",
+                )
                 yield Static("", id="editor-problems")
         yield Footer(compact=True)
 
@@ -156,8 +180,10 @@ class ContextEditorScreen(Screen[Context | None]):
             name=name,
             model=self.model,
             blocks=tuple(self.blocks),
-            breakpoints=tuple(Breakpoint(block=i, ttl=ttl)  # type: ignore[arg-type]
-                              for i, ttl in sorted(self.marks.items())),
+            breakpoints=tuple(
+                Breakpoint(block=i, ttl=ttl)  # type: ignore[arg-type]
+                for i, ttl in sorted(self.marks.items())
+            ),
         )
 
     def _insert(self, index: int, block: Block) -> None:
@@ -166,8 +192,9 @@ class ContextEditorScreen(Screen[Context | None]):
 
     def _remove(self, index: int) -> None:
         del self.blocks[index]
-        self.marks = {(i - 1 if i > index else i): ttl
-                      for i, ttl in self.marks.items() if i != index}
+        self.marks = {
+            (i - 1 if i > index else i): ttl for i, ttl in self.marks.items() if i != index
+        }
 
     def _highlighted(self) -> int | None:
         index = self.query_one(BlocksList).highlighted
@@ -181,9 +208,11 @@ class ContextEditorScreen(Screen[Context | None]):
         if not check_context(draft):
             from promptcache_tui.core.request import context_breakpoints
 
-            return {bp.context_block: bp.prefix_tokens
-                    for bp in context_breakpoints(draft, self.model)
-                    if bp.context_block is not None}
+            return {
+                bp.context_block: bp.prefix_tokens
+                for bp in context_breakpoints(draft, self.model)
+                if bp.context_block is not None
+            }
         running, out = 0, {}
         for i, block in enumerate(self.blocks):
             running += _tokens(block.text)
@@ -201,8 +230,10 @@ class ContextEditorScreen(Screen[Context | None]):
             text = Text(f"{i + 1}. {block.label()}", style="bold")
             text.append(f" · {_tokens(block.text):,} tok", style="dim")
             if i in self.marks:
-                text.append(f"\n   ◆ breakpoint {self.marks[i]} · prefix "
-                            f"~{prefix.get(i, 0):,} tok", style="bold cyan")
+                text.append(
+                    f"\n   ◆ breakpoint {self.marks[i]} · prefix ~{prefix.get(i, 0):,} tok",
+                    style="bold cyan",
+                )
             options.append(Option(text))
         blocks.clear_options()
         blocks.add_options(options)
@@ -214,8 +245,11 @@ class ContextEditorScreen(Screen[Context | None]):
         draft = self.draft(name="draft")
         out = Text()
         total = sum(_tokens(b.text) for b in self.blocks)
-        out.append(f"{len(self.blocks)} blocks · ~{total:,} tokens · "
-                   f"{len(self.marks)}/{MAX_BREAKPOINTS} breakpoints\n", style="dim")
+        out.append(
+            f"{len(self.blocks)} blocks · ~{total:,} tokens · "
+            f"{len(self.marks)}/{MAX_BREAKPOINTS} breakpoints\n",
+            style="dim",
+        )
         problems = check_context(draft)
         for problem in problems:
             out.append(f"✗ {problem}\n", style="bold red")
@@ -224,8 +258,9 @@ class ContextEditorScreen(Screen[Context | None]):
         if not problems and self.marks:
             from promptcache_tui.core.advisor import breakpoint_warnings
 
-            for position, found in enumerate(breakpoint_warnings(draft, self.catalog,
-                                                                 model=self.model)):
+            for position, found in enumerate(
+                breakpoint_warnings(draft, self.catalog, model=self.model)
+            ):
                 for warning in found:
                     out.append(f"! #{position + 1}: {warning.message}\n", style="yellow")
         return out
@@ -306,8 +341,9 @@ class ContextEditorScreen(Screen[Context | None]):
         if index in self.marks:
             del self.marks[index]
         elif len(self.marks) >= MAX_BREAKPOINTS:
-            self.notify(f"At most {MAX_BREAKPOINTS} breakpoints: the API refuses a fifth.",
-                        severity="error")
+            self.notify(
+                f"At most {MAX_BREAKPOINTS} breakpoints: the API refuses a fifth.", severity="error"
+            )
             return
         elif not self.blocks[index].text.strip():
             self.notify("An empty block cannot carry a breakpoint.", severity="error")
@@ -406,8 +442,9 @@ class ContextEditorScreen(Screen[Context | None]):
             self.query_one("#ctx-name", Input).focus()
             return
         if name in self.taken:
-            self.notify(f"A context named {name!r} already exists.", title="Cannot save",
-                        severity="error")
+            self.notify(
+                f"A context named {name!r} already exists.", title="Cannot save", severity="error"
+            )
             return
         index = self._system_index()
         if index is not None and not self.blocks[index].text.strip() and index not in self.marks:
@@ -444,7 +481,11 @@ class ContextEditorScreen(Screen[Context | None]):
             return bool(draft.name or draft.blocks)
         original = self.original
         return (draft.name, draft.model, draft.blocks, set(draft.breakpoints)) != (
-            original.name, original.model, original.blocks, set(original.breakpoints))
+            original.name,
+            original.model,
+            original.blocks,
+            set(original.breakpoints),
+        )
 
     def action_cancel(self) -> None:
         """Close without saving (asks first when something changed)."""
@@ -457,5 +498,6 @@ class ContextEditorScreen(Screen[Context | None]):
             if yes:
                 self.dismiss(None)
 
-        self.app.push_screen(ConfirmDialog("Discard changes?", "The edits are not saved.",
-                                           yes="Discard"), answered)
+        self.app.push_screen(
+            ConfirmDialog("Discard changes?", "The edits are not saved.", yes="Discard"), answered
+        )

@@ -38,8 +38,9 @@ class ConversationsDialog(ModalScreen[int | None]):
         Binding("escape", "cancel", "Cancel", id="conversations.cancel"),
     ]
 
-    def __init__(self, context: str, conversations: Sequence[ConversationSummary],
-                 now: float) -> None:
+    def __init__(
+        self, context: str, conversations: Sequence[ConversationSummary], now: float
+    ) -> None:
         super().__init__()
         self.now = now  # wall-clock time, to show each conversation's date or time
         self.context = context
@@ -47,11 +48,15 @@ class ConversationsDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Conversations of {self.context}", classes="dialog-title",
-                        markup=False)
+            yield Label(f"Conversations of {self.context}", classes="dialog-title", markup=False)
             options = [
-                Option(Text(f"{local_time(c.updated_at, self.now)}  {c.title or '(empty)'}"
-                            f"  · {c.turns} turns"), id=str(c.id))
+                Option(
+                    Text(
+                        f"{local_time(c.updated_at, self.now)}  {c.title or '(empty)'}"
+                        f"  · {c.turns} turns"
+                    ),
+                    id=str(c.id),
+                )
                 for c in self.conversations
             ]
             yield OptionList(*options, id="conversation-list")

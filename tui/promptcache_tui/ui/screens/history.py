@@ -74,6 +74,7 @@ STATUSES = ("ok", "error")
 
 MIN_SEARCH = 3  # characters before a prompt search applies
 
+
 @dataclass
 class ReadersReady(Message):
     """The screen's own connections are open."""
@@ -133,6 +134,7 @@ class HistoryFailed(Message):
 
 # -- filters -------------------------------------------------------------------------------
 
+
 def parse_until(text: str, now: datetime) -> str:
     """The exclusive upper bound a "to" field means.
 
@@ -176,8 +178,10 @@ class FilterForm:
             try:
                 since = parse_since(self.since, now)
             except StoreError:
-                self.errors["since"] = (f"invalid 'from' {self.since.strip()!r}: use a date "
-                                        "(2026-11-01), a date and time, or a span (7d)")
+                self.errors["since"] = (
+                    f"invalid 'from' {self.since.strip()!r}: use a date "
+                    "(2026-11-01), a date and time, or a span (7d)"
+                )
         if self.until.strip():
             try:
                 until = parse_until(self.until, now)
@@ -188,12 +192,19 @@ class FilterForm:
             # The trigram index needs 3 characters; shorter terms would scan every prompt.
             self.errors["search"] = f"type at least {MIN_SEARCH} characters to search prompts"
             search = ""
-        return CallFilter(context=self.context, model=self.model, kind=self.kind,
-                          status=self.status, since=since, until=until,
-                          search=search or None)
+        return CallFilter(
+            context=self.context,
+            model=self.model,
+            kind=self.kind,
+            status=self.status,
+            since=since,
+            until=until,
+            search=search or None,
+        )
 
 
 # -- dialogs -------------------------------------------------------------------------------
+
 
 class CallDetailScreen(ModalScreen[None]):
     """One call in full; Escape closes it."""
@@ -265,10 +276,15 @@ class ExportDialog(ModalScreen[tuple[Path, str] | None]):
         with Vertical():
             yield Label(f"Export {what}", classes="dialog-title")
             with Horizontal():
-                yield Input(self.default_path, placeholder="file path (.csv or .json)",
-                            id="export-path")
-                yield Select([(f, f) for f in FORMATS], value=format_for(self.default_path),
-                             allow_blank=False, id="export-format")
+                yield Input(
+                    self.default_path, placeholder="file path (.csv or .json)", id="export-path"
+                )
+                yield Select(
+                    [(f, f) for f in FORMATS],
+                    value=format_for(self.default_path),
+                    allow_blank=False,
+                    id="export-format",
+                )
             yield Static("", id="export-error")
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-ok")
@@ -307,6 +323,7 @@ class ExportDialog(ModalScreen[tuple[Path, str] | None]):
 
 # -- the screen ----------------------------------------------------------------------------
 
+
 class HistoryScreen(Screen[None]):
     """Logged calls with filters, totals, breakdowns, charts, drill-down and export."""
 
@@ -338,13 +355,20 @@ class HistoryScreen(Screen[None]):
         Binding("e", "export", "Export", id="history.export"),
         Binding("r", "refresh", "Refresh", id="history.refresh"),
         Binding("1", "show_tab('tab-calls')", "Calls", id="history.tab_calls", show=False),
-        Binding("2", "show_tab('tab-breakdown')", "Breakdown", id="history.tab_breakdown",
-                show=False),
+        Binding(
+            "2", "show_tab('tab-breakdown')", "Breakdown", id="history.tab_breakdown", show=False
+        ),
         Binding("3", "show_tab('tab-charts')", "Charts", id="history.tab_charts", show=False),
     ]
 
-    def __init__(self, store: Store | None = None, *, db_path: Path | None = None,
-                 clock: Clock | None = None, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        db_path: Path | None = None,
+        clock: Clock | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         """`store` (or `db_path`, else the app's settings) names the database; the screen
         reads it through connections of its own. `clock` gives "now" for spans like 7d."""
         super().__init__()
@@ -379,8 +403,7 @@ class HistoryScreen(Screen[None]):
             yield Select[str]([], prompt="any context", id="filter-context")
             yield Select[str]([], prompt="any model", id="filter-model")
             yield Select[str]([(k, k) for k in KINDS], prompt="any kind", id="filter-kind")
-            yield Select[str]([(s, s) for s in STATUSES], prompt="any status",
-                              id="filter-status")
+            yield Select[str]([(s, s) for s in STATUSES], prompt="any status", id="filter-status")
             yield Input(placeholder="from (7d, date)", id="filter-since")
             yield Input(placeholder="to (date)", id="filter-until")
             yield Input(placeholder="search prompts", id="filter-search")
@@ -437,7 +460,8 @@ class HistoryScreen(Screen[None]):
                 return
             # The second connection opens while the first page is read.
             _, self._totals = await asyncio.gather(
-                self._fetch_page(generation, filters, None), self._open(path))
+                self._fetch_page(generation, filters, None), self._open(path)
+            )
             if self._totals is None:
                 return
         except Exception as exc:
@@ -489,26 +513,36 @@ class HistoryScreen(Screen[None]):
         await self._fetch_page(generation, filters, None)
 
     @work(exclusive=True, group="history-more", exit_on_error=False)
-    async def load_more(self, generation: int, filters: CallFilter,
-                        before: tuple[str, int]) -> None:
+    async def load_more(
+        self, generation: int, filters: CallFilter, before: tuple[str, int]
+    ) -> None:
         """The page after `before`."""
         await self._fetch_page(generation, filters, before)
 
-    async def _fetch_page(self, generation: int, filters: CallFilter,
-                          before: tuple[str, int] | None) -> None:
+    async def _fetch_page(
+        self, generation: int, filters: CallFilter, before: tuple[str, int] | None
+    ) -> None:
         if self._pages is None:
             return
         started = time.perf_counter()
         try:
             # One row more than a page tells whether there is a next page.
-            rows = await self._query(self._pages, lambda store: store.calls.history(
-                filters, limit=self.page_size + 1, before=before))
+            rows = await self._query(
+                self._pages,
+                lambda store: store.calls.history(filters, limit=self.page_size + 1, before=before),
+            )
         except Exception as exc:
             self.post_message(HistoryFailed("load calls", one_line(exc), generation))
             return
-        self.post_message(PageLoaded(generation, rows[:self.page_size], before is not None,
-                                     len(rows) <= self.page_size,
-                                     time.perf_counter() - started))
+        self.post_message(
+            PageLoaded(
+                generation,
+                rows[: self.page_size],
+                before is not None,
+                len(rows) <= self.page_size,
+                time.perf_counter() - started,
+            )
+        )
 
     @work(exclusive=True, group="history-summary", exit_on_error=False)
     async def load_summary(self, generation: int, filters: CallFilter, grouped: bool) -> None:
@@ -517,8 +551,9 @@ class HistoryScreen(Screen[None]):
             return
         started = time.perf_counter()
         try:
-            summary = await self._query(self._totals, lambda store: store.calls.summary(
-                filters, grouped=grouped))
+            summary = await self._query(
+                self._totals, lambda store: store.calls.summary(filters, grouped=grouped)
+            )
         except Exception as exc:
             self.post_message(HistoryFailed("count calls", one_line(exc), generation))
             return
@@ -578,8 +613,10 @@ class HistoryScreen(Screen[None]):
         self._load_summary()
 
     def on_facets_loaded(self, message: FacetsLoaded) -> None:
-        for select_id, values in (("#filter-context", message.facets.contexts),
-                                  ("#filter-model", message.facets.models)):
+        for select_id, values in (
+            ("#filter-context", message.facets.contexts),
+            ("#filter-model", message.facets.models),
+        ):
             select = self.query_one(select_id, Select)
             current = select.value
             with select.prevent(Select.Changed):
@@ -623,8 +660,7 @@ class HistoryScreen(Screen[None]):
         Breakdowns come from the rollup almost for free; with a search they need a sort of
         every matching row, so they wait until the breakdown or charts tab asks for them.
         """
-        grouped = not self.filters.search or \
-            self.query_one(TabbedContent).active != "tab-calls"
+        grouped = not self.filters.search or self.query_one(TabbedContent).active != "tab-calls"
         self.totals_pending = True
         self.load_summary(self.generation, self.filters, grouped)
 
@@ -633,8 +669,12 @@ class HistoryScreen(Screen[None]):
         """Draw the breakdown or the charts of the current summary, if that tab is shown."""
         summary = self.summary
         active = self.query_one(TabbedContent).active
-        if summary is None or self.totals_pending or active in self._fresh_tabs or \
-                active == "tab-calls":
+        if (
+            summary is None
+            or self.totals_pending
+            or active in self._fresh_tabs
+            or active == "tab-calls"
+        ):
             return  # (a count on its way draws the tab when it lands)
         if not summary.grouped:
             if not self.totals_pending:
@@ -659,8 +699,7 @@ class HistoryScreen(Screen[None]):
         self.app.push_screen(CallDetailScreen(message.record))
 
     def on_exported(self, message: Exported) -> None:
-        self.notify(f"exported {message.count:,} calls to {message.path}",
-                    title="Export done")
+        self.notify(f"exported {message.count:,} calls to {message.path}", title="Export done")
 
     def on_history_failed(self, message: HistoryFailed) -> None:
         if message.generation is not None and message.generation != self.generation:
@@ -673,8 +712,7 @@ class HistoryScreen(Screen[None]):
             if message.what != "load calls":
                 self.totals_pending = False
             self._show_status()
-        self.notify(message.error, title=f"Cannot {message.what}", severity="error",
-                    timeout=10)
+        self.notify(message.error, title=f"Cannot {message.what}", severity="error", timeout=10)
 
     def _show_status(self) -> None:
         table = self.query_one(HistoryTable)
@@ -682,8 +720,11 @@ class HistoryScreen(Screen[None]):
         if self.page_pending:
             text = "loading…"
         elif not table.row_count:
-            text = "no calls match these filters" if not self.filters.is_empty \
+            text = (
+                "no calls match these filters"
+                if not self.filters.is_empty
                 else "no calls logged yet"
+            )
         else:
             shown = f"{table.row_count:,}"
             of = f" of {total:,}" if total is not None else ""
@@ -698,7 +739,8 @@ class HistoryScreen(Screen[None]):
         filters = self._form.to_filter(self._now())
         for name in ("since", "until", "search"):
             self.query_one(f"#filter-{name}", Input).set_class(
-                name in self._form.errors, "-invalid")
+                name in self._form.errors, "-invalid"
+            )
         if filters == self.filters and not force:
             return
         self.filters = filters
@@ -761,8 +803,9 @@ class HistoryScreen(Screen[None]):
     def action_back(self) -> None:
         """Leave the filter bar for the table; from elsewhere, close the screen."""
         focused = self.focused
-        if focused is not None and any(node.id == "history-filters"
-                                       for node in focused.ancestors_with_self):
+        if focused is not None and any(
+            node.id == "history-filters" for node in focused.ancestors_with_self
+        ):
             self.query_one(HistoryTable).focus()
             return
         self.dismiss(None)

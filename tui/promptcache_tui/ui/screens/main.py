@@ -77,8 +77,11 @@ class WarmTarget:
 def entry_to_ping(ledger: TTLLedger, target: WarmTarget, now: float) -> EntryState | None:
     """The context's soonest-expiring warm entry (a ping reads or writes all of them), or
     None when none is warm: keep-warm never pings a cold or expired context."""
-    warm = [state for h in target.hashes
-            if (state := ledger.state(target.model, h, now)).state == "warm"]
+    warm = [
+        state
+        for h in target.hashes
+        if (state := ledger.state(target.model, h, now)).state == "warm"
+    ]
     return min(warm, key=lambda e: e.remaining or 0.0) if warm else None
 
 
@@ -101,8 +104,9 @@ class MainScreen(Screen[None]):
         Binding("f9", "plan_ttl", "Plan TTL", id="main.plan_ttl"),
         # Scrolling is conventional, so it stays out of the crowded footer (the palette has it).
         Binding("pageup", "scroll_chat(-1)", "Scroll chat up", show=False, id="main.scroll_up"),
-        Binding("pagedown", "scroll_chat(1)", "Scroll chat down", show=False,
-                id="main.scroll_down"),
+        Binding(
+            "pagedown", "scroll_chat(1)", "Scroll chat down", show=False, id="main.scroll_down"
+        ),
     ]
 
     def __init__(self) -> None:
@@ -157,12 +161,18 @@ class MainScreen(Screen[None]):
                 yield ContextsList(id="contexts")
             with Vertical(id="centre"):
                 yield ChatView(id="chat")
-                yield PromptInput(placeholder="Ask about the selected context · Enter sends",
-                                  id="prompt")
+                yield PromptInput(
+                    placeholder="Ask about the selected context · Enter sends", id="prompt"
+                )
             # The right column and the footer mount just after the first frame: they are
             # the costly part of it (see benchmarks/bench_startup.py).
-            yield Lazy(Vertical(BreakpointPanel(id="breakpoints"),
-                                UsagePanel(self.pc_app.wall_now, id="usage"), id="right"))
+            yield Lazy(
+                Vertical(
+                    BreakpointPanel(id="breakpoints"),
+                    UsagePanel(self.pc_app.wall_now, id="usage"),
+                    id="right",
+                )
+            )
         yield Lazy(Footer(compact=True))
 
     def on_mount(self) -> None:
@@ -182,8 +192,11 @@ class MainScreen(Screen[None]):
 
     def backend_failed(self, error: str) -> None:
         """Show why nothing works in the chat area."""
-        self.run_worker(self.query_one(ChatView).show_turns([], f"Cannot start: {error}"),
-                        group="chat-hint", exclusive=True)
+        self.run_worker(
+            self.query_one(ChatView).show_turns([], f"Cannot start: {error}"),
+            group="chat-hint",
+            exclusive=True,
+        )
 
     # -- guards --------------------------------------------------------------------------
 
@@ -199,8 +212,7 @@ class MainScreen(Screen[None]):
             self.notify("Still starting: the store is not open yet.", severity="warning")
             return False
         if idle and self.busy:
-            self.notify("A call is in progress: wait for the answer to finish.",
-                        severity="warning")
+            self.notify("A call is in progress: wait for the answer to finish.", severity="warning")
             return False
         if need_context and self.ctx is None:
             self.notify("Select or create a context first (ctrl+t).", severity="warning")
@@ -243,8 +255,11 @@ class MainScreen(Screen[None]):
             self.app.pop_screen()
         ids = [s.id for s in summaries]
         current = self.ctx.id if self.ctx else None
-        pick = message.select_id if message.select_id in ids else (
-            current if current in ids else ids[0])
+        pick = (
+            message.select_id
+            if message.select_id in ids
+            else (current if current in ids else ids[0])
+        )
         contexts.show(summaries, pick)
         if pick != current or message.select_id is not None:
             self.select_context(pick)
@@ -326,14 +341,17 @@ class MainScreen(Screen[None]):
         counted = self._counted
         if counted is None or counted.model != self.model:
             return None
-        return counted.counts if counted.hashes == tuple(breakpoint_hashes(ctx, self.model)) \
-            else None
+        return (
+            counted.counts if counted.hashes == tuple(breakpoint_hashes(ctx, self.model)) else None
+        )
 
     def _hint(self) -> str:
         if self.ctx is None:
             return "No context selected."
-        return (f"New conversation with {self.ctx.name} ({self.model}). Type a question and "
-                "press Enter: the first call writes the cache, the next ones read it.")
+        return (
+            f"New conversation with {self.ctx.name} ({self.model}). Type a question and "
+            "press Enter: the first call writes the cache, the next ones read it."
+        )
 
     async def show_breakpoints(self) -> None:
         """Rebuild the breakpoint rows for the selected context and model."""
@@ -348,13 +366,20 @@ class MainScreen(Screen[None]):
             return
         now = await self.pc_app.current_time()
         try:
-            views = breakpoint_views(self.ctx, catalog, self.ledger, model=self.model, now=now,
-                                     prefix_tokens=self._counts_for(self.ctx))
+            views = breakpoint_views(
+                self.ctx,
+                catalog,
+                self.ledger,
+                model=self.model,
+                now=now,
+                prefix_tokens=self._counts_for(self.ctx),
+            )
         except ContextError as exc:
             await panel.show([], self.model, f"This context cannot be sent: {exc}")
             return
-        await panel.show(views, self.model,
-                         "No breakpoints: nothing is cached. Add one in the editor (f2).")
+        await panel.show(
+            views, self.model, "No breakpoints: nothing is cached. Add one in the editor (f2)."
+        )
 
     async def _clear_context(self) -> None:
         self.conversation_id = None
@@ -374,8 +399,9 @@ class MainScreen(Screen[None]):
         assert self.ctx is not None
         problems = check_context(self.ctx)
         if problems:
-            self.notify(f"{problems[0]} (fix it in the editor, f2)", title="Cannot send",
-                        severity="error")
+            self.notify(
+                f"{problems[0]} (fix it in the editor, f2)", title="Cannot send", severity="error"
+            )
             return
         self.query_one(PromptInput).value = ""
         self.busy = True
@@ -383,8 +409,14 @@ class MainScreen(Screen[None]):
         self.send(self.ctx, message.text, self.conversation_id, tuple(self.turns), self.model)
 
     @work(exclusive=True, group="call", exit_on_error=False)
-    async def send(self, ctx: Context, prompt: str, conversation_id: int | None,
-                   history: Sequence[Turn], model: str) -> None:
+    async def send(
+        self,
+        ctx: Context,
+        prompt: str,
+        conversation_id: int | None,
+        history: Sequence[Turn],
+        model: str,
+    ) -> None:
         """Send one chat call; the service streams, measures and logs it."""
         from promptcache_tui.core.request import Turn
 
@@ -398,14 +430,21 @@ class MainScreen(Screen[None]):
             if conversation_id is None:
                 conversation_id = await store.conversations.create(ctx.id)
             self.post_message(CallStarted(conversation_id))
-            record = await service.run(ctx, prompt, kind="chat", history=history,
-                                       conversation_id=conversation_id, model=model,
-                                       on_text=on_text)
+            record = await service.run(
+                ctx,
+                prompt,
+                kind="chat",
+                history=history,
+                conversation_id=conversation_id,
+                model=model,
+                on_text=on_text,
+            )
             if record.status == "ok":
                 await store.conversations.append(
                     conversation_id,
                     [Turn("user", prompt), Turn("assistant", record.answer or "")],
-                    call_id=record.id)
+                    call_id=record.id,
+                )
         except Exception as exc:
             self.post_message(CallFailed(prompt, one_line(exc)))
             return
@@ -448,8 +487,12 @@ class MainScreen(Screen[None]):
         await self.query_one(ChatView).drop_exchange()
         self.query_one(PromptInput).restore(prompt)
         self.query_one(PromptInput).focus()
-        self.notify(f"{error}\nYour prompt is back in the input.", title="Call failed",
-                    severity="error", timeout=10)
+        self.notify(
+            f"{error}\nYour prompt is back in the input.",
+            title="Call failed",
+            severity="error",
+            timeout=10,
+        )
 
     def on_usage_logged(self, message: UsageLogged) -> None:
         self.query_one(UsagePanel).add(message.record)
@@ -465,12 +508,15 @@ class MainScreen(Screen[None]):
         assert self.ctx is not None and self.ctx.id is not None
         problems = check_context(self.ctx)
         if problems:
-            self.notify(f"{problems[0]} (fix it in the editor, f2)", title="Cannot warm",
-                        severity="error")
+            self.notify(
+                f"{problems[0]} (fix it in the editor, f2)", title="Cannot warm", severity="error"
+            )
             return
         if not self.ctx.breakpoints:
-            self.notify("No breakpoints: there is nothing to warm. Add one in the editor (f2).",
-                        severity="warning")
+            self.notify(
+                "No breakpoints: there is nothing to warm. Add one in the editor (f2).",
+                severity="warning",
+            )
             return
         if self.ctx.id in self._warming:
             self.notify(f"{self.ctx.name} is being warmed already.", severity="warning")
@@ -510,29 +556,31 @@ class MainScreen(Screen[None]):
         if record.status == "ok":
             feed_ledger(self.ledger, record)
             if self.ctx is not None:
-                self.query_one(BreakpointPanel).tick(self.ledger,
-                                                     await self.pc_app.current_time())
+                self.query_one(BreakpointPanel).tick(self.ledger, await self.pc_app.current_time())
         self.post_message(UsageLogged(record))
         self._show_keep_warm()
         title = "Keep-warm ping" if message.ping else "Warmed"
         failed = record.status != "ok"
-        self.notify(f"{record.context}: {warm_summary(record)}",
-                    title=f"{title} failed" if failed else title,
-                    severity="error" if failed else "information", timeout=8)
+        self.notify(
+            f"{record.context}: {warm_summary(record)}",
+            title=f"{title} failed" if failed else title,
+            severity="error" if failed else "information",
+            timeout=8,
+        )
 
     def on_warm_failed(self, message: WarmFailed) -> None:
         self._warming.discard(message.context_id)
         title = "Keep-warm ping failed" if message.ping else "Cannot warm"
-        self.notify(f"{message.context}: {message.error}", title=title, severity="error",
-                    timeout=10)
+        self.notify(
+            f"{message.context}: {message.error}", title=title, severity="error", timeout=10
+        )
 
     def _ping_due(self, now: float) -> None:
         """Start a ping for each watched context whose cache is about to expire (no I/O:
         the ping runs in its own worker, and `KeepWarm.sent` stops the next tick resending)."""
         keeper = self.keeper
         for cid, target in list(self._warm_targets.items()):
-            if cid in self._warming or (self.busy and self.ctx is not None
-                                        and self.ctx.id == cid):
+            if cid in self._warming or (self.busy and self.ctx is not None and self.ctx.id == cid):
                 continue  # a call in flight refreshes the cache anyway
             entry = entry_to_ping(self.ledger, target, now)
             if entry is None or not keeper.due(cid, entry, enabled=target.ctx.keep_warm):
@@ -570,13 +618,16 @@ class MainScreen(Screen[None]):
             return
         names = ", ".join(sorted(t.ctx.name for t in self._warm_targets.values()))
         policy = keeper.policy
-        limits = ("" if keeper.capped else
-                  f" · limits {policy.max_pings} pings, ${policy.max_usd:.2f}")
+        limits = (
+            "" if keeper.capped else f" · limits {policy.max_pings} pings, ${policy.max_usd:.2f}"
+        )
         watching = f" · on for {names}" if names else ""
-        unknown = (f" · cost of {self._unpriced_pings} unknown (model not priced)"
-                   if self._unpriced_pings else "")
-        self.query_one(UsagePanel).show_keep_warm(
-            f"{keeper.summary()}{unknown}{limits}{watching}")
+        unknown = (
+            f" · cost of {self._unpriced_pings} unknown (model not priced)"
+            if self._unpriced_pings
+            else ""
+        )
+        self.query_one(UsagePanel).show_keep_warm(f"{keeper.summary()}{unknown}{limits}{watching}")
 
     def action_toggle_keep_warm(self) -> None:
         """Turn keep-warm on or off for the selected context (stored with the context)."""
@@ -609,25 +660,35 @@ class MainScreen(Screen[None]):
         ctx = message.context
         if message.error:
             self._set_keep_warm(ctx.with_changes(keep_warm=not ctx.keep_warm))
-            self.notify(message.error, title="Cannot change keep-warm", severity="error",
-                        timeout=10)
+            self.notify(
+                message.error, title="Cannot change keep-warm", severity="error", timeout=10
+            )
             return
         if not ctx.keep_warm:
             self.notify(f"Keep-warm off for {ctx.name}.")
             return
         target = self._warm_targets.get(ctx.id or -1)
         if target is None:
-            self.notify(f"Keep-warm on for {ctx.name}, but it has no breakpoint to keep warm "
-                        "(add one in the editor, f2).", severity="warning", timeout=10)
+            self.notify(
+                f"Keep-warm on for {ctx.name}, but it has no breakpoint to keep warm "
+                "(add one in the editor, f2).",
+                severity="warning",
+                timeout=10,
+            )
             return
         policy = self.keeper.policy
         now = await self.pc_app.current_time()
-        cold = "" if entry_to_ping(self.ledger, target, now) else (
-            " Nothing of it is cached now: warm it or send a prompt first.")
-        self.notify(f"Keep-warm on for {ctx.name}: a prefill-only ping {policy.lead_s:.0f} s "
-                    f"before its cache expires, while the app runs (at most "
-                    f"{policy.max_pings} pings and ${policy.max_usd:.2f} this session).{cold}",
-                    timeout=10)
+        cold = (
+            ""
+            if entry_to_ping(self.ledger, target, now)
+            else (" Nothing of it is cached now: warm it or send a prompt first.")
+        )
+        self.notify(
+            f"Keep-warm on for {ctx.name}: a prefill-only ping {policy.lead_s:.0f} s "
+            f"before its cache expires, while the app runs (at most "
+            f"{policy.max_pings} pings and ${policy.max_usd:.2f} this session).{cold}",
+            timeout=10,
+        )
 
     # -- the TTL planner ------------------------------------------------------------------
 
@@ -656,9 +717,15 @@ class MainScreen(Screen[None]):
 
         catalog = self.pc_app.catalog
         assert catalog is not None
-        self.app.push_screen(PlannerScreen(message.context, message.model, catalog,
-                                           message.gap_s,
-                                           ping_lead_s=self.keeper.policy.lead_s))
+        self.app.push_screen(
+            PlannerScreen(
+                message.context,
+                message.model,
+                catalog,
+                message.gap_s,
+                ping_lead_s=self.keeper.policy.lead_s,
+            )
+        )
 
     # -- conversations --------------------------------------------------------------------
 
@@ -700,9 +767,10 @@ class MainScreen(Screen[None]):
             if conversation_id is not None:
                 self.load_conversation(conversation_id)
 
-        self.app.push_screen(ConversationsDialog(message.context, message.conversations,
-                                                 self.pc_app.wall_now()),
-                             chosen)
+        self.app.push_screen(
+            ConversationsDialog(message.context, message.conversations, self.pc_app.wall_now()),
+            chosen,
+        )
 
     @work(exclusive=True, group="conversations", exit_on_error=False)
     async def load_conversation(self, conversation_id: int) -> None:
@@ -768,9 +836,9 @@ class MainScreen(Screen[None]):
                 self.post_message(ContextSaved(result.id, f"{verb} {result.name}."))
 
         self.app.push_screen(
-            ContextEditorScreen(ctx, catalog, default_model=self.pc_app.default_model,
-                                taken=taken),
-            saved)
+            ContextEditorScreen(ctx, catalog, default_model=self.pc_app.default_model, taken=taken),
+            saved,
+        )
 
     def action_rename_context(self) -> None:
         """Rename the selected context."""
@@ -785,8 +853,9 @@ class MainScreen(Screen[None]):
             if name and name != ctx.name:
                 self.rename(ctx, name)
 
-        self.app.push_screen(NameDialog(f"Rename {ctx.name}", ctx.name,
-                                        taken=self._names() - {ctx.name}), named)
+        self.app.push_screen(
+            NameDialog(f"Rename {ctx.name}", ctx.name, taken=self._names() - {ctx.name}), named
+        )
 
     @work(exclusive=True, group="context-op", exit_on_error=False)
     async def rename(self, ctx: Context, name: str) -> None:
@@ -809,15 +878,15 @@ class MainScreen(Screen[None]):
         assert self.ctx is not None
         ctx = self.ctx
         names = self._names()
-        suggestion = next(n for i in range(1, 1000)
-                          if (n := f"{ctx.name}-copy{'' if i == 1 else i}") not in names)
+        suggestion = next(
+            n for i in range(1, 1000) if (n := f"{ctx.name}-copy{'' if i == 1 else i}") not in names
+        )
 
         def named(name: str | None) -> None:
             if name:
                 self.duplicate(ctx, name)
 
-        self.app.push_screen(NameDialog(f"Duplicate {ctx.name} as", suggestion, taken=names),
-                             named)
+        self.app.push_screen(NameDialog(f"Duplicate {ctx.name} as", suggestion, taken=names), named)
 
     @work(exclusive=True, group="context-op", exit_on_error=False)
     async def duplicate(self, ctx: Context, name: str) -> None:
@@ -844,10 +913,15 @@ class MainScreen(Screen[None]):
             if yes:
                 self.delete(ctx)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Delete {ctx.name}?",
-            "Its blocks, breakpoints and conversations are deleted. Its logged calls stay in "
-            "the history.", yes="Delete"), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Delete {ctx.name}?",
+                "Its blocks, breakpoints and conversations are deleted. Its logged calls stay in "
+                "the history.",
+                yes="Delete",
+            ),
+            answered,
+        )
 
     @work(exclusive=True, group="context-op", exit_on_error=False)
     async def delete(self, ctx: Context) -> None:
@@ -872,15 +946,20 @@ class MainScreen(Screen[None]):
             return
         try:
             existing = {s.name for s in await store.contexts.list()}
-            name = next(n for i in range(1, 1000)
-                        if (n := DEMO_NAME if i == 1 else f"{DEMO_NAME}-{i}") not in existing)
-            ctx = await store.contexts.add(demo_context(self.pc_app.settings.model,
-                                                        name=name))
+            name = next(
+                n
+                for i in range(1, 1000)
+                if (n := DEMO_NAME if i == 1 else f"{DEMO_NAME}-{i}") not in existing
+            )
+            ctx = await store.contexts.add(demo_context(self.pc_app.settings.model, name=name))
         except Exception as exc:
             self._error(exc, "Cannot create the demo context")
             return
-        self.post_message(ContextSaved(
-            ctx.id, f"Created {ctx.name}: ask it something, then ask again to read the cache."))
+        self.post_message(
+            ContextSaved(
+                ctx.id, f"Created {ctx.name}: ask it something, then ask again to read the cache."
+            )
+        )
 
     def on_context_saved(self, message: ContextSaved) -> None:
         if message.notice:

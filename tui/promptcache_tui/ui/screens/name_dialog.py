@@ -41,8 +41,9 @@ class NameDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, classes="dialog-title", markup=False)
-            yield Input(self.initial, placeholder="letters, digits, '.', '_' or '-'",
-                        id="name-input")
+            yield Input(
+                self.initial, placeholder="letters, digits, '.', '_' or '-'", id="name-input"
+            )
             yield Label("", id="name-error")
             yield Label("enter to accept · escape to cancel", classes="dialog-hint")
 

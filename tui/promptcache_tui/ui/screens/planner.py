@@ -31,18 +31,29 @@ STRATEGIES = {
     "1h": "1h TTL",
     "5m+keep-warm": "5m + keep-warm",
 }
-COLUMNS = (("strategy", 16), ("cost / hour", 11), ("calls", 5), ("writes", 6),
-           ("reads", 5), ("pings", 5), ("", 11))
+COLUMNS = (
+    ("strategy", 16),
+    ("cost / hour", 11),
+    ("calls", 5),
+    ("writes", 6),
+    ("reads", 5),
+    ("pings", 5),
+    ("", 11),
+)
 
 
 def gap_note(gap_s: float) -> str:
     """What the gap means for each TTL, in a sentence."""
     if gap_s >= 3600:
-        return ("Your calls are an hour or more apart: no entry survives between them "
-                "unless it is kept warm.")
+        return (
+            "Your calls are an hour or more apart: no entry survives between them "
+            "unless it is kept warm."
+        )
     if gap_s >= 300:
-        return ("Your calls are 5 minutes or more apart: a 5m entry expires between them "
-                "(keep-warm pings it first); a 1h entry survives.")
+        return (
+            "Your calls are 5 minutes or more apart: a 5m entry expires between them "
+            "(keep-warm pings it first); a 1h entry survives."
+        )
     return "Your calls come within 5 minutes: either TTL is read back between calls."
 
 
@@ -75,8 +86,15 @@ class PlannerScreen(ModalScreen[None]):
         Binding("escape", "close", "Close", id="planner.close"),
     ]
 
-    def __init__(self, ctx: Context, model: str, catalog: Catalog, history_gap: float | None,
-                 *, ping_lead_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        model: str,
+        catalog: Catalog,
+        history_gap: float | None,
+        *,
+        ping_lead_s: float = 30.0,
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.model = model
@@ -91,8 +109,11 @@ class PlannerScreen(ModalScreen[None]):
             yield Static("", id="planner-prefix", classes="planner-text", markup=False)
             with Horizontal(id="planner-gap-row"):
                 yield Label("A call every")
-                yield Input(gap_text(self.history_gap) if self.history_gap else "",
-                            placeholder="90s, 4m, 1h", id="planner-gap")
+                yield Input(
+                    gap_text(self.history_gap) if self.history_gap else "",
+                    placeholder="90s, 4m, 1h",
+                    id="planner-gap",
+                )
                 yield Label(self._source_text(), id="planner-source", markup=False)
             yield Label("", id="planner-error", markup=False)
             table: DataTable[str | Text] = DataTable(cursor_type="none", id="planner-table")
@@ -137,31 +158,44 @@ class PlannerScreen(ModalScreen[None]):
         from promptcache_tui.core.context import ContextError
 
         try:
-            result = plan_for(self.ctx, gap_s, self.catalog, model=self.model,
-                              ping_lead_s=self.ping_lead_s)
+            result = plan_for(
+                self.ctx, gap_s, self.catalog, model=self.model, ping_lead_s=self.ping_lead_s
+            )
         except (ContextError, ValueError) as exc:
             self.query_one("#planner-error", Label).update(str(exc))
             self.notify(str(exc), title="Cannot plan", severity="error")
             return
         self.plan = result
         info = self.catalog.get(self.model)
-        price = (f" at ${info.input:.2f}/MTok input" if info and info.input is not None
-                 else " (price unknown)")
+        price = (
+            f" at ${info.input:.2f}/MTok input"
+            if info and info.input is not None
+            else " (price unknown)"
+        )
         self.query_one("#planner-prefix", Static).update(
             f"~{result.prefix_tokens:,} cached tokens (estimated) on {self.model}{price}; "
-            f"one hour of calls every {gap_text(gap_s)}")
-        table: DataTable[str | Text] = self.query_one("#planner-table",
-                                                      DataTable)  # type: ignore[assignment]
+            f"one hour of calls every {gap_text(gap_s)}"
+        )
+        table: DataTable[str | Text] = self.query_one("#planner-table", DataTable)  # type: ignore[assignment]
         table.clear()
         for row in result.rows:
             best = row.strategy == result.cheapest
             style = "green" if best else ""
-            cells = [STRATEGIES.get(row.strategy, row.strategy),
-                     "unknown" if row.cost_per_hour is None else money(row.cost_per_hour),
-                     str(row.calls), str(row.writes), str(row.reads), str(row.pings),
-                     "<- cheapest" if best else ""]
-            table.add_row(*[Text(cell, style=style, justify="right" if 0 < i < 6 else "left")
-                            for i, cell in enumerate(cells)])
+            cells = [
+                STRATEGIES.get(row.strategy, row.strategy),
+                "unknown" if row.cost_per_hour is None else money(row.cost_per_hour),
+                str(row.calls),
+                str(row.writes),
+                str(row.reads),
+                str(row.pings),
+                "<- cheapest" if best else "",
+            ]
+            table.add_row(
+                *[
+                    Text(cell, style=style, justify="right" if 0 < i < 6 else "left")
+                    for i, cell in enumerate(cells)
+                ]
+            )
         cheapest = self.query_one("#planner-cheapest", Label)
         unknown = self.query_one("#planner-unknown", Label)
         if result.prefix_tokens == 0:
@@ -170,12 +204,14 @@ class PlannerScreen(ModalScreen[None]):
             cheapest.update("cheapest: cost unknown")
         else:
             cheapest.update(f"cheapest: {STRATEGIES.get(result.cheapest, result.cheapest)}")
-        unknown.update("" if result.cheapest is not None else
-                       f"cost unknown: {self.model} has no price in the model catalog "
-                       "(add it to models.toml in the data dir)")
+        unknown.update(
+            ""
+            if result.cheapest is not None
+            else f"cost unknown: {self.model} has no price in the model catalog "
+            "(add it to models.toml in the data dir)"
+        )
         self.query_one("#planner-note", Static).update(gap_note(gap_s))
-        self.query_one("#planner-break-even", Static).update(
-            f"Break-even: {result.break_even}.")
+        self.query_one("#planner-break-even", Static).update(f"Break-even: {result.break_even}.")
 
     @property
     def cheapest_text(self) -> str:

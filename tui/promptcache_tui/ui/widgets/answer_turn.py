@@ -97,13 +97,15 @@ def continues_list(previous: str, text: str) -> bool:
 
 def _blank(row: Strip, style: Style) -> bool:
     # Spaces on the answer's own background: not the padding row of a code block.
-    return all(not seg.text.strip()
-               and (seg.style is None or seg.style.bgcolor in (None, style.bgcolor))
-               for seg in row)
+    return all(
+        not seg.text.strip() and (seg.style is None or seg.style.bgcolor in (None, style.bgcolor))
+        for seg in row
+    )
 
 
-def render_markdown(console: Console, text: str, width: int, style: Style,
-                    gap: bool = False) -> list[Strip]:
+def render_markdown(
+    console: Console, text: str, width: int, style: Style, gap: bool = False
+) -> list[Strip]:
     """Rich's Markdown rendering of `text` as rows exactly `width` cells wide.
 
     Blank rows at either end are dropped (Rich opens a leading list with one); `gap` puts one
@@ -111,8 +113,12 @@ def render_markdown(console: Console, text: str, width: int, style: Style,
     stream runs it in a thread.
     """
     width = max(width, 1)
-    lines = console.render_lines(Markdown(text, hyperlinks=False),
-                                 console.options.update_width(width), style=style, pad=False)
+    lines = console.render_lines(
+        Markdown(text, hyperlinks=False),
+        console.options.update_width(width),
+        style=style,
+        pad=False,
+    )
     rows = [Strip(line).crop_extend(0, width, style) for line in lines]
     start, end = 0, len(rows)
     while start < end and _blank(rows[start], style):
@@ -125,15 +131,21 @@ def render_markdown(console: Console, text: str, width: int, style: Style,
     return rows
 
 
-def render_answer(console: Console, text: str, width: int, style: Style,
-                  gap: bool = False) -> list[Strip]:
+def render_answer(
+    console: Console, text: str, width: int, style: Style, gap: bool = False
+) -> list[Strip]:
     """Rows of Markdown that may span several parts: each rendered on its own, as streamed,
     and joined as Rich would join them (`gap` above the first)."""
     rows: list[Strip] = []
     previous = None
     for part in chunk_markdown(text):
-        rows += render_markdown(console, part, width, style,
-                                gap if previous is None else not continues_list(previous, part))
+        rows += render_markdown(
+            console,
+            part,
+            width,
+            style,
+            gap if previous is None else not continues_list(previous, part),
+        )
         previous = part
     return rows
 
@@ -163,8 +175,9 @@ class BackgroundRenderer:
         self._wanted.pop(part, None)
         self._wanted[part] = width
         if self._worker is None or self._worker.is_finished:
-            self._worker = self._host.run_worker(self._run(), group="answer-render-stored",
-                                                 exit_on_error=False)
+            self._worker = self._host.run_worker(
+                self._run(), group="answer-render-stored", exit_on_error=False
+            )
 
     async def _run(self) -> None:
         while self._wanted:
@@ -172,8 +185,9 @@ class BackgroundRenderer:
             if not part.is_attached or part.rendered_at(width):
                 continue  # the conversation was replaced, or asked again while rendering
             text = part.text
-            rows = await asyncio.to_thread(render_answer, self._host.app.console, text, width,
-                                           part.rich_style, part.gap)
+            rows = await asyncio.to_thread(
+                render_answer, self._host.app.console, text, width, part.rich_style, part.gap
+            )
             if part.text == text:
                 part.show_rendered(text, width, rows)
 
@@ -193,8 +207,9 @@ class AnswerPart(SingleLayoutPass, Widget):
     }
     """
 
-    def __init__(self, text: str = "", *, gap: bool = False,
-                 renderer: BackgroundRenderer | None = None) -> None:
+    def __init__(
+        self, text: str = "", *, gap: bool = False, renderer: BackgroundRenderer | None = None
+    ) -> None:
         super().__init__()
         self.text = text
         self.gap = gap  # a blank row above: this part starts a new block (see continues_list)
@@ -236,8 +251,11 @@ class AnswerPart(SingleLayoutPass, Widget):
                 blank = Strip.blank(width, self.rich_style)
                 self._estimate = (width, self.text, [blank] * estimate_rows(self.text, width))
             return self._estimate[2]
-        self._lines = (width, self.text, render_answer(
-            self.app.console, self.text, width, self.rich_style, self.gap))
+        self._lines = (
+            width,
+            self.text,
+            render_answer(self.app.console, self.text, width, self.rich_style, self.gap),
+        )
         return self._lines[2]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -269,8 +287,13 @@ class AnswerTurn(SingleLayoutPass, Vertical):
     }
     """
 
-    def __init__(self, text: str = "", *, classes: str | None = None,
-                 renderer: BackgroundRenderer | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        classes: str | None = None,
+        renderer: BackgroundRenderer | None = None,
+    ) -> None:
         super().__init__(classes=classes)
         self._text = text
         self._renderer = renderer
@@ -312,8 +335,9 @@ class AnswerStream:
         self._wanted[part] = text
         self._wake.set()
         if self._renderer is None:
-            self._renderer = self._turn.run_worker(self._render_loop(), group="answer-render",
-                                                   exit_on_error=False)
+            self._renderer = self._turn.run_worker(
+                self._render_loop(), group="answer-render", exit_on_error=False
+            )
 
     async def _render_loop(self) -> None:
         """Render wanted parts in order, in a thread; the live part at most every `REFRESH_S`."""
@@ -337,8 +361,14 @@ class AnswerStream:
                 if width <= 0:  # not laid out yet: the part renders at its first layout
                     part.show(text)
                 else:
-                    lines = await asyncio.to_thread(render_answer, self._turn.app.console,
-                                                    text, width, part.rich_style, part.gap)
+                    lines = await asyncio.to_thread(
+                        render_answer,
+                        self._turn.app.console,
+                        text,
+                        width,
+                        part.rich_style,
+                        part.gap,
+                    )
                     part.show_rendered(text, width, lines)
             if self._closing:
                 return

@@ -81,11 +81,16 @@ class BreakpointRow(Vertical):
         view = self.view
         approx = "~" if view.estimated else ""
         with Horizontal():
-            yield Label(f"#{view.position} after {view.block}: {view.label}", classes="bp-title",
-                        markup=False)
+            yield Label(
+                f"#{view.position} after {view.block}: {view.label}",
+                classes="bp-title",
+                markup=False,
+            )
             yield Countdown(countdown_text(view.entry), classes=f"-{view.entry.urgency}")
-        yield Label(f"TTL {view.planned.ttl} · prefix {approx}{view.prefix_tokens:,} tokens",
-                    classes="bp-detail")
+        yield Label(
+            f"TTL {view.planned.ttl} · prefix {approx}{view.prefix_tokens:,} tokens",
+            classes="bp-detail",
+        )
         for warning in view.warnings:
             yield Static(f"! {warning.message}", classes="bp-warning", markup=False)
 

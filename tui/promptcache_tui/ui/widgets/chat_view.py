@@ -87,7 +87,7 @@ class ChatView(SingleLayoutPass, VerticalScroll):
         # every layout pass) stays bounded; the whole conversation is still sent.
         shown = list(self.query("UserTurn, AnswerTurn"))
         if len(shown) + 2 > MAX_SHOWN_TURNS:
-            await self.remove_children(shown[:len(shown) + 2 - MAX_SHOWN_TURNS])
+            await self.remove_children(shown[: len(shown) + 2 - MAX_SHOWN_TURNS])
         answer = AnswerTurn(classes="-streaming")
         await self.mount_all([UserTurn(prompt, markup=False), answer])
         self.anchor()

@@ -43,8 +43,9 @@ class ContextsList(SteadyGeometry, OptionList):
         self.summaries = list(summaries)
         self.active_id = active_id
         self.clear_options()
-        self.add_options([Option(_prompt(s, s.id == active_id), id=str(s.id))
-                          for s in self.summaries])
+        self.add_options(
+            [Option(_prompt(s, s.id == active_id), id=str(s.id)) for s in self.summaries]
+        )
         self._highlight(active_id)
 
     def mark_active(self, context_id: int | None) -> None:

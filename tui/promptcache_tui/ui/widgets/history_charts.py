@@ -56,20 +56,39 @@ def series_of(by_day: Sequence[tuple[str, Totals]]) -> list[Series]:
     reads = [float(t.cache_read_input_tokens) for _, t in days]
     peak = max(range(len(cost)), key=cost.__getitem__) if cost else 0
     total_writes, total_reads = sum(writes), sum(reads)
-    ratio = f" · {total_reads / total_writes:.1f} tokens read per token written" \
-        if total_writes else ""
+    ratio = (
+        f" · {total_reads / total_writes:.1f} tokens read per token written" if total_writes else ""
+    )
     return [
-        Series("cost", "cost per day", cost,
-               f"total {dollars(sum(cost))} · peak {dollars(max(cost, default=0))}"
-               + (f" on {days[peak][0]}" if days else "")),
-        Series("saved", "saved per day", saved,
-               f"total {dollars(sum(saved))} · best day {dollars(max(saved, default=0))}"),
-        Series("hit", "hit rate per day (%)", hit,
-               f"mean {_mean(hit):.0f}% · lowest {min(hit, default=0):.0f}%", _mean),
-        Series("writes", "cache writes per day (tokens)", writes,
-               f"total {count(int(total_writes))}"),
-        Series("reads", "cache reads per day (tokens)", reads,
-               f"total {count(int(total_reads))}{ratio}"),
+        Series(
+            "cost",
+            "cost per day",
+            cost,
+            f"total {dollars(sum(cost))} · peak {dollars(max(cost, default=0))}"
+            + (f" on {days[peak][0]}" if days else ""),
+        ),
+        Series(
+            "saved",
+            "saved per day",
+            saved,
+            f"total {dollars(sum(saved))} · best day {dollars(max(saved, default=0))}",
+        ),
+        Series(
+            "hit",
+            "hit rate per day (%)",
+            hit,
+            f"mean {_mean(hit):.0f}% · lowest {min(hit, default=0):.0f}%",
+            _mean,
+        ),
+        Series(
+            "writes", "cache writes per day (tokens)", writes, f"total {count(int(total_writes))}"
+        ),
+        Series(
+            "reads",
+            "cache reads per day (tokens)",
+            reads,
+            f"total {count(int(total_reads))}{ratio}",
+        ),
     ]
 
 
@@ -111,8 +130,9 @@ class HistoryCharts(VerticalScroll):
     }
     """
 
-    def __init__(self, by_day: Sequence[tuple[str, Totals]] | None = None, *,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, by_day: Sequence[tuple[str, Totals]] | None = None, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self._initial = by_day
         self._ready = False  # the sparklines exist (days may arrive before they do)
@@ -141,6 +161,7 @@ class HistoryCharts(VerticalScroll):
         for series in series_of(by_day):
             self.query_one(f"#sparkline-{series.key}", Sparkline).data = series.values
             self.query_one(f"#note-{series.key}", Label).update(
-                series.note if by_day else "no calls")
+                series.note if by_day else "no calls"
+            )
             self.query_one(f"#from-{series.key}", Label).update(first)
             self.query_one(f"#to-{series.key}", Label).update(last)

@@ -26,17 +26,31 @@ def header_text(record: CallRecord) -> Text:
     """Who, when, what, and the ids to quote to support."""
     text = Text()
     text.append(f"call {record.id} · ", style="bold")
-    text.append(f"{record.ts[:19].replace('T', ' ')} UTC · {record.context or '(no context)'}"
-                f" · {record.kind} · {record.model} · ")
+    text.append(
+        f"{record.ts[:19].replace('T', ' ')} UTC · {record.context or '(no context)'}"
+        f" · {record.kind} · {record.model} · "
+    )
     text.append(record.status, style="bold red" if record.status != "ok" else "bold green")
-    ids = [f"{name} {value}" for name, value in (
-        ("request", record.request_id), ("message", record.message_id),
-        ("stop", record.stop_reason), ("conversation", record.conversation_id)) if value]
+    ids = [
+        f"{name} {value}"
+        for name, value in (
+            ("request", record.request_id),
+            ("message", record.message_id),
+            ("stop", record.stop_reason),
+            ("conversation", record.conversation_id),
+        )
+        if value
+    ]
     ids.append("live API" if record.live else "offline simulator")
     text.append("\n" + " · ".join(ids), style="dim")
-    timing = [f"{name} {value:,.0f} ms" for name, value in (
-        ("time to first token", record.ttft_ms), ("duration", record.duration_ms))
-        if value is not None]
+    timing = [
+        f"{name} {value:,.0f} ms"
+        for name, value in (
+            ("time to first token", record.ttft_ms),
+            ("duration", record.duration_ms),
+        )
+        if value is not None
+    ]
     if timing:
         text.append("\n" + " · ".join(timing), style="dim")
     return text
@@ -47,7 +61,8 @@ def usage_table(record: CallRecord) -> Table:
     usage, prices, cost = record.usage, record.prices, record.cost
     base = prices.input
     unsplit = usage.cache_creation_input_tokens - (
-        usage.cache_creation_5m_tokens + usage.cache_creation_1h_tokens)
+        usage.cache_creation_5m_tokens + usage.cache_creation_1h_tokens
+    )
     table = Table(box=None, pad_edge=False, header_style="bold")
     for name in ("tokens", "count", "price / MTok", "cost"):
         table.add_column(name, justify="left" if name == "tokens" else "right")
@@ -57,16 +72,23 @@ def usage_table(record: CallRecord) -> Table:
 
     rows = [
         ("input (uncached)", usage.input_tokens, base),
-        ("cache writes, 5m", usage.cache_creation_5m_tokens + max(unsplit, 0),
-         scaled(prices.write_5m)),
+        (
+            "cache writes, 5m",
+            usage.cache_creation_5m_tokens + max(unsplit, 0),
+            scaled(prices.write_5m),
+        ),
         ("cache writes, 1h", usage.cache_creation_1h_tokens, scaled(prices.write_1h)),
         ("cache reads", usage.cache_read_input_tokens, scaled(prices.read)),
         ("output", usage.output_tokens, prices.output),
     ]
     for name, tokens, price in rows:
         table.add_row(name, f"{tokens:,}", _price(price), _line_cost(tokens, price))
-    table.add_row(Text("total", style="bold"), f"{usage.prompt_tokens + usage.output_tokens:,}",
-                  "", Text(dollars(cost.cost_usd), style="bold"))
+    table.add_row(
+        Text("total", style="bold"),
+        f"{usage.prompt_tokens + usage.output_tokens:,}",
+        "",
+        Text(dollars(cost.cost_usd), style="bold"),
+    )
     return table
 
 
@@ -74,12 +96,16 @@ def money_text(record: CallRecord) -> Text:
     """Cost, uncached cost, saving, hit rate, and the prices in effect."""
     cost, prices = record.cost, record.prices
     text = Text()
-    text.append(f"cost {dollars(cost.cost_usd)} · uncached {dollars(cost.uncached_cost_usd)} · "
-                f"saved {dollars(cost.saved_usd)} · hit rate {percent(record.usage.hit_rate)}",
-                style="bold")
-    text.append(f"\nprices in effect: input {_price(prices.input)} / MTok, output "
-                f"{_price(prices.output)} / MTok; 5m writes x{prices.write_5m:g}, 1h writes "
-                f"x{prices.write_1h:g}, reads x{prices.read:g} of input")
+    text.append(
+        f"cost {dollars(cost.cost_usd)} · uncached {dollars(cost.uncached_cost_usd)} · "
+        f"saved {dollars(cost.saved_usd)} · hit rate {percent(record.usage.hit_rate)}",
+        style="bold",
+    )
+    text.append(
+        f"\nprices in effect: input {_price(prices.input)} / MTok, output "
+        f"{_price(prices.output)} / MTok; 5m writes x{prices.write_5m:g}, 1h writes "
+        f"x{prices.write_1h:g}, reads x{prices.read:g} of input"
+    )
     if not prices.known:
         text.append("\nthis model had no known price when the call was made", style="yellow")
     return text
@@ -96,9 +122,11 @@ def why_text(record: CallRecord) -> Text:
         text.append(f" ({record.cache_missed_input_tokens:,} tokens missed)")
     for mark in record.breakpoints:
         state = "cached" if mark.cached else "not cached"
-        text.append(f"\nbreakpoint {mark.position + 1}: {mark.ttl}, prefix "
-                    f"~{mark.prefix_tokens:,} tokens, {state}, {mark.prefix_hash[:12]}",
-                    style="dim")
+        text.append(
+            f"\nbreakpoint {mark.position + 1}: {mark.ttl}, prefix "
+            f"~{mark.prefix_tokens:,} tokens, {state}, {mark.prefix_hash[:12]}",
+            style="dim",
+        )
     return text
 
 
@@ -130,7 +158,10 @@ class CallDetail(VerticalScroll):
         yield Static(money_text(record), id="detail-money")
         yield Static(why_text(record), id="detail-why")
         yield Label("prompt", classes="detail-title")
-        yield Static(Text(record.prompt or "(none: a warm-up call sends no prompt)"),
-                     classes="detail-text", id="detail-prompt")
+        yield Static(
+            Text(record.prompt or "(none: a warm-up call sends no prompt)"),
+            classes="detail-text",
+            id="detail-prompt",
+        )
         yield Label("answer", classes="detail-title")
         yield Static(Text(record.answer or "(none)"), classes="detail-text", id="detail-answer")

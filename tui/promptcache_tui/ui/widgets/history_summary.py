@@ -12,15 +12,28 @@ from textual.widgets import DataTable, Label, Static
 from promptcache_tui.store.calls import Summary, Totals
 from promptcache_tui.ui.widgets.usage_panel import percent
 
-BREAKDOWN_COLUMNS = ("calls", "errors", "input", "writes", "reads", "output", "cost",
-                     "uncached", "saved", "hit")
+BREAKDOWN_COLUMNS = (
+    "calls",
+    "errors",
+    "input",
+    "writes",
+    "reads",
+    "output",
+    "cost",
+    "uncached",
+    "saved",
+    "hit",
+)
 
 
 def count(value: int) -> str:
     """Token and call counts: 812, 8,417, 12.3k, 4.5M, 1.2B."""
     # Exact below 10,000; shortened above, each unit from its own threshold.
-    for threshold, size, suffix in ((1_000_000_000, 1_000_000_000, "B"),
-                                    (1_000_000, 1_000_000, "M"), (10_000, 1_000, "k")):
+    for threshold, size, suffix in (
+        (1_000_000_000, 1_000_000_000, "B"),
+        (1_000_000, 1_000_000, "M"),
+        (10_000, 1_000, "k"),
+    ):
         if value >= threshold:
             return f"{value / size:.1f}{suffix}"
     return f"{value:,}"
@@ -53,18 +66,27 @@ def totals_lines(totals: Totals) -> str:
         f"{count(totals.cache_read_input_tokens)} · output {count(totals.output_tokens)}",
     ]
     if totals.unpriced_calls:
-        lines.append(f"[dim]{totals.unpriced_calls:,} calls of models with unknown prices are "
-                     "not in the costs[/dim]")
+        lines.append(
+            f"[dim]{totals.unpriced_calls:,} calls of models with unknown prices are "
+            "not in the costs[/dim]"
+        )
     return "\n".join(lines)
 
 
 def breakdown_cells(totals: Totals) -> list[str]:
     """One breakdown row after its key."""
-    return [f"{totals.calls:,}", f"{totals.errors:,}", count(totals.input_tokens),
-            count(totals.cache_creation_input_tokens), count(totals.cache_read_input_tokens),
-            count(totals.output_tokens), dollars(totals.cost_usd),
-            dollars(totals.uncached_cost_usd), dollars(totals.saved_usd),
-            percent(totals.hit_rate)]
+    return [
+        f"{totals.calls:,}",
+        f"{totals.errors:,}",
+        count(totals.input_tokens),
+        count(totals.cache_creation_input_tokens),
+        count(totals.cache_read_input_tokens),
+        count(totals.output_tokens),
+        dollars(totals.cost_usd),
+        dollars(totals.uncached_cost_usd),
+        dollars(totals.saved_usd),
+        percent(totals.hit_rate),
+    ]
 
 
 class HistoryTotals(Static):

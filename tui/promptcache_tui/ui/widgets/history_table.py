@@ -28,10 +28,20 @@ from promptcache_tui.ui.widgets.usage_panel import money, percent, tokens
 
 # (title, width, right-aligned); the last column takes what is left (at least its width).
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
-    ("time (UTC)", 19, False), ("context", 15, False), ("kind", 4, False),
-    ("model", 18, False), ("status", 6, False), ("in", 6, True), ("5m w", 6, True),
-    ("1h w", 6, True), ("read", 7, True), ("out", 6, True), ("cost", 9, True),
-    ("saved", 9, True), ("hit", 4, True), ("miss reason / error", 20, False),
+    ("time (UTC)", 19, False),
+    ("context", 15, False),
+    ("kind", 4, False),
+    ("model", 18, False),
+    ("status", 6, False),
+    ("in", 6, True),
+    ("5m w", 6, True),
+    ("1h w", 6, True),
+    ("read", 7, True),
+    ("out", 6, True),
+    ("cost", 9, True),
+    ("saved", 9, True),
+    ("hit", 4, True),
+    ("miss reason / error", 20, False),
 )
 GAP = 1  # space between columns
 # Ask for the next page this many rows before the end, so scrolling rarely waits.
@@ -108,7 +118,9 @@ class HistoryTable(ScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "history-table--header", "history-table--odd", "history-table--error",
+        "history-table--header",
+        "history-table--odd",
+        "history-table--error",
         "history-table--cursor",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -161,7 +173,7 @@ class HistoryTable(ScrollView, can_focus=True):
         """The cell texts of a loaded row (trimmed), for tests and copying."""
         text, out, start = self._line(self._rows[row]), [], 1
         for width in self._widths:
-            out.append(text[start:start + width].strip())
+            out.append(text[start : start + width].strip())
             start += width + GAP
         return out
 
@@ -181,9 +193,10 @@ class HistoryTable(ScrollView, can_focus=True):
             prefix = " " + "".join(
                 _fit(cell, width, right) + gap
                 for cell, width, (_, _, right) in zip(
-                    cells[:-1], self._widths[:-1], COLUMNS[:-1], strict=True))
-            self._rows.append(_Row(int(record.id or 0), prefix, cells[-1],
-                                   record.status != "ok"))
+                    cells[:-1], self._widths[:-1], COLUMNS[:-1], strict=True
+                )
+            )
+            self._rows.append(_Row(int(record.id or 0), prefix, cells[-1], record.status != "ok"))
         self.complete = complete
         self.virtual_size = Size(self._line_width(), len(self._rows) + 1)
         self.refresh()
@@ -219,8 +232,10 @@ class HistoryTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             self._sync_widths()
-            header = " " + (" " * GAP).join(_fit(title, w, right) for (title, _, right), w
-                                            in zip(COLUMNS, self._widths, strict=True))
+            header = " " + (" " * GAP).join(
+                _fit(title, w, right)
+                for (title, _, right), w in zip(COLUMNS, self._widths, strict=True)
+            )
             style = base + self.get_component_rich_style("history-table--header")
             strip = Strip([Segment(header, style)], cell_len(header))
             return strip.crop_extend(scroll_x, scroll_x + width, style)

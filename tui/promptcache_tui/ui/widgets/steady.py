@@ -22,15 +22,17 @@ class SteadyGeometry:
 
     _steady_geometry: tuple[Size, Size, Size, Size] | None = None
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
         # Own content size included: new rows still update the scrollbars as before.
         geometry = (size, virtual_size, container_size, self.virtual_size)  # type: ignore[attr-defined]
         if geometry == self._steady_geometry:
             return False
         self._steady_geometry = geometry
         return super()._size_updated(  # type: ignore[misc]
-            size, virtual_size, container_size, layout)
+            size, virtual_size, container_size, layout
+        )
 
 
 class SingleLayoutPass:
@@ -43,7 +45,9 @@ class SingleLayoutPass:
     Scrollbars still update, and a scrollbar that appears or goes still lays out again.
     """
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
         return super()._size_updated(  # type: ignore[misc]
-            size, virtual_size, container_size, layout=False)
+            size, virtual_size, container_size, layout=False
+        )

@@ -19,8 +19,19 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 200
 # (label, width) of the table's columns: fixed, so rows render once and line up.
-COLUMNS = (("time", 11), ("kind", 4), ("5m w", 5), ("1h w", 5), ("read", 5), ("in", 5),
-           ("out", 5), ("cost $", 6), ("saved $", 7), ("hit", 4), ("miss reason", 16))
+COLUMNS = (
+    ("time", 11),
+    ("kind", 4),
+    ("5m w", 5),
+    ("1h w", 5),
+    ("read", 5),
+    ("in", 5),
+    ("out", 5),
+    ("cost $", 6),
+    ("saved $", 7),
+    ("hit", 4),
+    ("miss reason", 16),
+)
 NUMERIC = range(2, 10)  # right-aligned columns
 
 
@@ -80,8 +91,10 @@ def row_of(record: CallRecord, now: float) -> list[Text]:
         reason,
     ]
     style = "red" if failed else ""
-    return [Text(str(cell), style=style, justify="right" if i in NUMERIC else "left")
-            for i, cell in enumerate(cells)]
+    return [
+        Text(str(cell), style=style, justify="right" if i in NUMERIC else "left")
+        for i, cell in enumerate(cells)
+    ]
 
 
 def detail_line(record: CallRecord, now: float) -> str:
@@ -95,8 +108,10 @@ def detail_line(record: CallRecord, now: float) -> str:
         extra = f" ({missed:,} tokens missed)" if missed else ""
         return f"{head} missed the cache: {record.cache_miss_reason}{extra}"
     if usage.cache_read_input_tokens:
-        return (f"{head} read {usage.cache_read_input_tokens:,} tokens from the cache "
-                f"(hit {percent(usage.hit_rate)})")
+        return (
+            f"{head} read {usage.cache_read_input_tokens:,} tokens from the cache "
+            f"(hit {percent(usage.hit_rate)})"
+        )
     if usage.cache_creation_input_tokens:
         return f"{head} wrote {usage.cache_creation_input_tokens:,} tokens to the cache"
     return f"{head}: nothing was cached"
@@ -113,9 +128,11 @@ def warm_summary(record: CallRecord) -> str:
     if usage.cache_creation_5m_tokens:
         writes.append(f"{usage.cache_creation_5m_tokens:,} (5m)")
     cost = record.cost.cost_usd
-    return (f"wrote {' + '.join(writes) or '0'} tokens, read "
-            f"{usage.cache_read_input_tokens:,} · cost "
-            f"{'unknown' if cost is None else money(cost)}")
+    return (
+        f"wrote {' + '.join(writes) or '0'} tokens, read "
+        f"{usage.cache_read_input_tokens:,} · cost "
+        f"{'unknown' if cost is None else money(cost)}"
+    )
 
 
 def totals_line(records: Sequence[CallRecord]) -> str:
@@ -130,8 +147,10 @@ def totals_line(records: Sequence[CallRecord]) -> str:
     prompt = sum(r.usage.prompt_tokens for r in records)
     hit = read / prompt if prompt else None
     unknown = " (some prices unknown)" if known and len(known) < len(costs) else ""
-    return (f"this session: {len(records)} call{'s' if len(records) != 1 else ''} · "
-            f"cost {money(cost)} · saved {money(saved)} · hit {percent(hit)}{unknown}")
+    return (
+        f"this session: {len(records)} call{'s' if len(records) != 1 else ''} · "
+        f"cost {money(cost)} · saved {money(saved)} · hit {percent(hit)}{unknown}"
+    )
 
 
 class UsagePanel(Vertical):

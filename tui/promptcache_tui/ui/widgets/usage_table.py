@@ -44,7 +44,10 @@ class CallsTable(SteadyGeometry, ScrollView, can_focus=True):
         Binding("end", "last", "Last", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "calls-table--header", "calls-table--cursor", "calls-table--even-row"}
+        "calls-table--header",
+        "calls-table--cursor",
+        "calls-table--even-row",
+    }
     DEFAULT_CSS = """
     CallsTable {
         background: $surface;
@@ -82,13 +85,20 @@ class CallsTable(SteadyGeometry, ScrollView, can_focus=True):
             """The table."""
             return self.table
 
-    def __init__(self, columns: Sequence[tuple[str, int]], *, right: Container[int] = (),
-                 id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, int]],
+        *,
+        right: Container[int] = (),
+        id: str | None = None,
+    ) -> None:
         """`columns` are (label, width); the columns numbered in `right` align right."""
         super().__init__(id=id)
         self._widths = [width for _, width in columns]
-        self._header: Cells = [Text(label, justify="right" if i in right else "left")
-                               for i, (label, _) in enumerate(columns)]
+        self._header: Cells = [
+            Text(label, justify="right" if i in right else "left")
+            for i, (label, _) in enumerate(columns)
+        ]
         self._rows: list[Cells] = []
         self._strips: dict[tuple[tuple[str, str, str], ...], Strip] = {}
         self._header_strip: Strip | None = None
@@ -193,4 +203,3 @@ class CallsTable(SteadyGeometry, ScrollView, can_focus=True):
         """A click on a row puts the cursor there."""
         if event.y >= 1:
             self._move_to(self.scroll_offset.y + event.y - 1)
-
