@@ -106,11 +106,16 @@ MESSAGE_BLOCK_TYPES = (
     "tool_addition",
     "tool_removal",
 )
-# The keys each common block may have: others are "Extra inputs are not permitted".
+# The keys each common block may have (SDK 2.x block params): others are "Extra inputs are
+# not permitted".
 _BLOCK_KEYS = {
     "text": frozenset({"type", "text", "cache_control", "citations"}),
-    "tool_use": frozenset({"type", "id", "name", "input", "cache_control", "caller"}),
-    "tool_result": frozenset({"type", "tool_use_id", "content", "is_error", "cache_control"}),
+    "tool_use": frozenset(
+        {"type", "id", "name", "input", "cache_control", "caller", "toolset_name"}
+    ),
+    "tool_result": frozenset(
+        {"type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"}
+    ),
     "thinking": frozenset({"type", "thinking", "signature"}),
     "redacted_thinking": frozenset({"type", "data"}),
 }
@@ -621,7 +626,7 @@ def traits_of(info: ModelInfo | None) -> ModelTraits:
         return UNKNOWN_MODEL_TRAITS
     return ModelTraits(
         system_messages=bool(getattr(info, "system_messages", False)),
-        thinking=tuple(getattr(info, "thinking", ("enabled",))),
+        thinking=tuple(getattr(info, "thinking", ("enabled", "adaptive"))),
         keeps_thinking=bool(getattr(info, "keeps_thinking", False)),
     )
 

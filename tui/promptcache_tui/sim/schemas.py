@@ -127,6 +127,7 @@ def instance_of(schema: Mapping[str, Any], salt: str = "") -> Any:
     from faker import generator as faker_generator
 
     clean = _without_code(schema)
+    first: Any = _NOTHING
     for attempt in range(ATTEMPTS):
         with _LOCK:
             make = _jsf()
@@ -144,8 +145,26 @@ def instance_of(schema: Mapping[str, Any], salt: str = "") -> Any:
                 random.setstate(saved[0])
                 shared.setstate(saved[1])
         if candidate is not _NOTHING and is_valid(schema, candidate):
-            return candidate
+            if not _has_empty_string(candidate):
+                return candidate
+            if first is _NOTHING:
+                first = candidate  # valid, but an empty string reads like a bug: keep looking
+    if first is not _NOTHING:
+        return first
     raise SchemaProblem("the simulator could not produce an instance of this schema")
+
+
+def _has_empty_string(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item == "":
+            return True
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 _NOTHING = object()
