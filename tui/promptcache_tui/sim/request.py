@@ -684,6 +684,14 @@ def finite_json_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def finite_json_float(text: str) -> float:
+    """`parse_float` for json.loads: `1e999` would otherwise become infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def nesting_depth(value: Any, limit: int) -> int:
     """How deep `value` nests (objects and arrays), counting no further than `limit` + 1."""
     deepest = 0

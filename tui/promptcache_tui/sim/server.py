@@ -32,6 +32,7 @@ from promptcache_tui.sim.guard import LocalOnly
 from promptcache_tui.sim.request import (
     check_model_rules,
     finite_json_constant,
+    finite_json_float,
     is_finite_number,
     nesting_depth,
     resolve_model,
@@ -232,7 +233,7 @@ async def _json_body(request: Request, *, empty: Any = ...) -> Any:
     if not raw.strip() and empty is not ...:
         return empty
     try:
-        value = json.loads(raw, parse_constant=finite_json_constant)
+        value = json.loads(raw, parse_constant=finite_json_constant, parse_float=finite_json_float)
     except RecursionError:
         value = _TOO_DEEP
     except ValueError:
