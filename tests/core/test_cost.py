@@ -76,8 +76,8 @@ def test_unknown_model_has_unknown_cost_not_zero() -> None:
 
 
 def test_model_without_confirmed_price_is_unknown() -> None:
-    # Sonnet 5 is catalogued for its cache minimum only.
-    prices = prices_for(load_catalog(), "claude-sonnet-5")
+    # Haiku 5.5 is catalogued with no official price.
+    prices = prices_for(load_catalog(), "claude-haiku-5-5")
     assert not prices.known
     assert call_cost(Usage(input_tokens=1), prices).cost_usd is None
 

@@ -22,7 +22,7 @@ from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.prefix import RenderedBlock, render, total_tokens
 from promptcache_tui.sim.diagnostics import Fingerprint, diagnose, fingerprint
 from promptcache_tui.sim.errors import invalid
-from promptcache_tui.sim.request import ResolvedModel, resolve_model
+from promptcache_tui.sim.models import ModelDirectory, ResolvedModel
 
 TTL_SECONDS = {"5m": 300, "1h": 3600}
 MAX_BREAKPOINTS = 4
@@ -314,17 +314,18 @@ class CacheEngine:
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        self.models = ModelDirectory(catalog, clock)
 
     def count_tokens(self, params: Mapping[str, Any]) -> int:
         """What count_tokens reports: the prompt's estimate; validates like a create."""
-        resolve_model(self.catalog, params.get("model"))
+        self.models.resolve(params.get("model"))
         blocks = render(params)
         collect_breakpoints(params, blocks)
         return total_tokens(blocks)
 
     def prepare(self, params: Mapping[str, Any]) -> Prepared:
         """Step 1, at the start of the request: breakpoints, lookups, refreshes, usage."""
-        model = resolve_model(self.catalog, params.get("model"))
+        model = self.models.resolve(params.get("model"))
         blocks = render(params)
         points = collect_breakpoints(params, blocks)
         now = self.clock()
