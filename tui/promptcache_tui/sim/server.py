@@ -400,25 +400,12 @@ async def count_tokens(request: Request) -> Response:
     return JSONResponse({"input_tokens": tokens}, headers={"request-id": request.state.request_id})
 
 
-def _model_object(sim: Simulator, model_id: str) -> dict[str, Any]:
-    info = sim.catalog.models[model_id]
-    retires = f"{info.deprecated_on.isoformat()}T00:00:00Z" if info.deprecated_on else None
-    return {
-        "type": "model",
-        "id": info.id,
-        "display_name": f"Claude {info.family}" if info.family else info.id,
-        "created_at": "1970-01-01T00:00:00Z",  # the catalog has no release dates: epoch
-        "lifecycle": "deprecated" if retires else "active",
-        "retires_at": retires,
-    }
-
-
 async def list_models(request: Request) -> Response:
-    """GET /v1/models: the catalog's models that are not retired, in the list shape."""
+    """GET /v1/models: the catalog's models that exist today (sim/models.py), listed."""
     _gate(request)
     sim = _sim(request)
     await _take_fault(request, can_drop=False)
-    ids = [m.id for m in sim.catalog.models.values() if not m.retired]
+    ids = [m.id for m in sim.engine.models.listed()]
     try:
         limit = int(request.query_params.get("limit", "20"))
     except ValueError:
@@ -433,7 +420,7 @@ async def list_models(request: Request) -> Response:
         page, has_more = ids[-limit:], len(ids) > limit
     else:
         page, has_more = ids[:limit], len(ids) > limit
-    data = [_model_object(sim, m) for m in page]
+    data = [sim.engine.models.model_object(sim.catalog.models[m]) for m in page]
     return JSONResponse(
         {
             "data": data,
@@ -446,16 +433,12 @@ async def list_models(request: Request) -> Response:
 
 
 async def get_model(request: Request) -> Response:
-    """GET /v1/models/{model_id}."""
+    """GET /v1/models/{model_id}: any id a create accepts (sim/models.py)."""
     _gate(request)
     sim = _sim(request)
     await _take_fault(request, can_drop=False)
-    info = sim.catalog.get(request.path_params["model_id"])
-    if info is None or info.retired:
-        raise ApiError(404, f"model: {request.path_params['model_id']}")
-    return JSONResponse(
-        _model_object(sim, info.id), headers={"request-id": request.state.request_id}
-    )
+    found = sim.engine.models.retrieve(request.path_params["model_id"])
+    return JSONResponse(found, headers={"request-id": request.state.request_id})
 
 
 # -- test hooks ------------------------------------------------------------------------
