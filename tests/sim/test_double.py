@@ -6,6 +6,7 @@ Every test drives the official SDK against the simulator over loopback HTTP.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -413,3 +414,52 @@ def test_earlier_thinking_leaves_the_prompt_of_a_new_turn() -> None:
     assert stripped[1]["content"] == [call]
     assert stripped[3]["content"] == [text("Sunny.")]
     assert stripped[4] == new_turn["messages"][4]
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "claude_code_request.json"
+
+
+def _replay(client: anthropic.Anthropic, body: dict[str, Any], **extra: Any) -> Any:
+    rest = {k: v for k, v in body.items() if k not in ("model", "max_tokens", "messages", "stream")}
+    with client.messages.stream(**_sdk(body), extra_body=rest, **extra) as stream:
+        return stream.get_final_message()
+
+
+def test_claude_code_default_model_request_is_answered_and_cached(
+    client: anthropic.Anthropic,
+) -> None:
+    captured = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    body = captured["body"]
+    assert body["model"] == "claude-opus-4-8"
+    assert body["messages"][-1]["role"] == "system"  # the shape that used to be a 400
+    beta = {"anthropic-beta": captured["headers"]["anthropic-beta"]}
+    first = _replay(client, body, extra_headers=beta)
+    assert [b.type for b in first.content] == ["thinking", "text"]  # adaptive thinking
+    assert first.usage.cache_creation_input_tokens > 0  # its cached system blocks
+    again = _replay(client, body, extra_headers=beta)
+    assert again.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
+
+
+def test_system_messages_only_on_the_models_that_take_them(client: anthropic.Anthropic) -> None:
+    messages = [user("Hi"), {"role": "system", "content": "Be brief."}]
+    ok = client.messages.create(model="claude-opus-4-8", max_tokens=20, messages=messages)
+    assert ok.type == "message"
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=20, messages=messages)
+    assert caught.value.body["error"]["message"] == (
+        "messages.1.role: role 'system' is not supported on claude-sonnet-4-6"
+    )
+
+
+def test_thinking_types_follow_the_catalog(client: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=20,
+            thinking={"type": "adaptive"},
+            messages=[user("Hi")],
+        )
+    assert caught.value.body["error"]["message"] == (
+        "thinking: Input tag 'adaptive' found using 'type' does not match any of the expected "
+        "tags: 'disabled', 'enabled'"
+    )

@@ -15,12 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promptcache_tui.core.catalog import Catalog, ModelInfo
+from promptcache_tui.core.catalog import ModelInfo
 from promptcache_tui.sim.errors import ApiError, invalid
 from promptcache_tui.sim.schemas import SchemaProblem, check_schema
 
-# Used for a `claude-*` model the catalog does not know (the most common published minimum).
-UNKNOWN_MODEL_MIN_CACHE_TOKENS = 1024
 ROLES = ("user", "assistant")
 _ROLES_WITH_SYSTEM = (*ROLES, "system")
 
@@ -128,35 +126,6 @@ MIN_THINKING_BUDGET = 1024
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedModel:
-    """The model a request names, resolved against the catalog."""
-
-    requested: str  # as sent, echoed back in responses
-    id: str  # catalog id (aliases resolved): part of every cache key
-    min_cache_tokens: int
-    known: bool
-
-
-def resolve_model(catalog: Catalog, model: Any) -> ResolvedModel:
-    """Resolve `model`, or raise 404 not_found_error as the API does for an unknown model.
-
-    Any `claude-*` id is accepted (new models appear before the catalog knows them);
-    retired catalog models are refused, as the real API refuses them.
-    """
-    if not isinstance(model, str) or not model:
-        raise invalid("model: Field required")
-    info = catalog.get(model)
-    if info is not None:
-        if info.retired:
-            raise ApiError(404, f"model: {model}")
-        minimum = info.min_cache_tokens or UNKNOWN_MODEL_MIN_CACHE_TOKENS
-        return ResolvedModel(model, info.id, minimum, True)
-    if model.startswith("claude-"):
-        return ResolvedModel(model, model, UNKNOWN_MODEL_MIN_CACHE_TOKENS, False)
-    raise ApiError(404, f"model: {model}")
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -621,13 +590,19 @@ UNKNOWN_MODEL_TRAITS = ModelTraits()  # a model newer than the catalog: assume t
 
 
 def traits_of(info: ModelInfo | None) -> ModelTraits:
-    """The traits of a catalog model, or the defaults for a model the catalog lacks."""
+    """The traits of a catalog model, or the defaults for a model the catalog lacks.
+
+    For a catalogued model, system messages are taken only where the catalog says so (the
+    documentation names the models that take them); thinking types the catalog leaves
+    unknown are all accepted. Earlier thinking is dropped: the catalog has no field for the
+    models that keep it.
+    """
     if info is None:
         return UNKNOWN_MODEL_TRAITS
     return ModelTraits(
-        system_messages=bool(getattr(info, "system_messages", False)),
-        thinking=tuple(getattr(info, "thinking", ("enabled", "adaptive"))),
-        keeps_thinking=bool(getattr(info, "keeps_thinking", False)),
+        system_messages=bool(info.system_messages),
+        thinking=tuple(info.thinking) if info.thinking is not None else ("enabled", "adaptive"),
+        keeps_thinking=False,
     )
 
 
@@ -677,6 +652,19 @@ def without_earlier_thinking(params: Mapping[str, Any]) -> Mapping[str, Any]:
                 message, changed = {**message, "content": slim}, True
         kept.append(message)
     return {**params, "messages": kept} if changed else params
+
+
+def keeps_all_thinking(params: Mapping[str, Any]) -> bool:
+    """True when context editing asks to keep every thinking block (`clear_thinking` edit
+    with `keep: "all"`, as Claude Code sends): nothing is stripped then."""
+    management = params.get("context_management")
+    edits = management.get("edits") if isinstance(management, Mapping) else None
+    return isinstance(edits, list) and any(
+        isinstance(e, Mapping)
+        and str(e.get("type", "")).startswith("clear_thinking")
+        and e.get("keep") == "all"
+        for e in edits
+    )
 
 
 def finite_json_constant(name: str) -> float:

@@ -34,8 +34,8 @@ from promptcache_tui.sim.request import (
     finite_json_constant,
     finite_json_float,
     is_finite_number,
+    keeps_all_thinking,
     nesting_depth,
-    resolve_model,
     traits_of,
     validate_create,
     validate_prompt,
@@ -346,11 +346,12 @@ async def _events(
 
 def _model_checked(sim: Simulator, params: Mapping[str, Any]) -> Mapping[str, Any]:
     """The model's own rules, then the prompt as that model sees it (earlier thinking gone)."""
-    model = params.get("model")
-    resolve_model(sim.catalog, model)  # a 404 for an unknown model comes first
-    traits = traits_of(sim.catalog.get(model))
-    check_model_rules(params, model, traits)
-    return params if traits.keeps_thinking else without_earlier_thinking(params)
+    resolved = sim.engine.models.resolve(params.get("model"))  # a 404 comes first
+    traits = traits_of(resolved.info)
+    check_model_rules(params, resolved.requested, traits)
+    if traits.keeps_thinking or keeps_all_thinking(params):
+        return params
+    return without_earlier_thinking(params)
 
 
 async def create_message(request: Request) -> Response:
