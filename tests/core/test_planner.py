@@ -84,3 +84,47 @@ def test_parse_gap_refuses_nonsense(text: str) -> None:
 
     with pytest.raises(ValueError):
         parse_gap(text)
+
+
+def test_a_models_own_read_price_changes_the_plan_and_its_break_even() -> None:
+    from promptcache_tui.core.catalog import Multipliers
+
+    cheap_reads = Multipliers(1.25, 2.0, 0.025)  # Fable 5.1
+    got = {r.strategy: r.cost_per_hour for r in plan(100_000, 60, 10.0, cheap_reads).rows}
+    unit = 100_000 * 10.0 / 1e6
+    assert got["5m"] == pytest.approx((1.25 + 59 * 0.025) * unit)
+    text = plan(100_000, 60, 10.0, cheap_reads).break_even
+    assert "(1.25 + 0.025 < 2)" in text and "(2 + 0.05 < 3)" in text
+    # Reads nearly as dear as input push the break-even out.
+    assert "4th call" in plan(1000, 60, 1.0, Multipliers(1.25, 2.0, 0.9)).break_even
+    assert "never pays" in plan(1000, 60, 1.0, Multipliers(1.25, 2.0, 1.0)).break_even
+
+
+def test_the_planner_knows_the_batch_discount() -> None:
+    result = plan(100_000, 60, 3.0, batch=0.5)
+    rows = {r.strategy: r for r in result.rows}
+    assert result.batch == 0.5
+    for strategy in ("none", "5m", "1h"):
+        row = rows[strategy]
+        assert row.batch_cost_per_hour == pytest.approx(row.cost_per_hour * 0.5)  # type: ignore[operator]
+    assert rows["5m+keep-warm"].batch_cost_per_hour is None  # a batch cannot ping on time
+    assert all(r.batch_cost_per_hour is None for r in plan(100_000, 60, 3.0).rows)
+    assert all(r.batch_cost_per_hour is None for r in plan(100_000, 60, None, batch=0.5).rows)
+
+
+def test_plan_for_uses_the_models_cache_prices_and_the_catalogs_batch() -> None:
+    from promptcache_tui.calls.planning import plan_for
+    from promptcache_tui.core.catalog import load_catalog
+    from promptcache_tui.core.context import Block, Breakpoint, Context
+
+    ctx = Context(
+        name="c",
+        model="claude-sonnet-5-5",
+        blocks=(Block("document", "word " * 3000, "d.txt"),),
+        breakpoints=(Breakpoint(0, "5m"),),
+    )
+    result = plan_for(ctx, 60, load_catalog())
+    rows = {r.strategy: r for r in result.rows}
+    unit = result.prefix_tokens * 2.0 / 1e6
+    assert rows["5m"].cost_per_hour == pytest.approx((1.25 + 59 * 0.05) * unit)
+    assert rows["5m"].batch_cost_per_hour == pytest.approx((1.25 + 59 * 0.05) * unit * 0.5)

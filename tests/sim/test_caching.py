@@ -111,13 +111,24 @@ def test_cache_control_is_not_part_of_the_key(client: anthropic.Anthropic) -> No
 
 
 def test_the_model_is_part_of_the_key(client: anthropic.Anthropic) -> None:
-    client.messages.create(**doc_request(2000, model="claude-opus-4-1"))
+    # Models without a retirement date, so the test holds on any day.
+    client.messages.create(**doc_request(5000, model="claude-haiku-4-5"))
     # An alias names the same model: same entry.
-    alias = client.messages.create(**doc_request(2000, model="claude-opus-4-1-20250805"))
-    assert alias.usage.cache_read_input_tokens == 2000
-    assert alias.model == "claude-opus-4-1-20250805"
-    other = client.messages.create(**doc_request(2000, model="claude-opus-4-8"))
-    assert usage_of(other) == (TAIL, 2000, 0)
+    alias = client.messages.create(**doc_request(5000, model="claude-haiku-4-5-20251001"))
+    assert alias.usage.cache_read_input_tokens == 5000
+    assert alias.model == "claude-haiku-4-5-20251001"
+    other = client.messages.create(**doc_request(5000, model="claude-opus-4-8"))
+    assert usage_of(other) == (TAIL, 5000, 0)
+
+
+def test_a_new_version_is_another_model_even_at_the_same_price(
+    client: anthropic.Anthropic,
+) -> None:
+    client.messages.create(**doc_request(2000, model="claude-fable-5"))
+    newer = client.messages.create(**doc_request(2000, model="claude-fable-5-1"))
+    assert usage_of(newer) == (TAIL, 2000, 0)  # Fable 5.1 does not read Fable 5's entry
+    again = client.messages.create(**doc_request(2000, model="claude-fable-5"))
+    assert usage_of(again) == (TAIL, 0, 2000)
 
 
 def test_five_breakpoints_are_refused(client: anthropic.Anthropic) -> None:

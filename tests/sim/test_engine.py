@@ -128,8 +128,8 @@ def test_generation_is_capped_exactly() -> None:
         cut = generate(request, limit)
         assert (cut.output_tokens, cut.stop_reason) == (limit, "max_tokens")
         assert full.text.startswith(cut.text)
-        assert "".join(text for text, _ in cut.deltas) == cut.text
-        assert sum(tokens for _, tokens in cut.deltas) == limit
+        assert "".join(piece for b in cut.blocks for piece, _ in b.deltas) == cut.text
+        assert sum(b.tokens for b in cut.blocks) == limit
 
 
 def test_related_sentences_prefer_rare_shared_words() -> None:

@@ -44,7 +44,12 @@ def plan_for(
     tokens = marks[-1].prefix_tokens if marks else 0
     info = catalog.get(model)
     return plan(
-        tokens, gap_s, info.input if info else None, catalog.multipliers, ping_lead_s=ping_lead_s
+        tokens,
+        gap_s,
+        info.input if info else None,
+        catalog.multipliers_for(model),  # the model's own cache prices
+        ping_lead_s=ping_lead_s,
+        batch=catalog.batch,
     )
 
 

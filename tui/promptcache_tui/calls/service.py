@@ -62,6 +62,7 @@ class _Progress:
     miss_reason: str | None = None
     missed_tokens: int | None = None
     ttft_ms: float | None = None  # time to the first text delta
+    modes: dict[str, str] = field(default_factory=dict)  # speed, inference_geo, service_tier
 
     def take_usage(self, usage: Any) -> None:
         """Merge a usage object from message_start, message_delta or the final message."""
@@ -76,6 +77,10 @@ class _Progress:
             value = getattr(usage, name, None)
             if value is not None:
                 self.usage[name] = int(value)
+        for name in ("speed", "inference_geo", "service_tier"):  # they change the price
+            value = getattr(usage, name, None)
+            if isinstance(value, str):
+                self.modes[name] = value
         creation = getattr(usage, "cache_creation", None)
         if creation is not None:
             self.split["5m"] = int(getattr(creation, "ephemeral_5m_input_tokens", 0) or 0)
@@ -445,7 +450,7 @@ class CallService:
             context_id=ctx.id,
             conversation_id=conversation_id,
             usage=usage,
-            prices=prices_for(self.catalog, built.model),
+            prices=prices_for(self.catalog, built.model, **progress.modes),
             ttft_ms=progress.ttft_ms,
             duration_ms=duration_ms,
             cache_miss_reason=progress.miss_reason,

@@ -59,6 +59,7 @@ def plan_cmd(ctx: click.Context, name: str, gap: str | None, fmt: str) -> None:
                     {
                         "strategy": r.strategy,
                         "cost_per_hour_usd": r.cost_per_hour,
+                        "batch_cost_per_hour_usd": r.batch_cost_per_hour,
                         "calls": r.calls,
                         "writes": r.writes,
                         "reads": r.reads,

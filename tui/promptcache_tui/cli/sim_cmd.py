@@ -65,7 +65,7 @@ def _bind(host: str, port: int) -> socket.socket:
 @click.option(
     "--allow-remote",
     is_flag=True,
-    help="Allow a non-loopback --host (the simulator accepts any API key).",
+    help="Allow a non-loopback --host and any Host header (the simulator accepts any API key).",
 )
 @click.option(
     "--rate",
@@ -105,12 +105,18 @@ def sim(
 
     try:
         directory = resolve_data_dir(data_dir)
-        app = create_app(directory, rate=rate)
+        app = create_app(directory, rate=rate, allow_remote=allow_remote)
         sock = _bind(host, port)
     except (OSError, ValueError, StateError, CatalogError, UserError) as exc:
         raise SimCommandError(str(exc)) from None
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
+    if allow_remote:
+        click.echo(
+            f"warning: --allow-remote: the simulator accepts any API key; anyone who can reach "
+            f"{shown}:{bound} can use it, fault it and reset its cache",
+            err=True,
+        )
     click.echo(f"promptcache-tui simulator on http://{shown}:{bound} (state in {directory})")
     click.echo(f"use it with: ANTHROPIC_BASE_URL=http://{shown}:{bound} ANTHROPIC_API_KEY=any-key")
     config = uvicorn.Config(app, lifespan="off", log_level="info", timeout_graceful_shutdown=2)

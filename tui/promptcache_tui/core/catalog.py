@@ -1,22 +1,30 @@
-"""Model catalog: prices, cache minimums and lifecycle dates, loaded from TOML data.
+"""Model catalog: prices, cache rules, windows, capabilities and lifecycle, loaded from TOML.
 
 The shipped `catalog.toml` can be overridden or extended by `models.toml` in the data dir.
-Nothing model-specific lives in code: an unknown model has unknown prices (None).
+Nothing model-specific lives in code: what the catalog does not say is unknown (None), and
+an unknown price gives an unknown cost, never a guess.
+
+Cache prices: the `[pricing]` multipliers are only the default. A model may state its own
+5m-write, 1h-write and read prices in USD (`write_5m`, `write_1h`, `read`); they are kept
+as multipliers of that model's input price, so a user who changes only `input` keeps the
+model's cache ratios, and the prices stored with each call stay exact.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from promptcache_tui.core.errors import UserError
 
 USER_CATALOG_NAME = "models.toml"
+THINKING_TYPES = ("enabled", "adaptive")
+LifecycleState = Literal["active", "retiring", "retired", "unknown"]
 
 
 class CatalogError(UserError, ValueError):
@@ -34,16 +42,26 @@ class Multipliers:
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """What the catalog knows about one model."""
+    """What the catalog knows about one model (None: the catalog does not know)."""
 
     id: str
     family: str = ""
-    aliases: tuple[str, ...] = ()
-    input: float | None = None
+    line: str | None = None  # opus, sonnet, haiku, fable, mythos
+    aliases: tuple[str, ...] = ()  # other ids of the very same model (same cache)
+    input: float | None = None  # USD per million tokens
     output: float | None = None
+    cache: Multipliers | None = None  # this model's own cache multipliers; None: default
     min_cache_tokens: int | None = None
-    deprecated_on: date | None = None
-    retired: bool = False
+    context_window: int | None = None  # tokens a prompt may have
+    retires_on: date | None = None  # requests fail from this day on (UTC)
+    retired: bool = False  # retired, date not recorded
+    replacement: str | None = None  # the current model to move to
+    system_messages: bool | None = None  # takes {"role": "system"} inside messages
+    thinking: tuple[str, ...] | None = None  # thinking types it takes: enabled, adaptive
+    fast_mode: bool | None = None  # takes `speed: "fast"`
+    fast_input: float | None = None  # USD per million tokens in fast mode
+    fast_output: float | None = None
+    inference_geo_us: float | None = None  # price multiplier of `inference_geo: "us"`
     source: str = ""
     as_of: str = ""
 
@@ -52,13 +70,42 @@ class ModelInfo:
         """True when both input and output prices are known."""
         return self.input is not None and self.output is not None
 
+    @property
+    def deprecated_on(self) -> date | None:
+        """The retirement date (the older name of `retires_on`)."""
+        return self.retires_on
+
+    def cache_price(self, which: str, default: Multipliers) -> float | None:
+        """USD per million tokens of `write_5m`, `write_1h` or `read`; None when unknown."""
+        if self.input is None:
+            return None
+        mult = self.cache or default
+        factor = {
+            "write_5m": mult.cache_write_5m,
+            "write_1h": mult.cache_write_1h,
+            "read": mult.cache_read,
+        }[which]
+        return self.input * factor
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """Where a model stands on a given day."""
+
+    state: LifecycleState
+    retires_on: date | None = None
+    replacement: str | None = None
+    days_left: int | None = None  # days until `retires_on`, while retiring
+
 
 @dataclass(slots=True)
 class Catalog:
-    """Models by id and alias, plus the cache price multipliers."""
+    """Models by id and alias, the default cache multipliers and the pricing modifiers."""
 
     models: dict[str, ModelInfo] = field(default_factory=dict)
     multipliers: Multipliers = field(default_factory=Multipliers)
+    batch: float | None = None  # Message Batches API: multiplier of every price
+    retiring_soon_days: int = 90  # warn this many days before a retirement
     _by_name: dict[str, ModelInfo] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +115,7 @@ class Catalog:
         self._by_name = {}
         for info in self.models.values():
             self._by_name[info.id] = info
+        for info in self.models.values():
             for alias in info.aliases:
                 self._by_name.setdefault(alias, info)
 
@@ -75,17 +123,68 @@ class Catalog:
         """The model's entry by id or alias, or None when the catalog does not know it."""
         return self._by_name.get(model)
 
+    def cache_id(self, model: str) -> str:
+        """The id caches are kept under: the catalog id for a known model, else as sent."""
+        info = self.get(model)
+        return info.id if info else model
+
     def min_cache_tokens(self, model: str) -> int | None:
         """Minimum cacheable prefix for `model`, or None when unknown."""
         info = self.get(model)
         return info.min_cache_tokens if info else None
+
+    def multipliers_for(self, model: str) -> Multipliers:
+        """The cache multipliers `model` is billed at (its own, else the default)."""
+        info = self.get(model)
+        return info.cache if info and info.cache else self.multipliers
+
+    def lifecycle(self, model: str, today: date) -> Lifecycle:
+        """Active, retiring (within `retiring_soon_days`), retired, or unknown, on `today`."""
+        info = self.get(model)
+        if info is None:
+            return Lifecycle("unknown")
+        when, replacement = info.retires_on, info.replacement
+        if info.retired or (when is not None and today >= when):
+            return Lifecycle("retired", when, replacement)
+        if when is not None and (when - today).days <= self.retiring_soon_days:
+            return Lifecycle("retiring", when, replacement, (when - today).days)
+        return Lifecycle("active", when, replacement)
 
     def names(self) -> list[str]:
         """Every model id, sorted."""
         return sorted(self.models)
 
 
-def _parse_date(value: Any, where: str) -> date | None:
+# -- loading -------------------------------------------------------------------------------
+
+_PRICE_KEYS = ("write_5m", "write_1h", "read")
+_KNOWN_KEYS = frozenset(
+    {
+        "family",
+        "line",
+        "aliases",
+        "input",
+        "output",
+        *_PRICE_KEYS,
+        "min_cache_tokens",
+        "context_window",
+        "retires_on",
+        "deprecated_on",
+        "retired",
+        "replacement",
+        "system_messages",
+        "thinking",
+        "fast_mode",
+        "fast_input",
+        "fast_output",
+        "inference_geo_us",
+        "source",
+        "as_of",
+    }
+)
+
+
+def _parse_date(value: Any, where: str, key: str) -> date | None:
     if value is None:
         return None
     if isinstance(value, date):
@@ -93,7 +192,7 @@ def _parse_date(value: Any, where: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise CatalogError(f"{where}: deprecated_on must be a date (YYYY-MM-DD)") from exc
+        raise CatalogError(f"{where}: {key} must be a date (YYYY-MM-DD)") from exc
 
 
 def _number(value: Any, where: str, key: str) -> float | None:
@@ -109,41 +208,104 @@ def _number(value: Any, where: str, key: str) -> float | None:
     return float(value)
 
 
-def _model_from(model_id: str, raw: Any, base: ModelInfo | None, where: str) -> ModelInfo:
+def _whole(value: Any, where: str, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CatalogError(f"{where}: {key} must be a whole number")
+    return value
+
+
+def _flag(value: Any, where: str, key: str) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise CatalogError(f"{where}: {key} must be true or false")
+    return value
+
+
+def _cache_multipliers(
+    raw: dict[str, Any],
+    base: ModelInfo | None,
+    price_input: float | None,
+    default: Multipliers,
+    here: str,
+) -> Multipliers | None:
+    """The model's own cache multipliers after applying `raw` (USD prices) over `base`."""
+    given = {k: _number(raw.get(k), here, k) for k in _PRICE_KEYS if k in raw}
+    current = base.cache if base else None
+    if not given:
+        return current
+    if not price_input:
+        raise CatalogError(f"{here}: cache prices ({', '.join(given)}) need a non-zero input price")
+    # Prices not given keep the model's ratios, or the standard ones for a first price.
+    start = current or default
+    factors = {
+        "write_5m": start.cache_write_5m,
+        "write_1h": start.cache_write_1h,
+        "read": start.cache_read,
+    }
+    for key, price in given.items():
+        factors[key] = (price or 0.0) / price_input
+    return Multipliers(factors["write_5m"], factors["write_1h"], factors["read"])
+
+
+def _model_from(
+    model_id: str, raw: Any, base: ModelInfo | None, default: Multipliers, where: str
+) -> ModelInfo:
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: [models.{model_id}] must be a table")
-    merged: dict[str, Any] = {}
-    if base is not None:
-        merged = {
-            "family": base.family,
-            "aliases": list(base.aliases),
-            "input": base.input,
-            "output": base.output,
-            "min_cache_tokens": base.min_cache_tokens,
-            "deprecated_on": base.deprecated_on,
-            "retired": base.retired,
-            "source": base.source,
-            "as_of": base.as_of,
-        }
-    merged.update(raw)
     here = f"{where}: models.{model_id}"
-    aliases = merged.get("aliases", [])
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise CatalogError(f"{here}: unknown key {unknown[0]!r}")
+    start = base or ModelInfo(id=model_id)
+    aliases = raw.get("aliases", list(start.aliases))
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise CatalogError(f"{here}: aliases must be a list of strings")
-    minimum = merged.get("min_cache_tokens")
-    if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, int)):
-        raise CatalogError(f"{here}: min_cache_tokens must be a whole number")
-    return ModelInfo(
+    thinking = raw.get("thinking", start.thinking)
+    if thinking is not None:
+        if not isinstance(thinking, list | tuple) or not all(t in THINKING_TYPES for t in thinking):
+            raise CatalogError(f"{here}: thinking must be a list of {' and '.join(THINKING_TYPES)}")
+        thinking = tuple(thinking)
+    for key in ("family", "line", "replacement", "source", "as_of"):
+        if key in raw and not isinstance(raw[key], str):
+            raise CatalogError(f"{here}: {key} must be a string")
+    price_input = _number(raw.get("input", start.input), here, "input")
+    retires = raw.get("retires_on", raw.get("deprecated_on"))
+    multiplier = _number(
+        raw.get("inference_geo_us", start.inference_geo_us), here, "inference_geo_us"
+    )
+    return replace(
+        start,
         id=model_id,
-        family=str(merged.get("family", "")),
+        family=str(raw.get("family", start.family)),
+        line=raw.get("line", start.line),
         aliases=tuple(aliases),
-        input=_number(merged.get("input"), here, "input"),
-        output=_number(merged.get("output"), here, "output"),
-        min_cache_tokens=minimum,
-        deprecated_on=_parse_date(merged.get("deprecated_on"), here),
-        retired=bool(merged.get("retired", False)),
-        source=str(merged.get("source", "")),
-        as_of=str(merged.get("as_of", "")),
+        input=price_input,
+        output=_number(raw.get("output", start.output), here, "output"),
+        cache=_cache_multipliers(raw, base, price_input, default, here),
+        min_cache_tokens=_whole(
+            raw.get("min_cache_tokens", start.min_cache_tokens), here, "min_cache_tokens"
+        ),
+        context_window=_whole(
+            raw.get("context_window", start.context_window), here, "context_window"
+        ),
+        retires_on=(
+            _parse_date(retires, here, "retires_on") if retires is not None else start.retires_on
+        ),
+        retired=bool(_flag(raw.get("retired", start.retired), here, "retired")),
+        replacement=raw.get("replacement", start.replacement),
+        system_messages=_flag(
+            raw.get("system_messages", start.system_messages), here, "system_messages"
+        ),
+        thinking=thinking,
+        fast_mode=_flag(raw.get("fast_mode", start.fast_mode), here, "fast_mode"),
+        fast_input=_number(raw.get("fast_input", start.fast_input), here, "fast_input"),
+        fast_output=_number(raw.get("fast_output", start.fast_output), here, "fast_output"),
+        inference_geo_us=multiplier,
+        source=str(raw.get("source", start.source)),
+        as_of=str(raw.get("as_of", start.as_of)),
     )
 
 
@@ -152,26 +314,36 @@ def _apply(catalog: Catalog, data: dict[str, Any], where: str) -> None:
     if not isinstance(pricing, dict):
         raise CatalogError(f"{where}: [pricing] must be a table")
     current = catalog.multipliers
+    here = f"{where}: pricing"
     catalog.multipliers = Multipliers(
         cache_write_5m=_number(
-            pricing.get("cache_write_5m", current.cache_write_5m), where, "cache_write_5m"
+            pricing.get("cache_write_5m", current.cache_write_5m), here, "cache_write_5m"
         )
         or 0.0,
         cache_write_1h=_number(
-            pricing.get("cache_write_1h", current.cache_write_1h), where, "cache_write_1h"
+            pricing.get("cache_write_1h", current.cache_write_1h), here, "cache_write_1h"
         )
         or 0.0,
-        cache_read=_number(pricing.get("cache_read", current.cache_read), where, "cache_read")
+        cache_read=_number(pricing.get("cache_read", current.cache_read), here, "cache_read")
         or 0.0,
     )
+    catalog.batch = _number(pricing.get("batch", catalog.batch), here, "batch")
+    lifecycle = data.get("lifecycle", {})
+    if not isinstance(lifecycle, dict):
+        raise CatalogError(f"{where}: [lifecycle] must be a table")
+    days = _whole(
+        lifecycle.get("retiring_soon_days", catalog.retiring_soon_days),
+        f"{where}: lifecycle",
+        "retiring_soon_days",
+    )
+    catalog.retiring_soon_days = catalog.retiring_soon_days if days is None else days
     models = data.get("models", {})
     if not isinstance(models, dict):
         raise CatalogError(f"{where}: [models] must be a table")
     for model_id, raw in models.items():
         base = catalog.models.get(model_id) or catalog.get(model_id)
-        catalog.models[model_id if base is None else base.id] = _model_from(
-            model_id if base is None else base.id, raw, base, where
-        )
+        key = model_id if base is None else base.id
+        catalog.models[key] = _model_from(key, raw, base, catalog.multipliers, where)
     catalog._reindex()
 
 

@@ -1,7 +1,10 @@
 """Costs of a call: what it cost, what it would have cost uncached, and the saving.
 
-cost = input x base + 5m writes x 1.25 base + 1h writes x 2 base + reads x 0.1 base
-       + output x output price (multipliers from the catalog); all per million tokens.
+cost = input x base + 5m writes x w5 base + 1h writes x w1 base + reads x r base
+       + output x output price; all per million tokens. w5, w1 and r are the model's own
+cache multipliers (its catalog prices), else the catalog's default (1.25, 2, 0.1).
+The base and output prices are those of the call's mode: fast mode (`speed: "fast"`) has
+its own, `inference_geo: "us"` multiplies every category on the models that charge it.
 Unknown prices give None, never a guess.
 """
 
@@ -87,13 +90,35 @@ class CallCost:
     saved_usd: float | None
 
 
-def prices_for(catalog: Catalog, model: str) -> Prices:
-    """The prices in effect for `model` (None prices when the catalog does not know them)."""
+def prices_for(
+    catalog: Catalog,
+    model: str,
+    *,
+    speed: str | None = None,
+    inference_geo: str | None = None,
+    service_tier: str | None = None,
+) -> Prices:
+    """The prices in effect for a call of `model`, from its usage's speed, geo and tier.
+
+    None prices when the catalog does not know them: an unknown model, or fast mode on a
+    model without fast-mode prices. Stored with the call, so history keeps them.
+    """
     info = catalog.get(model)
-    mult: Multipliers = catalog.multipliers
+    mult: Multipliers = catalog.multipliers_for(model)
+    base = info.input if info else None
+    out = info.output if info else None
+    if info is not None and speed == "fast":
+        base, out = info.fast_input, info.fast_output
+    if info is not None and inference_geo == "us" and info.inference_geo_us is not None:
+        # Every token category: the cache multipliers apply on top of the raised base.
+        base = None if base is None else base * info.inference_geo_us
+        out = None if out is None else out * info.inference_geo_us
+    if service_tier == "batch" and catalog.batch is not None:
+        base = None if base is None else base * catalog.batch
+        out = None if out is None else out * catalog.batch
     return Prices(
-        input=info.input if info else None,
-        output=info.output if info else None,
+        input=base,
+        output=out,
         write_5m=mult.cache_write_5m,
         write_1h=mult.cache_write_1h,
         read=mult.cache_read,

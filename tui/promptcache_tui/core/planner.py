@@ -10,8 +10,11 @@ prefix tokens only (the uncached tail and the output cost the same whatever the 
 - 5m + keep-warm: like 5m, plus a prefill-only ping (a read) just before each expiry, so the
   entry never lapses between calls.
 
-Break-even: 5m pays from the 2nd call within its TTL (1.25 + 0.1 < 2), 1h from the 3rd
-(2 + 0.1 + 0.1 < 3).
+Break-even (with the standard multipliers): 5m pays from the 2nd call within its TTL
+(1.25 + 0.1 < 2), 1h from the 3rd (2 + 0.1 + 0.1 < 3); a model's own cache prices move it.
+
+Through the Message Batches API every price is multiplied by the catalog's `batch` (0.5):
+each row also carries that cost, except keep-warm (a batch cannot ping on a schedule).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from promptcache_tui.core.catalog import Multipliers
 
@@ -37,6 +40,7 @@ class PlanRow:
     writes: int
     reads: int
     pings: int = 0
+    batch_cost_per_hour: float | None = None  # the same through the Batches API
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +51,39 @@ class Plan:
     prefix_tokens: int
     rows: tuple[PlanRow, ...]
     cheapest: str | None
-    break_even: str = (
-        "5m pays from the 2nd call within 5 minutes (1.25 + 0.1 < 2); "
-        "1h from the 3rd within an hour (2 + 0.2 < 3)"
+    break_even: str = ""
+    batch: float | None = None  # the Batches API's price multiplier
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _pays_from(write: float, read: float) -> int | None:
+    """The first call count n at which write + (n - 1) x read < n, or None if never."""
+    if read >= 1:
+        return None
+    n = max(1, math.floor((write - read) / (1 - read)) + 1)
+    while write + (n - 1) * read >= n:  # guard the floor against rounding
+        n += 1
+    return n
+
+
+def break_even_text(mult: Multipliers) -> str:
+    """When each TTL starts paying for itself, with these multipliers."""
+    five = _pays_from(mult.cache_write_5m, mult.cache_read)
+    hour = _pays_from(mult.cache_write_1h, mult.cache_read)
+    if five is None or hour is None:
+        return "caching never pays: a read costs as much as uncached input"
+
+    def sums(write: float, n: int) -> str:
+        return f"{write:g} + {round((n - 1) * mult.cache_read, 6):g} < {n}"
+
+    return (
+        f"5m pays from the {_ordinal(five)} call within 5 minutes "
+        f"({sums(mult.cache_write_5m, five)}); "
+        f"1h from the {_ordinal(hour)} within an hour ({sums(mult.cache_write_1h, hour)})"
     )
 
 
@@ -69,8 +103,12 @@ def plan(
     mult: Multipliers | None = None,
     *,
     ping_lead_s: float = 30.0,
+    batch: float | None = None,
 ) -> Plan:
-    """Expected cost per hour of each strategy for calls every `gap_s` seconds."""
+    """Expected cost per hour of each strategy for calls every `gap_s` seconds.
+
+    `mult` are the model's cache multipliers; `batch` the Batches API multiplier, if known.
+    """
     mult = mult or Multipliers()
     if gap_s <= 0:
         raise ValueError("the gap between calls must be positive")
@@ -105,9 +143,23 @@ def plan(
             pings,
         )
     )
+    if batch is not None:
+        rows = [
+            row
+            if row.strategy == "5m+keep-warm" or row.cost_per_hour is None
+            else replace(row, batch_cost_per_hour=row.cost_per_hour * batch)
+            for row in rows
+        ]
     priced = [r for r in rows if r.cost_per_hour is not None]
     cheapest = min(priced, key=lambda r: r.cost_per_hour or 0.0).strategy if priced else None
-    return Plan(gap_s=gap_s, prefix_tokens=prefix_tokens, rows=tuple(rows), cheapest=cheapest)
+    return Plan(
+        gap_s=gap_s,
+        prefix_tokens=prefix_tokens,
+        rows=tuple(rows),
+        cheapest=cheapest,
+        break_even=break_even_text(mult),
+        batch=batch,
+    )
 
 
 def typical_gap(timestamps: Sequence[float], *, ignore_over_s: float = 4 * HOUR) -> float | None:

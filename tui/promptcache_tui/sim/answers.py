@@ -1,12 +1,18 @@
 """Deterministic offline answers: the context sentences that share the most words with the question.
 
 The answer is useful (it quotes what the cached context says about the question) and always
-the same for the same prompt. Its tokens are counted with the project's estimator
-(`core.tokens`) and cut to `max_tokens` exactly.
+the same for the same prompt. With thinking on, a short thinking block comes first; with
+`tool_choice` `any` or `tool`, the answer is a `tool_use` block whose input validates against
+the tool's schema; with `output_config.format`, it is JSON that validates against the format's
+schema. Tokens are counted with the project's estimator (`core.tokens`), cut to `max_tokens`
+exactly.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import math
 import re
 from collections import defaultdict
@@ -16,6 +22,9 @@ from functools import lru_cache
 from typing import Any
 
 from promptcache_tui.core.tokens import token_pieces
+from promptcache_tui.sim.errors import invalid, new_id
+from promptcache_tui.sim.request import THINKING_ON, forces_tool_use, output_schema
+from promptcache_tui.sim.schemas import SchemaProblem, instance_of
 
 MAX_SENTENCES = 3
 MAX_SENTENCE_WORDS = 60
@@ -164,14 +173,65 @@ _STOPWORDS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class Block:
+    """One content block of an answer, with the pieces it is streamed in."""
+
+    type: str  # "thinking" | "text" | "tool_use"
+    text: str  # the thinking, the answer text, or the tool input as JSON
+    deltas: tuple[tuple[str, int], ...]  # (piece, tokens) per streamed delta
+    signature: str = ""  # thinking blocks
+    tool_id: str = ""  # tool_use blocks
+    tool_name: str = ""
+    tool_input: Mapping[str, Any] | None = None
+
+    @property
+    def tokens(self) -> int:
+        """Output tokens this block costs."""
+        return sum(count for _, count in self.deltas)
+
+    def content(self) -> dict[str, Any]:
+        """The block as a `message.content` entry."""
+        if self.type == "thinking":
+            return {"type": "thinking", "thinking": self.text, "signature": self.signature}
+        if self.type == "tool_use":
+            return {
+                "type": "tool_use",
+                "id": self.tool_id,
+                "name": self.tool_name,
+                "input": dict(self.tool_input or {}),
+            }
+        return {"type": "text", "text": self.text}
+
+    def start(self) -> dict[str, Any]:
+        """The `content_block` of its `content_block_start` event."""
+        if self.type == "thinking":
+            return {"type": "thinking", "thinking": "", "signature": ""}
+        if self.type == "tool_use":
+            return {"type": "tool_use", "id": self.tool_id, "name": self.tool_name, "input": {}}
+        return {"type": "text", "text": ""}
+
+    def delta(self, piece: str) -> dict[str, Any]:
+        """The `delta` of one `content_block_delta` event."""
+        if self.type == "thinking":
+            return {"type": "thinking_delta", "thinking": piece}
+        if self.type == "tool_use":
+            return {"type": "input_json_delta", "partial_json": piece}
+        return {"type": "text_delta", "text": piece}
+
+
+@dataclass(frozen=True, slots=True)
 class Generation:
     """The answer to one request, cut to its limits."""
 
-    text: str
-    deltas: tuple[tuple[str, int], ...]  # (text, tokens) per streamed text_delta
+    blocks: tuple[Block, ...]
     output_tokens: int
-    stop_reason: str  # "end_turn" | "max_tokens" | "stop_sequence"
+    stop_reason: str  # "end_turn" | "max_tokens" | "stop_sequence" | "tool_use"
     stop_sequence: str | None
+
+    @property
+    def text(self) -> str:
+        """The answer's text blocks, joined."""
+        return "".join(b.text for b in self.blocks if b.type == "text")
 
 
 def _block_texts(content: Any) -> Iterator[str]:
@@ -196,22 +256,38 @@ def _block_texts(content: Any) -> Iterator[str]:
             yield from _block_texts(block.get("content"))
 
 
+def _last_text(content: Any) -> tuple[str, int] | None:
+    """The last text block of a message's content and its index (-1 for a string)."""
+    if isinstance(content, str):
+        return content, -1
+    if isinstance(content, list):
+        for i in range(len(content) - 1, -1, -1):
+            block = content[i]
+            if isinstance(block, Mapping) and block.get("type") == "text":
+                return str(block.get("text", "")), i
+    return None
+
+
 def split_question(params: Mapping[str, Any]) -> tuple[str, str]:
-    """(question, context): the last user text block, and every other text in the prompt."""
+    """(question, context): the last user text block, and every other text in the prompt.
+
+    The question is the latest user text, wherever it is: after it may come tool results
+    (a tool-use loop) or mid-conversation system messages (Claude Code sends one last).
+    """
     messages = list(params.get("messages") or [])
     question = ""
-    if messages and isinstance(messages[-1], Mapping) and messages[-1].get("role") == "user":
-        content = messages[-1].get("content")
-        if isinstance(content, str):
-            question, messages[-1] = content, {"role": "user", "content": []}
-        elif isinstance(content, list):
-            for i in range(len(content) - 1, -1, -1):
-                block = content[i]
-                if isinstance(block, Mapping) and block.get("type") == "text":
-                    question = str(block.get("text", ""))
-                    rest = content[:i] + content[i + 1 :]
-                    messages[-1] = {"role": "user", "content": rest}
-                    break
+    for m in range(len(messages) - 1, -1, -1):
+        message = messages[m]
+        if not isinstance(message, Mapping) or message.get("role") != "user":
+            continue
+        found = _last_text(message.get("content"))
+        if found is None:
+            continue
+        question, at = found
+        content = message.get("content")
+        rest = [] if at < 0 else content[:at] + content[at + 1 :]
+        messages[m] = {"role": "user", "content": rest}
+        break
     parts = list(_block_texts(params.get("system")))
     for tool in params.get("tools") or []:
         if isinstance(tool, Mapping) and tool.get("description"):
@@ -220,6 +296,18 @@ def split_question(params: Mapping[str, Any]) -> tuple[str, str]:
         if isinstance(message, Mapping):
             parts.extend(_block_texts(message.get("content")))
     return question, "\n".join(p for p in parts if p)
+
+
+def tool_results(params: Mapping[str, Any]) -> str | None:
+    """The text of the last user message when it holds only tool results, else None."""
+    messages = params.get("messages") or []
+    last = next((m for m in reversed(messages) if m.get("role") != "system"), None)
+    if last is None or last.get("role") != "user" or not isinstance(last.get("content"), list):
+        return None
+    content = last["content"]
+    if not content or any(b.get("type") != "tool_result" for b in content):
+        return None
+    return "\n".join(_block_texts(content))
 
 
 def _words(text: str) -> list[str]:
@@ -283,6 +371,17 @@ def related_sentences(
 def compose_answer(params: Mapping[str, Any]) -> str:
     """The full (uncut) answer text for a request."""
     question, context = split_question(params)
+    results = tool_results(params)
+    if results is not None:
+        # After a tool call, the answer reports what the tool returned.
+        found = (
+            related_sentences(question, results)
+            or [s.strip() for s in _SENTENCE_END.split(results) if s.strip()][:MAX_SENTENCES]
+        )
+        if not found:
+            return "The tool returned nothing."
+        lines = "\n".join(f"- {sentence}" for sentence in found)
+        return f"The tool returned:\n\n{lines}"
     if not context.strip():
         shown = " ".join(question.split()[:40]) or "(nothing)"
         return (
@@ -302,11 +401,126 @@ def compose_answer(params: Mapping[str, Any]) -> str:
     return f"From the context, the passages most related to your question:\n\n{lines}"
 
 
-def generate(params: Mapping[str, Any], max_tokens: int) -> Generation:
-    """The answer cut at the first stop sequence or at `max_tokens`, whichever comes first."""
+def _word_deltas(pieces: list[str]) -> tuple[tuple[str, int], ...]:
+    # One delta per word: a new delta starts at whitespace.
+    deltas: list[tuple[str, int]] = []
+    for piece in pieces:
+        if deltas and not piece[0].isspace():
+            previous, count = deltas[-1]
+            deltas[-1] = (previous + piece, count + 1)
+        else:
+            deltas.append((piece, 1))
+    return tuple(deltas)
+
+
+def _chunk_deltas(pieces: list[str], size: int) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        ("".join(pieces[i : i + size]), len(pieces[i : i + size]))
+        for i in range(0, len(pieces), size)
+    )
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("\0".join(parts).encode()).digest()
+
+
+def _thinking_text(question: str, params: Mapping[str, Any]) -> str:
+    shown = " ".join(question.split()[:30]) or "(no question)"
+    if forces_tool_use(params) or params.get("tools"):
+        plan = "Decide whether one of the tools helps, then answer from the context."
+    elif output_schema(params) is not None:
+        plan = "Answer with JSON that follows the requested schema."
+    else:
+        plan = "Look for the passages of the context that share the most words with it."
+    return f"The user asks: {shown}\n\nPlan: {plan}"
+
+
+def _signature(model: str, thinking: str) -> str:
+    # Opaque, like the API's, and the same for the same thinking on the same model.
+    return base64.b64encode(_digest("signature", model, thinking) * 3).decode()
+
+
+def _pick_tool(params: Mapping[str, Any], question: str) -> int:
+    """The index in `tools` of the tool to call."""
+    tools = list(params.get("tools") or [])
+    custom = [i for i, t in enumerate(tools) if t.get("type") in (None, "custom")]
+    choice = params.get("tool_choice") or {}
+    if choice.get("type") == "tool":
+        return next(i for i in custom if tools[i].get("name") == choice.get("name"))
+    asked = set(_words(question))
+
+    def score(i: int) -> int:
+        tool = tools[i]
+        return len(asked & set(_words(f"{tool.get('name', '')} {tool.get('description', '')}")))
+
+    # The custom tool sharing the most words with the question; the first one on a tie.
+    return max(custom, key=lambda i: (score(i), -i))
+
+
+def _instance(schema: Mapping[str, Any], salt: str, where: str) -> Any:
+    try:
+        return instance_of(schema, salt)
+    except SchemaProblem as problem:
+        raise invalid(f"{where}: {problem}") from None
+
+
+def _wants_tool_use(params: Mapping[str, Any]) -> bool:
+    if not forces_tool_use(params):
+        return False
+    if not any(t.get("type") in (None, "custom") for t in params.get("tools") or []):
+        return False
+    # A tool result was just returned: answer it in text rather than loop forever.
+    return tool_results(params) is None
+
+
+def generate(params: Mapping[str, Any], max_tokens: int, *, model: str = "") -> Generation:
+    """The answer: thinking (if asked), then a tool call, JSON or text, cut to the limits.
+
+    Text stops at the first stop sequence or at `max_tokens`, whichever comes first; the
+    thinking counts toward `max_tokens` and, with `budget_tokens`, stops at the budget.
+    """
     if max_tokens <= 0:
-        return Generation("", (), 0, "max_tokens", None)
-    text = compose_answer(params)
+        return Generation((), 0, "max_tokens", None)
+    question, _ = split_question(params)
+    blocks: list[Block] = []
+    left = max_tokens
+    thinking = params.get("thinking") or {}
+    if thinking.get("type") in THINKING_ON:
+        shown = "" if thinking.get("display") == "omitted" else _thinking_text(question, params)
+        budget = thinking.get("budget_tokens") or max_tokens
+        pieces = token_pieces(shown)[: min(budget, left)]
+        text = "".join(pieces)
+        blocks.append(Block("thinking", text, _word_deltas(pieces), _signature(model, text)))
+        left -= len(pieces)
+        if left <= 0:
+            return Generation(tuple(blocks), max_tokens, "max_tokens", None)
+    if _wants_tool_use(params):
+        index = _pick_tool(params, question)
+        tool = params["tools"][index]
+        salt = f"{tool.get('name')}\0{question}"
+        value = _instance(tool["input_schema"], salt, f"tools.{index}.custom.input_schema")
+        raw = json.dumps(value, ensure_ascii=False)
+        pieces = token_pieces(raw)
+        cut = len(pieces) > left
+        blocks.append(
+            Block(
+                "tool_use",
+                raw,
+                _chunk_deltas(pieces[:left], 8),
+                tool_id=new_id("toolu"),
+                tool_name=str(tool.get("name")),
+                # A call cut by max_tokens has no complete input, as on the API.
+                tool_input={} if cut else value,
+            )
+        )
+        used = max_tokens - left + min(len(pieces), left)
+        return Generation(tuple(blocks), used, "max_tokens" if cut else "tool_use", None)
+    schema = output_schema(params)
+    if schema is not None:
+        value = _instance(schema, question, "output_config.format.json_schema.schema")
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = compose_answer(params)
     stop_reason, stop_sequence = "end_turn", None
     cut = len(text)
     for sequence in params.get("stop_sequences") or []:
@@ -314,14 +528,9 @@ def generate(params: Mapping[str, Any], max_tokens: int) -> Generation:
         if 0 <= at < cut:
             cut, stop_reason, stop_sequence = at, "stop_sequence", sequence
     pieces = token_pieces(text[:cut])
-    if len(pieces) > max_tokens:
-        pieces, stop_reason, stop_sequence = pieces[:max_tokens], "max_tokens", None
-    deltas: list[tuple[str, int]] = []
-    for piece in pieces:
-        # One text_delta per word: a new delta starts at whitespace.
-        if deltas and not piece[0].isspace():
-            previous, count = deltas[-1]
-            deltas[-1] = (previous + piece, count + 1)
-        else:
-            deltas.append((piece, 1))
-    return Generation("".join(pieces), tuple(deltas), len(pieces), stop_reason, stop_sequence)
+    if len(pieces) > left:
+        pieces, stop_reason, stop_sequence = pieces[:left], "max_tokens", None
+    if pieces:
+        blocks.append(Block("text", "".join(pieces), _word_deltas(pieces)))
+    used = max_tokens - left + len(pieces)
+    return Generation(tuple(blocks), used, stop_reason, stop_sequence)

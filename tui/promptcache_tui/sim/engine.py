@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.prefix import RenderedBlock, render, total_tokens
 from promptcache_tui.sim.diagnostics import Fingerprint, diagnose, fingerprint
 from promptcache_tui.sim.errors import invalid
-from promptcache_tui.sim.request import ResolvedModel, resolve_model
+from promptcache_tui.sim.models import ModelDirectory, ResolvedModel
 
 TTL_SECONDS = {"5m": 300, "1h": 3600}
 MAX_BREAKPOINTS = 4
@@ -144,6 +144,8 @@ class Usage:
     cache_read_input_tokens: int
     cache_creation_5m: int
     cache_creation_1h: int
+    speed: str = "standard"  # the request's `speed`: it changes the price
+    inference_geo: str = "global"  # where it ran: `us` costs more on some models
 
     @property
     def cache_creation_input_tokens(self) -> int:
@@ -162,6 +164,8 @@ class Usage:
             },
             "output_tokens": output_tokens,
             "service_tier": "standard",
+            "inference_geo": self.inference_geo,
+            "speed": self.speed,
         }
 
 
@@ -314,17 +318,18 @@ class CacheEngine:
         self.store = store
         self.catalog = catalog
         self.clock = clock
+        self.models = ModelDirectory(catalog, clock)
 
     def count_tokens(self, params: Mapping[str, Any]) -> int:
         """What count_tokens reports: the prompt's estimate; validates like a create."""
-        resolve_model(self.catalog, params.get("model"))
+        self.models.resolve(params.get("model"))
         blocks = render(params)
         collect_breakpoints(params, blocks)
         return total_tokens(blocks)
 
     def prepare(self, params: Mapping[str, Any]) -> Prepared:
         """Step 1, at the start of the request: breakpoints, lookups, refreshes, usage."""
-        model = resolve_model(self.catalog, params.get("model"))
+        model = self.models.resolve(params.get("model"))
         blocks = render(params)
         points = collect_breakpoints(params, blocks)
         now = self.clock()
@@ -335,6 +340,11 @@ class CacheEngine:
         candidates = list(dict.fromkeys(candidates))
         hits = self.store.lookup(model.id, candidates, now) if candidates else {}
         usage, writes, read_keys = plan_usage(blocks, points, hits, model.min_cache_tokens)
+        usage = replace(
+            usage,
+            speed=str(params.get("speed") or "standard"),
+            inference_geo=str(params.get("inference_geo") or "global"),
+        )
         if read_keys:
             self.store.refresh(model.id, read_keys, now)
         cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens

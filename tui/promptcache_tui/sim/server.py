@@ -28,7 +28,19 @@ from promptcache_tui.core.catalog import Catalog, load_catalog
 from promptcache_tui.sim.answers import Generation, generate
 from promptcache_tui.sim.engine import CacheEngine, Prepared
 from promptcache_tui.sim.errors import ApiError, SimulatedDrop, invalid, new_id
-from promptcache_tui.sim.request import validate_create, validate_prompt
+from promptcache_tui.sim.guard import LocalOnly
+from promptcache_tui.sim.request import (
+    check_model_rules,
+    finite_json_constant,
+    finite_json_float,
+    is_finite_number,
+    keeps_all_thinking,
+    nesting_depth,
+    traits_of,
+    validate_create,
+    validate_prompt,
+    without_earlier_thinking,
+)
 from promptcache_tui.sim.state import Fault, SimState
 
 RATE_ENV = "PROMPTCACHE_TUI_SIM_RATE"
@@ -37,11 +49,18 @@ DEFAULT_RATE = 80.0  # output tokens per second: slow enough to watch, fast enou
 DEFAULT_PREFILL_RATE = 25_000.0  # uncached prompt tokens per second before the first token
 ACCEPTED_VERSIONS = ("2023-01-01", "2023-06-01", "2026-10-21")
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
+MAX_JSON_DEPTH = 128  # deeper bodies are refused before anything walks them
 FAULT_STATUSES = {
     429: ("rate_limit_error", "Number of requests has exceeded your rate limit (simulated)."),
     500: ("api_error", "Internal server error (simulated)."),
     529: ("overloaded_error", "Overloaded (simulated)."),
 }
+STREAM_ERROR_STATUSES = (500, 529)  # what an `event: error` mid-stream may carry
+# Bounds of the test hooks' numbers: past them a value is a mistake, not a test.
+MAX_ADVANCE_S = 10 * 366 * 86400  # ten years per jump
+MAX_FAULT_COUNT = 10_000
+MAX_FAULT_EVENTS = 100_000
+MAX_RETRY_AFTER_S = 86_400
 _JSON = "application/json"
 _log = logging.getLogger("promptcache_tui.sim")
 _log.addHandler(logging.NullHandler())  # an embedding app decides where logs go
@@ -155,40 +174,82 @@ def _gate(request: Request) -> None:
         )
 
 
+def _raise_status(fault: Fault) -> None:
+    assert fault.status is not None
+    kind, message = FAULT_STATUSES[fault.status]
+    headers = {}
+    seconds = fault.retry_after
+    if seconds is not None:
+        headers["retry-after"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
+    raise ApiError(fault.status, message, kind=kind, headers=headers)
+
+
 async def _take_fault(request: Request, *, can_drop: bool) -> Fault | None:
+    """The next fault for this request; a status fault is raised here.
+
+    Stream faults (a dropped connection, or an `event: error` after K events) are returned
+    for the response to apply; they only apply to requests with a body to cut (`can_drop`).
+    """
     fault = await anyio.to_thread.run_sync(
         lambda: _sim(request).state.take_fault(can_drop=can_drop)
     )
-    if fault is not None and fault.status is not None:
-        kind, message = FAULT_STATUSES[fault.status]
-        headers = {}
-        seconds = fault.retry_after
-        if seconds is not None:
-            headers["retry-after"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
-        raise ApiError(fault.status, message, kind=kind, headers=headers)
+    if fault is not None and fault.status is not None and fault.drop_after_events is None:
+        _raise_status(fault)
     return fault
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(
-            413,
-            f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes.",
-            kind="request_too_large",
-        )
+def _is_json(request: Request) -> bool:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == _JSON or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _raw_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    too_large = ApiError(
+        413,
+        f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes.",
+        kind="request_too_large",
+    )
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():  # never more than the limit in memory
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_body(request: Request, *, empty: Any = ...) -> Any:
+    """The request's JSON body: refused unless it is JSON, finite, and not nested too deep.
+
+    A browser can send a cross-site `text/plain` POST without asking first: only
+    `application/json` bodies are read. `empty` is what an empty body means (default: refused).
+    """
+    if not _is_json(request):
+        raise invalid("content-type: must be application/json")
+    raw = await _raw_body(request)
+    if not raw.strip() and empty is not ...:
+        return empty
     try:
-        return json.loads(raw)
+        value = json.loads(raw, parse_constant=finite_json_constant, parse_float=finite_json_float)
+    except RecursionError:
+        value = _TOO_DEEP
     except ValueError:
         raise invalid("Request body is not valid JSON") from None
+    if value is _TOO_DEEP or nesting_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise invalid(f"Request body is nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+_TOO_DEEP = object()
 
 
 def _message(prepared: Prepared, message_id: str, generation: Generation | None) -> dict[str, Any]:
     """A `message` object; `generation` None is the message_start snapshot."""
-    content: list[dict[str, Any]] = []
-    if generation is not None and generation.deltas:
-        content = [{"type": "text", "text": generation.text}]
-    return {
+    content = [b.content() for b in generation.blocks] if generation is not None else []
+    message = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
@@ -197,8 +258,14 @@ def _message(prepared: Prepared, message_id: str, generation: Generation | None)
         "stop_reason": generation.stop_reason if generation else None,
         "stop_sequence": generation.stop_sequence if generation else None,
         "usage": prepared.usage.as_dict(generation.output_tokens if generation else 0),
-        "diagnostics": prepared.diagnostics,
     }
+    message["diagnostics"] = prepared.diagnostics
+    return message
+
+
+def _stream_error(status: int) -> bytes:
+    kind, message = FAULT_STATUSES[status]
+    return sse("error", {"type": "error", "error": {"type": kind, "message": message}})
 
 
 async def _events(
@@ -206,9 +273,9 @@ async def _events(
     prepared: Prepared,
     message_id: str,
     generation: Generation,
-    drop_after: int | None,
+    fault: Fault | None,
 ) -> AsyncIterator[bytes]:
-    """The SSE body: message_start, one text block, message_delta, message_stop."""
+    """The SSE body: message_start, each block (start, deltas, stop), message_delta, stop."""
     await asyncio.sleep(sim.prefill_seconds(prepared))
     # The response has started: from now on other requests can read what this one wrote.
     await anyio.to_thread.run_sync(lambda: sim.engine.commit(prepared, message_id))
@@ -218,32 +285,28 @@ async def _events(
             {"type": "message_start", "message": _message(prepared, message_id, None)},
             0,
         ),
-        (
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-            0,
-        ),
-        ("ping", {"type": "ping"}, 0),
     ]
-    for text, tokens in generation.deltas:
+    for index, block in enumerate(generation.blocks):
         events.append(
             (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": text},
-                },
-                tokens,
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": block.start()},
+                0,
             )
         )
+        if index == 0:
+            events.append(("ping", {"type": "ping"}, 0))
+        for piece, tokens in block.deltas:
+            delta = {"type": "content_block_delta", "index": index, "delta": block.delta(piece)}
+            events.append(("content_block_delta", delta, tokens))
+        if block.type == "thinking":
+            # The signature closes a thinking block, as on the API.
+            signature = {"type": "signature_delta", "signature": block.signature}
+            delta = {"type": "content_block_delta", "index": index, "delta": signature}
+            events.append(("content_block_delta", delta, 0))
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}, 0))
     usage = prepared.usage
     events += [
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}, 0),
         (
             "message_delta",
             {
@@ -263,11 +326,15 @@ async def _events(
         ),
         ("message_stop", {"type": "message_stop"}, 0),
     ]
+    cut_after = fault.drop_after_events if fault is not None else None
     loop = asyncio.get_running_loop()
     started, emitted = loop.time(), 0
     for sent, (name, data, tokens) in enumerate(events):
-        if drop_after is not None and sent >= drop_after:
-            raise SimulatedDrop(f"stream cut after {sent} events by a drop_after_events fault")
+        if fault is not None and cut_after is not None and sent >= cut_after:
+            if fault.status is None:
+                raise SimulatedDrop(f"stream cut after {sent} events by a drop_after_events fault")
+            yield _stream_error(fault.status)  # the API ends the stream after an error event
+            return
         if tokens and sim.rate:
             # Pace against the start, not the previous event, so the rate stays steady.
             delay = started + emitted / sim.rate - loop.time()
@@ -277,24 +344,38 @@ async def _events(
         yield sse(name, data)
 
 
+def _model_checked(sim: Simulator, params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The model's own rules, then the prompt as that model sees it (earlier thinking gone)."""
+    resolved = sim.engine.models.resolve(params.get("model"))  # a 404 comes first
+    traits = traits_of(resolved.info)
+    check_model_rules(params, resolved.requested, traits)
+    if traits.keeps_thinking or keeps_all_thinking(params):
+        return params
+    return without_earlier_thinking(params)
+
+
 async def create_message(request: Request) -> Response:
     """POST /v1/messages."""
     _gate(request)
     sim = _sim(request)
     fault = await _take_fault(request, can_drop=True)
     params = validate_create(await _json_body(request))
+    if fault is not None and fault.status is not None and not params.get("stream"):
+        # A mid-stream error fault meets a JSON request: it fails before it starts.
+        _raise_status(fault)
 
     def work() -> tuple[Prepared, Generation]:
         # Both scan the whole prompt: keep them off the event loop.
-        return sim.engine.prepare(params), generate(params, params["max_tokens"])
+        seen = _model_checked(sim, params)
+        prepared = sim.engine.prepare(seen)
+        return prepared, generate(seen, params["max_tokens"], model=prepared.model.id)
 
     prepared, generation = await anyio.to_thread.run_sync(work)
     message_id = new_id("msg")
-    drop_after = fault.drop_after_events if fault is not None else None
     headers = {"request-id": request.state.request_id}
     if params.get("stream"):
         return StreamingResponse(
-            _events(sim, prepared, message_id, generation, drop_after),
+            _events(sim, prepared, message_id, generation, fault),
             media_type="text/event-stream",
             headers={**headers, "cache-control": "no-cache"},
         )
@@ -303,7 +384,7 @@ async def create_message(request: Request) -> Response:
     if sim.rate and generation.output_tokens:
         await asyncio.sleep(generation.output_tokens / sim.rate)
     body = _message(prepared, message_id, generation)
-    if drop_after is not None:
+    if fault is not None and fault.drop_after_events is not None:
         return _CutResponse(json.dumps(body).encode(), headers=headers)
     return JSONResponse(body, headers=headers)
 
@@ -314,29 +395,18 @@ async def count_tokens(request: Request) -> Response:
     sim = _sim(request)
     await _take_fault(request, can_drop=False)
     params = validate_prompt(await _json_body(request))
-    tokens = await anyio.to_thread.run_sync(lambda: sim.engine.count_tokens(params))
+    tokens = await anyio.to_thread.run_sync(
+        lambda: sim.engine.count_tokens(_model_checked(sim, params))
+    )
     return JSONResponse({"input_tokens": tokens}, headers={"request-id": request.state.request_id})
 
 
-def _model_object(sim: Simulator, model_id: str) -> dict[str, Any]:
-    info = sim.catalog.models[model_id]
-    retires = f"{info.deprecated_on.isoformat()}T00:00:00Z" if info.deprecated_on else None
-    return {
-        "type": "model",
-        "id": info.id,
-        "display_name": f"Claude {info.family}" if info.family else info.id,
-        "created_at": "1970-01-01T00:00:00Z",  # the catalog has no release dates: epoch
-        "lifecycle": "deprecated" if retires else "active",
-        "retires_at": retires,
-    }
-
-
 async def list_models(request: Request) -> Response:
-    """GET /v1/models: the catalog's models that are not retired, in the list shape."""
+    """GET /v1/models: the catalog's models that exist today (sim/models.py), listed."""
     _gate(request)
     sim = _sim(request)
     await _take_fault(request, can_drop=False)
-    ids = [m.id for m in sim.catalog.models.values() if not m.retired]
+    ids = [m.id for m in sim.engine.models.listed()]
     try:
         limit = int(request.query_params.get("limit", "20"))
     except ValueError:
@@ -351,7 +421,7 @@ async def list_models(request: Request) -> Response:
         page, has_more = ids[-limit:], len(ids) > limit
     else:
         page, has_more = ids[:limit], len(ids) > limit
-    data = [_model_object(sim, m) for m in page]
+    data = [sim.engine.models.model_object(sim.catalog.models[m]) for m in page]
     return JSONResponse(
         {
             "data": data,
@@ -364,19 +434,24 @@ async def list_models(request: Request) -> Response:
 
 
 async def get_model(request: Request) -> Response:
-    """GET /v1/models/{model_id}."""
+    """GET /v1/models/{model_id}: any id a create accepts (sim/models.py)."""
     _gate(request)
     sim = _sim(request)
     await _take_fault(request, can_drop=False)
-    info = sim.catalog.get(request.path_params["model_id"])
-    if info is None or info.retired:
-        raise ApiError(404, f"model: {request.path_params['model_id']}")
-    return JSONResponse(
-        _model_object(sim, info.id), headers={"request-id": request.state.request_id}
-    )
+    found = sim.engine.models.retrieve(request.path_params["model_id"])
+    return JSONResponse(found, headers={"request-id": request.state.request_id})
 
 
 # -- test hooks ------------------------------------------------------------------------
+
+
+def _hook_body(body: Any, allowed: frozenset[str]) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise invalid("Request body must be a JSON object")
+    for key in body:
+        if key not in allowed:
+            raise invalid(f"{key}: Extra inputs are not permitted")
+    return body
 
 
 def _number(
@@ -386,26 +461,29 @@ def _number(
     default: float | None = None,
     whole: bool = False,
     minimum: float = 0,
+    maximum: float,
 ) -> float:
+    """A finite number within [minimum, maximum] (whole if asked), or a 400 naming the key."""
     value = body.get(key, default)
-    number = (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    )
-    if number is None or number < minimum or (whole and not number.is_integer()):
+    ok = is_finite_number(value) and minimum <= value <= maximum
+    if not ok or (whole and not float(value).is_integer()):
         kind = "a whole number" if whole else "a number"
-        raise invalid(f"{key}: Input should be {kind} >= {minimum:g}")
-    return number
+        raise invalid(f"{key}: Input should be {kind} from {minimum:g} to {maximum:g}")
+    return float(value)
 
 
 async def sim_advance(request: Request) -> Response:
     """POST /_sim/advance {"seconds": N}: move the simulated clock forward."""
     sim = _sim(request)
-    body = await _json_body(request)
-    if not isinstance(body, Mapping):
-        raise invalid("Request body must be a JSON object")
-    seconds = _number(body, "seconds")
+    body = _hook_body(await _json_body(request), frozenset({"seconds"}))
+    seconds = _number(body, "seconds", maximum=MAX_ADVANCE_S)
     offset = await anyio.to_thread.run_sync(lambda: sim.state.advance(seconds))
     return JSONResponse({"offset": offset, "clock": sim.now()})
+
+
+_FAULT_KEYS = frozenset(
+    {"status", "count", "retry_after", "drop_after_events", "error_after_events"}
+)
 
 
 async def sim_faults(request: Request) -> Response:
@@ -414,25 +492,41 @@ async def sim_faults(request: Request) -> Response:
     if request.method == "DELETE":
         await anyio.to_thread.run_sync(sim.state.clear_faults)
     elif request.method == "POST":
-        body = await _json_body(request)
-        if not isinstance(body, Mapping):
-            raise invalid("Request body must be a JSON object")
-        count = int(_number(body, "count", default=1, whole=True, minimum=1))
-        if "drop_after_events" in body:
-            events = int(_number(body, "drop_after_events", whole=True))
+        body = _hook_body(await _json_body(request), _FAULT_KEYS)
+        count = int(
+            _number(body, "count", default=1, whole=True, minimum=1, maximum=MAX_FAULT_COUNT)
+        )
+        stream_keys = [k for k in ("drop_after_events", "error_after_events") if k in body]
+        if len(stream_keys) > 1:
+            raise invalid("send either drop_after_events or error_after_events, not both")
+        if stream_keys:
+            key = stream_keys[0]
+            events = int(_number(body, key, whole=True, maximum=MAX_FAULT_EVENTS))
+            status = None
+            if key == "error_after_events":
+                status = body.get("status", 529)
+                if status not in STREAM_ERROR_STATUSES or isinstance(status, bool):
+                    raise invalid("status: an error mid-stream is 529 (overloaded) or 500")
+            elif "status" in body or "retry_after" in body:
+                raise invalid("drop_after_events takes no status or retry_after")
             await anyio.to_thread.run_sync(
-                lambda: sim.state.add_fault(count=count, drop_after_events=events)
+                lambda: sim.state.add_fault(count=count, status=status, drop_after_events=events)
             )
         else:
             status = body.get("status")
-            if status not in FAULT_STATUSES:
+            if status not in FAULT_STATUSES or isinstance(status, bool):
                 raise invalid(
-                    "status: Input should be 429, 500 or 529 (or send drop_after_events instead)"
+                    "status: Input should be 429, 500 or 529 (or send drop_after_events or "
+                    "error_after_events instead)"
                 )
             code = int(status)
             # A 429 always says when to retry (0 by default); others only when asked to.
             has_retry = code == 429 or "retry_after" in body
-            retry = _number(body, "retry_after", default=0) if has_retry else None
+            retry = (
+                _number(body, "retry_after", default=0, maximum=MAX_RETRY_AFTER_S)
+                if has_retry
+                else None
+            )
             await anyio.to_thread.run_sync(
                 lambda: sim.state.add_fault(count=count, status=code, retry_after=retry)
             )
@@ -462,6 +556,7 @@ async def sim_state(request: Request) -> Response:
 async def sim_reset(request: Request) -> Response:
     """POST /_sim/reset: forget every entry, fingerprint and fault; clock offset back to 0."""
     sim = _sim(request)
+    _hook_body(await _json_body(request, empty={}), frozenset())
     await anyio.to_thread.run_sync(sim.state.reset)
     return JSONResponse({"ok": True})
 
@@ -491,10 +586,11 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_crash(request: Request, exc: Exception) -> Response:
-    # A bug in the simulator still answers in the API's shape, as a 500 api_error.
+    # A bug in the simulator still answers in the API's shape, as a 500 api_error; the
+    # details go to the log only, never to the client.
     if not isinstance(exc, SimulatedDrop):  # a drop is wanted; its response has started
         _log.error("simulator error", exc_info=exc)
-    return _error_response(request, ApiError(500, f"Internal server error: {exc}"))
+    return _error_response(request, ApiError(500, "Internal server error"))
 
 
 class _RequestId:
@@ -516,6 +612,7 @@ def create_app(
     rate: float | None = None,
     prefill_rate: float | None = None,
     catalog: Catalog | None = None,
+    allow_remote: bool = False,
 ) -> Starlette:
     """The simulator as an ASGI app, its state in `data_dir`.
 
@@ -523,7 +620,9 @@ def create_app(
     added to it. `rate`: output tokens per second, default env `PROMPTCACHE_TUI_SIM_RATE`
     or 80; 0 turns pacing off. `prefill_rate`: uncached prompt tokens per second before the
     first token, default env `PROMPTCACHE_TUI_SIM_PREFILL_RATE`, or 25000 (0 when `rate`
-    is 0). Raises ValueError for a bad rate and `StateError` for an unusable state file.
+    is 0). `allow_remote`: accept any `Host` header (default: loopback names only, against
+    DNS rebinding); requests from web pages (a non-loopback `Origin`) are refused either way.
+    Raises ValueError for a bad rate and `StateError` for an unusable state file.
     """
     _install_drop_filter()
     sim = Simulator(data_dir, clock=clock, rate=rate, prefill_rate=prefill_rate, catalog=catalog)
@@ -546,5 +645,6 @@ def create_app(
         },
     )
     app.state.sim = sim
+    app.add_middleware(LocalOnly, allow_remote=allow_remote)
     app.add_middleware(_RequestId)
     return app

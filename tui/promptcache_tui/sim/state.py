@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -57,13 +58,16 @@ class Fault:
     id: int
     status: int | None  # 429 | 500 | 529, or None for a dropped stream
     retry_after: float | None
-    drop_after_events: int | None
+    drop_after_events: int | None  # with a status: an `event: error` after that many events
     remaining: int
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (for /_sim/state and /_sim/faults)."""
         out: dict[str, Any] = {"id": self.id, "count": self.remaining}
-        if self.status is not None:
+        if self.status is not None and self.drop_after_events is not None:
+            out["status"] = self.status
+            out["error_after_events"] = self.drop_after_events
+        elif self.status is not None:
             out["status"] = self.status
             if self.retry_after is not None:
                 out["retry_after"] = self.retry_after
@@ -150,13 +154,16 @@ class SimState:
     def offset(self) -> float:
         """Seconds the simulated clock runs ahead of the real one."""
         row = self._db().execute("SELECT value FROM meta WHERE key = 'clock_offset'").fetchone()
-        return float(row[0]) if row else 0.0
+        offset = float(row[0]) if row else 0.0
+        # A NaN or infinite offset (stored by an older version) would break every request.
+        return offset if math.isfinite(offset) else 0.0
 
     def advance(self, seconds: float) -> float:
         """Move the simulated clock forward; returns the new offset."""
         with self._write() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'clock_offset'").fetchone()
-            offset = (float(row[0]) if row else 0.0) + seconds
+            offset = float(row[0]) if row else 0.0
+            offset = (offset if math.isfinite(offset) else 0.0) + seconds
             db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('clock_offset', ?)",
                 (repr(offset),),
@@ -263,7 +270,8 @@ class SimState:
         if db.execute("SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1").fetchone() is None:
             return None
         with self._write() as db:
-            where = "" if can_drop else "AND status IS NOT NULL"
+            # Stream faults (drop_after_events set) only apply where there is a body to cut.
+            where = "" if can_drop else "AND drop_after_events IS NULL"
             row = db.execute(
                 "SELECT id, status, retry_after, drop_after_events, remaining FROM faults "
                 f"WHERE remaining > 0 {where} ORDER BY id LIMIT 1"
