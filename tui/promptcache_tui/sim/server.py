@@ -38,8 +38,11 @@ DEFAULT_PREFILL_RATE = 25_000.0  # uncached prompt tokens per second before the 
 ACCEPTED_VERSIONS = ("2023-01-01", "2023-06-01", "2026-10-21")
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
 FAULT_STATUSES = {
+    402: ("billing_error", "Your credit balance is too low (simulated)."),
+    409: ("conflict_error", "The request conflicts with another one (simulated)."),
     429: ("rate_limit_error", "Number of requests has exceeded your rate limit (simulated)."),
     500: ("api_error", "Internal server error (simulated)."),
+    504: ("timeout_error", "The request timed out (simulated)."),
     529: ("overloaded_error", "Overloaded (simulated)."),
 }
 _JSON = "application/json"
@@ -188,7 +191,7 @@ def _message(prepared: Prepared, message_id: str, generation: Generation | None)
     content: list[dict[str, Any]] = []
     if generation is not None and generation.deltas:
         content = [{"type": "text", "text": generation.text}]
-    return {
+    message = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
@@ -197,8 +200,10 @@ def _message(prepared: Prepared, message_id: str, generation: Generation | None)
         "stop_reason": generation.stop_reason if generation else None,
         "stop_sequence": generation.stop_sequence if generation else None,
         "usage": prepared.usage.as_dict(generation.output_tokens if generation else 0),
-        "diagnostics": prepared.diagnostics,
     }
+    if prepared.diagnostics_asked:  # absent from a response that did not ask for it
+        message["diagnostics"] = prepared.diagnostics
+    return message
 
 
 async def _events(
@@ -286,7 +291,8 @@ async def create_message(request: Request) -> Response:
 
     def work() -> tuple[Prepared, Generation]:
         # Both scan the whole prompt: keep them off the event loop.
-        return sim.engine.prepare(params), generate(params, params["max_tokens"])
+        betas = request.headers.get("anthropic-beta")
+        return sim.engine.prepare(params, betas=betas), generate(params, params["max_tokens"])
 
     prepared, generation = await anyio.to_thread.run_sync(work)
     message_id = new_id("msg")
@@ -409,9 +415,8 @@ async def sim_faults(request: Request) -> Response:
         else:
             status = body.get("status")
             if status not in FAULT_STATUSES:
-                raise invalid(
-                    "status: Input should be 429, 500 or 529 (or send drop_after_events instead)"
-                )
+                codes = ", ".join(str(c) for c in FAULT_STATUSES)
+                raise invalid(f"status: Input should be one of {codes} (or send drop_after_events)")
             code = int(status)
             # A 429 always says when to retry (0 by default); others only when asked to.
             has_retry = code == 429 or "retry_after" in body
