@@ -85,10 +85,12 @@ def context_warnings(
     *,
     model: str | None = None,
     today: date | None = None,
+    rendered: Sequence[RenderedBlock] | None = None,
 ) -> list[Warning_]:
     """Warnings about the context as a whole: its model's lifecycle, its size.
 
     `today` comes from the caller's clock; without one, the UTC date of the wall clock.
+    `rendered` is the context's warm request if the caller has it (a large one is slow).
     """
     model = model or ctx.model
     today = today or today_utc()
@@ -114,7 +116,7 @@ def context_warnings(
     info = catalog.get(model)
     window = info.context_window if info else None
     if window is not None:
-        tokens = total_tokens(_rendered(ctx, model))
+        tokens = total_tokens(rendered if rendered is not None else _rendered(ctx, model))
         if tokens > window:
             out.append(
                 Warning_(
@@ -222,7 +224,7 @@ def breakpoint_warnings(
                 )
                 break
         out.append(found)
-    out[0][:0] = context_warnings(ctx, catalog, model=model, today=today)
+    out[0][:0] = context_warnings(ctx, catalog, model=model, today=today, rendered=rendered)
     return out
 
 

@@ -74,7 +74,11 @@ class EntryState:
 def breakpoint_cached(
     prefix_tokens: int, cached_tokens: int, min_tokens: int | None, ok: bool
 ) -> bool:
-    """Whether a call wrote or read the entry at a breakpoint with this estimated prefix.
+    """Whether a call wrote or read the entry at a breakpoint: the older approximation.
+
+    Superseded by `predict_call` + `settle`, which follow the lookback and the read point
+    (this one counts as cached a breakpoint the API skipped because it lay inside what was
+    read). Kept for callers that have no ledger to predict from.
 
     `cached_tokens` is creation + read from the call's usage: zero means nothing was cached
     (for example the prefix fell under the model's minimum).
