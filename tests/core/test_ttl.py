@@ -69,8 +69,38 @@ def test_changed_model_or_prefix_starts_cold() -> None:
 def test_late_old_event_does_not_shorten_expiry() -> None:
     ledger = TTLLedger(FakeClock(1000))
     ledger.record(CacheEvent(ts=1000, model="m", prefix_hash="h", ttl="1h"))
-    ledger.record(CacheEvent(ts=900, model="m", prefix_hash="h", ttl="5m"))
+    ledger.record(CacheEvent(ts=200, model="m", prefix_hash="h", ttl="5m"))  # long dead by 1000
     assert ledger.state("m", "h").expires_at == 4600
+
+
+def test_events_replay_in_time_order_and_a_read_keeps_the_written_ttl() -> None:
+    # Written at 900 for 5m; the 1h breakpoint at 1000 reads that live entry, which keeps
+    # its 5m life (refreshed to 1300), as the API refreshes an entry it reads.
+    for order in ([900, 1000], [1000, 900]):
+        ledger = TTLLedger(FakeClock(1000))
+        for ts in order:
+            ttl = "5m" if ts == 900 else "1h"
+            ledger.record(CacheEvent(ts=ts, model="m", prefix_hash="h", ttl=ttl))
+        state = ledger.state("m", "h")
+        assert (state.expires_at, state.ttl) == (1300, "5m")
+
+
+def test_a_write_after_expiry_takes_the_new_ttl() -> None:
+    ledger = TTLLedger(FakeClock(0))
+    ledger.record(CacheEvent(ts=0, model="m", prefix_hash="h", ttl="5m"))
+    ledger.record(CacheEvent(ts=300, model="m", prefix_hash="h", ttl="1h"))  # dead at 300
+    assert (ledger.state("m", "h", 300).expires_at, ledger.state("m", "h", 300).ttl) == (
+        3900,
+        "1h",
+    )
+
+
+def test_aliases_share_an_entry_when_the_ledger_resolves_them() -> None:
+    resolve = {"claude-haiku-4-5-20251001": "claude-haiku-4-5"}.get
+    ledger = TTLLedger(FakeClock(0), resolve=lambda m: resolve(m) or m)
+    ledger.record(CacheEvent(ts=0, model="claude-haiku-4-5-20251001", prefix_hash="h", ttl="5m"))
+    assert ledger.state("claude-haiku-4-5", "h").state == "warm"
+    assert TTLLedger(FakeClock(0)).state("claude-haiku-4-5", "h").state == "cold"
 
 
 def test_breakpoint_cached_rules() -> None:
@@ -78,3 +108,12 @@ def test_breakpoint_cached_rules() -> None:
     assert not breakpoint_cached(500, cached_tokens=2000, min_tokens=1024, ok=True)
     assert not breakpoint_cached(2000, cached_tokens=0, min_tokens=1024, ok=True)
     assert not breakpoint_cached(2000, cached_tokens=2000, min_tokens=1024, ok=False)
+
+
+def test_events_of_the_same_instant_replay_in_the_order_recorded() -> None:
+    # Found by the two-model property test: a 5m write, then at the same instant a 1h
+    # breakpoint reading it. The read keeps the entry's 5m life.
+    ledger = TTLLedger(FakeClock(0))
+    ledger.record(CacheEvent(ts=0, model="m", prefix_hash="h", ttl="5m"))
+    ledger.record(CacheEvent(ts=0, model="m", prefix_hash="h", ttl="1h"))
+    assert (ledger.state("m", "h").expires_at, ledger.state("m", "h").ttl) == (300, "5m")

@@ -201,8 +201,9 @@ def _growing(extra_blocks: int) -> dict[str, Any]:
     return {"model": MODEL, "max_tokens": 8, "messages": [user(*blocks)]}
 
 
-@pytest.mark.parametrize(("extra", "hit"), [(19, True), (20, True), (21, False)])
-def test_lookback_reaches_twenty_blocks_back(
+# 20 positions, the breakpoint's own included: an entry 19 blocks back is found, 20 is not.
+@pytest.mark.parametrize(("extra", "hit"), [(18, True), (19, True), (20, False), (21, False)])
+def test_lookback_reaches_twenty_positions_back(
     client: anthropic.Anthropic, extra: int, hit: bool
 ) -> None:
     first = client.messages.create(**_growing(0))
@@ -368,7 +369,7 @@ def test_diagnostics_name_what_changed(client: anthropic.Anthropic, change: str)
         assistant("Yes."),
         user("What is the quartz?"),
     ]
-    first = client.messages.create(**base)
+    first = client.messages.create(**base, diagnostics={"previous_message_id": None})
     assert first.usage.cache_creation_input_tokens > 3000
     changed = copy.deepcopy(base)
     if change == "model":
@@ -394,7 +395,9 @@ def test_diagnostics_unavailable_when_only_tool_choice_differs(client: anthropic
         assistant("Yes."),
         user("What is the quartz?"),
     ]
-    first = client.messages.create(**request, tools=[tool])
+    first = client.messages.create(
+        **request, tools=[tool], diagnostics={"previous_message_id": None}
+    )
     second = client.messages.create(
         **request,
         tools=[tool],
@@ -406,21 +409,22 @@ def test_diagnostics_unavailable_when_only_tool_choice_differs(client: anthropic
     assert 2000 < second.usage.cache_read_input_tokens < first.usage.cache_creation_input_tokens
 
 
-def test_diagnostics_are_null_when_only_the_uncached_question_changes(
+def test_diagnostics_compare_structure_even_when_the_call_hit(
     client: anthropic.Anthropic,
 ) -> None:
-    first = client.messages.create(**doc_request(2000))
+    first = client.messages.create(**doc_request(2000), diagnostics={"previous_message_id": None})
     second = client.messages.create(
         **doc_request(2000, question="And the onyx?"), diagnostics={"previous_message_id": first.id}
     )
-    assert second.usage.cache_read_input_tokens == 2000  # nothing was missed
-    assert second.diagnostics is None
+    assert second.usage.cache_read_input_tokens == 2000  # the document was read...
+    # ...but the question replaced the earlier one rather than being appended.
+    assert _reason(second) == {"type": "messages_changed", "cache_missed_input_tokens": 0}
 
 
 def test_diagnostics_are_null_when_the_entry_merely_expired(
     client: anthropic.Anthropic, hooks: SimHooks
 ) -> None:
-    first = client.messages.create(**doc_request(2000))
+    first = client.messages.create(**doc_request(2000), diagnostics={"previous_message_id": None})
     hooks.advance(301)
     second = client.messages.create(
         **doc_request(2000), diagnostics={"previous_message_id": first.id}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from promptcache_tui.config import Settings
-from promptcache_tui.core.advisor import infer_miss_reason
+from promptcache_tui.core.advisor import api_miss_reason, infer_miss_reason
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.cost import Usage, prices_for
@@ -28,7 +28,14 @@ from promptcache_tui.core.request import (
     filler_params,
     prefix_params,
 )
-from promptcache_tui.core.ttl import CacheEvent, TTLLedger, breakpoint_cached
+from promptcache_tui.core.ttl import (
+    CacheEvent,
+    CallPrediction,
+    TTLLedger,
+    lookback_hashes,
+    predict_call,
+    settle,
+)
 from promptcache_tui.store import CallFilter, Store, StoreError
 
 if TYPE_CHECKING:
@@ -47,6 +54,7 @@ class _Before:
 
     states: list[str]
     previous: CallRecord | None
+    prediction: CallPrediction  # what the caching rules say this call will read and write
 
 
 @dataclass(slots=True)
@@ -320,7 +328,7 @@ class CallService:
             progress.request_id = getattr(exc, "request_id", None) or progress.request_id
         duration = (time.perf_counter() - clock_start) * 1000
         record = self._record(
-            ctx, built, kind, conversation_id, prompt, started, duration, progress, error
+            ctx, built, kind, conversation_id, prompt, started, duration, progress, error, before
         )
         if record.status == "ok" and record.cache_miss_reason is None:
             record.cache_miss_reason = self._inferred_miss(built, record, before)
@@ -350,17 +358,18 @@ class CallService:
 
     async def _before(self, ctx: Context, built: BuiltRequest, now: float) -> _Before:
         """What the log says just before a call: breakpoint states and the previous call."""
-        ledger = TTLLedger(lambda: now)
-        ledger.record_all(
-            await self.store.calls.cache_events(bp.prefix_hash for bp in built.breakpoints)
+        ledger = TTLLedger(lambda: now, resolve=self.catalog.cache_id)
+        ledger.record_all(await self.store.calls.cache_events(lookback_hashes(built.blocks)))
+        prediction = predict_call(
+            ledger, built.model, built.blocks, self.catalog.min_cache_tokens(built.model)
         )
-        states = [ledger.state(built.model, bp.prefix_hash).state for bp in built.breakpoints]
+        states = [p.state_before for p in prediction.points]
         previous = None
         if ctx.id is not None:
             latest = await self.store.calls.history(CallFilter(context=ctx.name), limit=1)
             if latest and latest[0].id is not None:
                 previous = await self.store.calls.get(latest[0].id)
-        return _Before(states=states, previous=previous)
+        return _Before(states=states, previous=previous, prediction=prediction)
 
     def _inferred_miss(
         self, built: BuiltRequest, record: CallRecord, before: _Before
@@ -380,6 +389,7 @@ class CallService:
             hashes=[bp.prefix_hash for bp in own],
             previous_model=prev.model if prev else None,
             model=built.model,
+            beyond_lookback=before.prediction.beyond_lookback,
         )
 
     async def _prefill(
@@ -435,11 +445,24 @@ class CallService:
         duration_ms: float,
         progress: _Progress,
         error: str | None,
+        before: _Before,
     ) -> CallRecord:
         usage = progress.to_usage()
-        cached_tokens = usage.cache_creation_input_tokens + usage.cache_read_input_tokens
         minimum = self.catalog.min_cache_tokens(built.model)
         ok = error is None
+        cached = settle(
+            before.prediction,
+            cache_read=usage.cache_read_input_tokens,
+            cache_creation=usage.cache_creation_input_tokens,
+            ok=ok,
+            min_tokens=minimum,
+        )
+        reason = api_miss_reason(
+            progress.miss_reason,
+            progress.missed_tokens,
+            cache_read=usage.cache_read_input_tokens,
+            cache_creation=usage.cache_creation_input_tokens,
+        )
         return CallRecord(
             ts=iso_utc(started),
             kind=kind,
@@ -453,8 +476,8 @@ class CallService:
             prices=prices_for(self.catalog, built.model, **progress.modes),
             ttft_ms=progress.ttft_ms,
             duration_ms=duration_ms,
-            cache_miss_reason=progress.miss_reason,
-            cache_missed_input_tokens=progress.missed_tokens,
+            cache_miss_reason=reason,
+            cache_missed_input_tokens=progress.missed_tokens if reason else None,
             request_id=progress.request_id,
             message_id=progress.message_id,
             stop_reason=progress.stop_reason,
@@ -468,9 +491,9 @@ class CallService:
                     prefix_hash=bp.prefix_hash,
                     prefix_tokens=bp.prefix_tokens,
                     context_block=bp.context_block,
-                    cached=breakpoint_cached(bp.prefix_tokens, cached_tokens, minimum, ok),
+                    cached=flag,
                 )
-                for bp in built.breakpoints
+                for bp, flag in zip(built.breakpoints, cached, strict=True)
             ),
         )
 

@@ -9,6 +9,7 @@ import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, warn
+from promptcache_tui.core.advisor import context_warnings
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.context import (
     Block,
@@ -107,6 +108,8 @@ def add_cmd(
     catalog = load_catalog(settings.data_dir)
     if catalog.get(chosen) is None:
         warn(f"{chosen} is not in the model catalog: costs will show as unknown")
+    for found in context_warnings(new, catalog):  # retired or retiring model, too long
+        warn(f"{found.code}: {found.message}")
 
     async def run() -> Context:
         async with await Store.open(settings.db_path) as store:

@@ -1,18 +1,31 @@
-"""Warnings for silent caching failures, computed from a context and its request."""
+"""Warnings for silent caching failures, computed from a context and its request.
+
+Codes (`context show --format json`, the breakpoint panel, the editor):
+`below_minimum`, `too_many_breakpoints`, `ttl_order`, `lookback_exceeded`, `volatile_prefix`,
+`unknown_model`, and for the context as a whole (listed with its first breakpoint):
+`model_retired`, `model_retiring`, `context_too_long`.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.context import MAX_BREAKPOINTS, Context
-from promptcache_tui.core.prefix import RenderedBlock, render
+from promptcache_tui.core.prefix import RenderedBlock, render, total_tokens
+from promptcache_tui.core.ttl import LOOKBACK_POSITIONS
 
-LOOKBACK_BLOCKS = 20
+# Kept for callers of the older name: the lookback is counted in positions.
+LOOKBACK_BLOCKS = LOOKBACK_POSITIONS
 # Things that change on every call and so break every cache hit when placed before a breakpoint.
 _VOLATILE = (
+    (
+        "Claude Code's billing header (its cch= value changes with each session)",
+        re.compile(r"x-anthropic-billing-header:"),
+    ),
     ("a timestamp", re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")),
     ("a time of day", re.compile(r"\b\d{1,2}:\d{2}:\d{2}\b")),
     (
@@ -46,6 +59,75 @@ def volatile_reason(text: str) -> str | None:
     return None
 
 
+def today_utc() -> date:
+    """Today's date in UTC, for callers without an injected clock."""
+    return datetime.now(UTC).date()
+
+
+def day_of(epoch: float) -> date:
+    """The UTC day of an epoch time (retirement dates are UTC days)."""
+    return datetime.fromtimestamp(epoch, UTC).date()
+
+
+def _rendered(ctx: Context, model: str) -> list[RenderedBlock]:
+    from promptcache_tui.core.request import build_request
+
+    # Render what a request would send, but without the validity checks: drafts are advised too.
+    try:
+        return list(build_request(ctx, prompt=None, model=model).blocks)
+    except ValueError:
+        return _loose_render(ctx, model)
+
+
+def context_warnings(
+    ctx: Context,
+    catalog: Catalog,
+    *,
+    model: str | None = None,
+    today: date | None = None,
+    rendered: Sequence[RenderedBlock] | None = None,
+) -> list[Warning_]:
+    """Warnings about the context as a whole: its model's lifecycle, its size.
+
+    `today` comes from the caller's clock; without one, the UTC date of the wall clock.
+    `rendered` is the context's warm request if the caller has it (a large one is slow).
+    """
+    model = model or ctx.model
+    today = today or today_utc()
+    out: list[Warning_] = []
+    state = catalog.lifecycle(model, today)
+    instead = f"; move to {state.replacement}" if state.replacement else ""
+    if state.state == "retired":
+        when = f" on {state.retires_on.isoformat()}" if state.retires_on else ""
+        out.append(
+            Warning_(
+                "model_retired",
+                f"{model} was retired{when}: the API answers 404 not_found_error{instead}",
+            )
+        )
+    elif state.state == "retiring" and state.retires_on is not None:
+        days = "tomorrow" if state.days_left == 1 else f"in {state.days_left} days"
+        out.append(
+            Warning_(
+                "model_retiring",
+                f"{model} retires on {state.retires_on.isoformat()} ({days}){instead}",
+            )
+        )
+    info = catalog.get(model)
+    window = info.context_window if info else None
+    if window is not None:
+        tokens = total_tokens(rendered if rendered is not None else _rendered(ctx, model))
+        if tokens > window:
+            out.append(
+                Warning_(
+                    "context_too_long",
+                    f"the context is about {tokens:,} tokens, over {model}'s context window "
+                    f"of {window:,}: the API refuses it (400 prompt is too long)",
+                )
+            )
+    return out
+
+
 def breakpoint_warnings(
     ctx: Context,
     catalog: Catalog,
@@ -53,24 +135,21 @@ def breakpoint_warnings(
     model: str | None = None,
     prefix_tokens: Sequence[int] | None = None,
     estimated: bool = True,
+    today: date | None = None,
 ) -> list[list[Warning_]]:
     """Warnings for each of the context's breakpoints, in prompt order.
 
     `prefix_tokens` may carry real counts (count_tokens, live); otherwise estimates are used.
+    The context's own warnings (`context_warnings`) come first in the first breakpoint's list,
+    so every surface that shows breakpoint warnings shows them too.
     """
-    from promptcache_tui.core.request import build_request
-
     model = model or ctx.model
     marks = ctx.sorted_breakpoints()
     if not marks:
         return []
     info = catalog.get(model)
     minimum = info.min_cache_tokens if info else None
-    # Render what a request would send, but without the validity checks: drafts are advised too.
-    try:
-        rendered = list(build_request(ctx, prompt=None, model=model).blocks)
-    except ValueError:
-        rendered = _loose_render(ctx, model)
+    rendered = _rendered(ctx, model)
     marked = [b for b in rendered if b.cache_control]
     out: list[list[Warning_]] = []
     previous_index = -1
@@ -120,12 +199,15 @@ def breakpoint_warnings(
                 )
             )
         if block is not None:
-            if block.index - previous_index > LOOKBACK_BLOCKS and previous_index >= 0:
+            # An entry `gap` blocks back is gap + 1 positions away, the breakpoint included.
+            gap = block.index - previous_index
+            if previous_index >= 0 and gap >= LOOKBACK_POSITIONS:
                 found.append(
                     Warning_(
                         "lookback_exceeded",
-                        f"{block.index - previous_index} blocks since the previous breakpoint: "
-                        f"lookups only reach {LOOKBACK_BLOCKS} blocks back",
+                        f"{gap} blocks after the previous breakpoint: a lookup checks only "
+                        f"{LOOKBACK_POSITIONS} positions, its own included, so a change in "
+                        "between misses both",
                     )
                 )
             previous_index = block.index
@@ -142,6 +224,7 @@ def breakpoint_warnings(
                 )
                 break
         out.append(found)
+    out[0][:0] = context_warnings(ctx, catalog, model=model, today=today, rendered=rendered)
     return out
 
 
@@ -173,12 +256,14 @@ def infer_miss_reason(
     hashes: Sequence[str] = (),
     previous_model: str | None = None,
     model: str | None = None,
+    beyond_lookback: bool = False,
 ) -> str | None:
     """Why a call read nothing, from what the app knows (used when the API gives no reason).
 
     `states_before` are the ledger states (cold|warm|expired) of the call's breakpoints just
     before it was sent; `previous_hashes` the prefix hashes the previous call of the same
-    context sent. Returns None for a hit or when nothing was marked for caching.
+    context sent; `beyond_lookback` that a live entry sat further back than a lookup reaches.
+    Returns None for a hit or when nothing was marked for caching.
     """
     if cache_read > 0 or not prefix_tokens:
         return None
@@ -190,8 +275,31 @@ def infer_miss_reason(
         for position, (old, new) in enumerate(zip(previous_hashes, hashes, strict=False)):
             if old != new:
                 return f"prefix changed at breakpoint {position + 1}"
+    if beyond_lookback:
+        return f"lookback exceeded (the live entry is over {LOOKBACK_POSITIONS} positions back)"
     if "expired" in states_before:
         return "expired"
     if cache_creation > 0:
         return "first write"
     return None
+
+
+def api_miss_reason(
+    reason: str | None, missed_tokens: int | None, *, cache_read: int, cache_creation: int
+) -> str | None:
+    """The API's diagnosis, kept only when the call missed something because of it.
+
+    Diagnostics compare prompt structure whether or not the call hit: an `ask` whose new
+    question replaced the last one reports `messages_changed` with nothing missed. A call
+    that read and wrote nothing new, or a `*_changed` reason with no tokens missed, is not
+    a miss; the app's own reading (`infer_miss_reason`) applies instead.
+    """
+    if reason is None:
+        return None
+    if cache_read > 0 and cache_creation == 0:
+        return None  # everything marked was read
+    if reason.endswith("_changed") and not missed_tokens:
+        return None
+    if reason in ("unavailable", "previous_message_not_found") and cache_read > 0:
+        return None
+    return reason

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promptcache_tui.core.advisor import Warning_, breakpoint_warnings
+from promptcache_tui.core.advisor import Warning_, breakpoint_warnings, day_of
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.records import iso_utc
@@ -64,12 +64,16 @@ def breakpoint_views(
     prefix_tokens: Sequence[int] | None = None,
     now: float | None = None,
 ) -> list[BreakpointView]:
-    """Each breakpoint with its prefix tokens, ledger state and advisor warnings."""
+    """Each breakpoint with its prefix tokens, ledger state and advisor warnings.
+
+    The day a model's lifecycle is judged on comes from `now`, else the ledger's clock.
+    """
     model = model or ctx.model
     planned = context_breakpoints(ctx, model)
     estimated = prefix_tokens is None
+    today = day_of(ledger.now() if now is None else now)
     warnings = breakpoint_warnings(
-        ctx, catalog, model=model, prefix_tokens=prefix_tokens, estimated=estimated
+        ctx, catalog, model=model, prefix_tokens=prefix_tokens, estimated=estimated, today=today
     )
     marks = ctx.sorted_breakpoints()
     views = []
@@ -99,6 +103,9 @@ def context_json(ctx: Context, catalog: Catalog, views: Sequence[BreakpointView]
         "model_known": info is not None,
         "min_cache_tokens": info.min_cache_tokens if info else None,
         "deprecated_on": info.deprecated_on.isoformat() if info and info.deprecated_on else None,
+        "retires_on": info.retires_on.isoformat() if info and info.retires_on else None,
+        "replacement": info.replacement if info else None,
+        "context_window": info.context_window if info else None,
         "keep_warm": ctx.keep_warm,
         "created_at": ctx.created_at,
         "last_used_at": ctx.last_used_at,

@@ -1,9 +1,19 @@
 """Render a Messages API request into its cacheable blocks, with chained prefix hashes.
 
-The prompt is rendered tools -> system -> messages. The cache key of a breakpoint is the model
-plus the exact bytes of every block up to and including it, with `cache_control` left out.
-Hashes are chained (one SHA-256 step per block), so the hash of every prefix of a 1 MB prompt
-costs one pass over its bytes, not one pass per breakpoint.
+The client's model of the prompt (the ledger and the advisor use it; the simulator has its
+own, `sim/positions.py`). The prompt is rendered tools -> system -> messages. The cache key
+of a breakpoint is the model plus the exact bytes of every block up to and including it,
+with `cache_control` left out. Hashes are chained (one SHA-256 step per block), so the hash
+of every prefix of a 1 MB prompt costs one pass over its bytes, not one per breakpoint.
+
+Settings that invalidate a whole tier (the prompt-caching page's invalidation table) are
+folded into the chain where their tier starts, so everything before keeps its hash:
+fast mode (`speed`), web search and citations key the system tier (and so the messages);
+`tool_choice`, `thinking`, `output_config.effort` and the number of images key the
+messages tier. Web search tools are rendered after the other tools (toggling web search
+keeps the tools' cache). A request with none of these hashes exactly as before they were
+modelled, so the ledger's history keeps its keys. A `{"role": "system"}` message inside
+`messages` is a message like any other, its role part of its key.
 """
 
 from __future__ import annotations
@@ -20,8 +30,6 @@ _SEED = hashlib.sha256(b"promptcache-prefix-v1").digest()
 CACHEABLE_MESSAGE_TYPES = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "search_result"}
 )
-# Request fields that change how messages are processed: part of the messages tier's key.
-_MESSAGE_TIER_FIELDS = ("tool_choice", "thinking")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,57 @@ def _as_blocks(content: Any) -> list[Any]:
     if isinstance(content, Sequence):
         return list(content)
     return []
+
+
+def _web_search(tool: Any) -> bool:
+    return isinstance(tool, Mapping) and str(tool.get("type", "")).startswith("web_search")
+
+
+def _mappings(value: Any) -> Any:
+    """Every mapping nested in `value` (tool results and documents hold blocks too)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
+def system_tier(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings that key the system and messages caches; empty when all are defaults."""
+    tier: dict[str, Any] = {}
+    if params.get("speed") not in (None, "standard"):
+        tier["speed"] = params["speed"]
+    if any(_web_search(t) for t in params.get("tools") or []):
+        tier["web_search"] = True
+    for found in _mappings([params.get("system"), params.get("messages")]):
+        citations = found.get("citations")
+        if isinstance(citations, Mapping) and citations.get("enabled") is True:
+            tier["citations"] = True
+            break
+    return tier
+
+
+def messages_tier(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings that key the messages cache; empty when all are defaults."""
+    tier: dict[str, Any] = {}
+    choice = params.get("tool_choice")
+    if choice is not None and choice != {"type": "auto"}:
+        tier["tool_choice"] = choice
+    thinking = params.get("thinking")
+    if thinking is not None and not (
+        isinstance(thinking, Mapping) and thinking.get("type") == "disabled"
+    ):
+        tier["thinking"] = thinking
+    config = params.get("output_config")
+    if isinstance(config, Mapping) and config.get("effort") is not None:
+        tier["effort"] = config["effort"]
+    images = sum(1 for m in _mappings(params.get("messages")) if m.get("type") == "image")
+    if images:
+        tier["images"] = images
+    return tier
 
 
 def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
@@ -99,21 +158,31 @@ def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
             )
         )
 
-    for pos, tool in enumerate(params.get("tools") or []):
+    def fold(tier_name: str, tier: Mapping[str, Any]) -> None:
+        # A tier's settings enter the chain where the tier starts, as no block of their own.
+        nonlocal digest
+        if tier:
+            digest = hashlib.sha256(digest + canonical_json({"tier": tier_name, **tier})).digest()
+
+    tools = list(params.get("tools") or [])
+    ordered = [(p, t) for p, t in enumerate(tools) if not _web_search(t)]
+    ordered += [(p, t) for p, t in enumerate(tools) if _web_search(t)]
+    for pos, tool in ordered:
         add("tools", None, pos, tool, estimate_block(tool), None, True)
-    for pos, block in enumerate(_as_blocks(params.get("system"))):
-        add("system", None, pos, block, estimate_block(block), None, True)
-    tier = {k: params[k] for k in _MESSAGE_TIER_FIELDS if params.get(k) is not None}
+    fold("system", system_tier(params))
+    system = params.get("system")
+    for pos, block in enumerate(_as_blocks(system) if system != "" else []):
+        is_text = isinstance(block, Mapping) and block.get("type") == "text"
+        add("system", None, pos, block, estimate_block(block), None, is_text)
+    fold("messages", messages_tier(params))
     for msg, message in enumerate(params.get("messages") or []):
         role = message.get("role") if isinstance(message, Mapping) else None
         blocks = _as_blocks(message.get("content") if isinstance(message, Mapping) else None)
         for pos, block in enumerate(blocks):
-            extra: dict[str, Any] = {"role": role}
-            if msg == 0 and pos == 0 and tier:
-                extra["tier"] = tier
             kind = block.get("type") if isinstance(block, Mapping) else None
             tokens = estimate_block(block) + (MESSAGE_OVERHEAD if pos == 0 else 0)
-            add("messages", msg, pos, block, tokens, extra, kind in CACHEABLE_MESSAGE_TYPES)
+            cacheable = kind in CACHEABLE_MESSAGE_TYPES
+            add("messages", msg, pos, block, tokens, {"role": role}, cacheable)
     return out
 
 

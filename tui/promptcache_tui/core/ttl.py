@@ -1,22 +1,32 @@
 """The TTL ledger: each breakpoint's cache state, derived from the logged calls.
 
-An entry is keyed by (model, prefix hash up to the breakpoint). A successful call that wrote
-or read cache refreshes every breakpoint it sent whose prefix meets the model's minimum, until
-the call's start + the breakpoint's TTL. A changed prefix or model is another key, so it starts
-cold. Everything is an estimate: the server may evict earlier, and the ledger only sees calls
-logged here.
+An entry is keyed by (model, prefix hash up to the breakpoint). Events are replayed in time
+order, as the API treats a request: an event on a live entry is a read, which refreshes it
+to the event's start plus the TTL the entry was written with; an event on a dead or unknown
+entry is a write, living the event's TTL from its start. A changed prefix or model is
+another key, so it starts cold. Everything is an estimate: the server may evict earlier,
+and the ledger only sees calls logged here.
+
+`predict_call` applies the caching rules to a request before it is sent: which entry each
+breakpoint will read (the longest live one among the 20 positions that end on it, itself
+included), which breakpoints will be written (past what is read, at or over the model's
+minimum), and the usage that follows. `settle` reconciles the prediction with the usage
+the API reported, which decides what the call is logged as having cached.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from promptcache_tui.core.context import TTL_SECONDS
 
 Clock = Callable[[], float]
+# A breakpoint's lookup checks at most this many positions, its own included.
+LOOKBACK_POSITIONS = 20
 State = Literal["cold", "warm", "expired"]
 Urgency = Literal["cold", "warm", "expiring"]
 # A warm entry counts as "expiring" in its last fifth (1 min of 5m, 12 min of 1h).
@@ -64,7 +74,11 @@ class EntryState:
 def breakpoint_cached(
     prefix_tokens: int, cached_tokens: int, min_tokens: int | None, ok: bool
 ) -> bool:
-    """Whether a call wrote or read the entry at a breakpoint with this estimated prefix.
+    """Whether a call wrote or read the entry at a breakpoint: the older approximation.
+
+    Superseded by `predict_call` + `settle`, which follow the lookback and the read point
+    (this one counts as cached a breakpoint the API skipped because it lay inside what was
+    read). Kept for callers that have no ledger to predict from.
 
     `cached_tokens` is creation + read from the call's usage: zero means nothing was cached
     (for example the prefix fell under the model's minimum).
@@ -75,29 +89,52 @@ def breakpoint_cached(
 
 
 class TTLLedger:
-    """Entries and their expiry, fed with cache events from the call log."""
+    """Entries and their expiry, fed with cache events from the call log.
 
-    def __init__(self, clock: Clock = time.time) -> None:
+    `resolve` maps a model name to the id its cache lives under (an alias to its model);
+    without it, names are taken as they are.
+    """
+
+    def __init__(
+        self, clock: Clock = time.time, *, resolve: Callable[[str], str] | None = None
+    ) -> None:
         self._clock = clock
-        self._expiry: dict[tuple[str, str], tuple[float, str]] = {}
+        self._resolve = resolve or (lambda model: model)
+        # (ts, arrival number, ttl): events of the same instant replay in the order recorded.
+        self._events: dict[tuple[str, str], list[tuple[float, int, str]]] = {}
+        self._final: dict[tuple[str, str], tuple[float, str]] = {}
+        self._arrivals = 0
 
     def record(self, event: CacheEvent) -> None:
-        """Add one event: the entry lives until event start + TTL (the latest wins)."""
-        key = (event.model, event.prefix_hash)
-        until = event.ts + TTL_SECONDS.get(event.ttl, 300)
-        current = self._expiry.get(key)
-        if current is None or until > current[0]:
-            self._expiry[key] = (until, event.ttl)
+        """Add one event (in any order: the ledger replays them in time order)."""
+        key = (self._resolve(event.model), event.prefix_hash)
+        self._arrivals += 1
+        bisect.insort(self._events.setdefault(key, []), (event.ts, self._arrivals, event.ttl))
+        self._final.pop(key, None)
 
     def record_all(self, events: Iterable[CacheEvent]) -> None:
         """Add many events."""
         for event in events:
             self.record(event)
 
+    def _replay(self, key: tuple[str, str]) -> tuple[float, str] | None:
+        found = self._final.get(key)
+        if found is not None:
+            return found
+        entry: tuple[float, str] | None = None
+        for ts, _, ttl in self._events.get(key, ()):
+            if entry is not None and entry[0] > ts:  # live: a read refreshes at its own TTL
+                entry = (max(entry[0], ts + TTL_SECONDS.get(entry[1], 300)), entry[1])
+            else:  # dead or new: a write
+                entry = (ts + TTL_SECONDS.get(ttl, 300), ttl)
+        if entry is not None:
+            self._final[key] = entry
+        return entry
+
     def state(self, model: str, prefix_hash: str, now: float | None = None) -> EntryState:
         """The entry's state at `now` (the clock's time by default)."""
         now = self._clock() if now is None else now
-        found = self._expiry.get((model, prefix_hash))
+        found = self._replay((self._resolve(model), prefix_hash))
         if found is None:
             return EntryState("cold", None, None, None)
         until, ttl = found
@@ -108,3 +145,171 @@ class TTLLedger:
     def now(self) -> float:
         """The ledger's clock."""
         return self._clock()
+
+
+# -- predicting a call ---------------------------------------------------------------------
+
+
+class PromptBlock(Protocol):
+    """What a prediction needs of a rendered block (core/prefix.RenderedBlock has it)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def prefix_hash(self) -> str: ...
+    @property
+    def prefix_tokens(self) -> int: ...
+    @property
+    def cache_control(self) -> Mapping[str, Any] | None: ...
+    @property
+    def cacheable(self) -> bool: ...
+    @property
+    def empty_text(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PointPrediction:
+    """What one breakpoint of a request is expected to do."""
+
+    position: int  # 0-based order among the request's breakpoints
+    block_index: int
+    prefix_hash: str
+    prefix_tokens: int
+    ttl: str
+    state_before: State  # its own entry, just before the call
+    read_index: int | None  # the position whose entry it reads (itself or up to 19 back)
+    read_hash: str | None
+    writes: bool
+
+    @property
+    def cached(self) -> bool:
+        """It reads its own entry or writes it: the call refreshes or creates this key."""
+        return self.writes or self.read_index == self.block_index
+
+
+@dataclass(frozen=True, slots=True)
+class CallPrediction:
+    """A request's expected cache reads and writes."""
+
+    model: str
+    points: tuple[PointPrediction, ...]
+    read_tokens: int
+    write_5m: int
+    write_1h: int
+    beyond_lookback: bool  # nothing read, yet a live entry sits further back than 20 positions
+
+    def events(self, ts: float) -> list[CacheEvent]:
+        """Every entry the call reads or writes, for the ledger (reads of other positions too)."""
+        out: list[CacheEvent] = []
+        for point in self.points:
+            if point.read_hash is not None:
+                out.append(CacheEvent(ts, self.model, point.read_hash, point.ttl))
+            if point.writes:
+                out.append(CacheEvent(ts, self.model, point.prefix_hash, point.ttl))
+        return out
+
+
+def breakpoints_of(
+    blocks: Sequence[PromptBlock], automatic_ttl: str | None = None
+) -> list[tuple[PromptBlock, str]]:
+    """The marked blocks and their TTLs, plus top-level caching's one on the last block."""
+    marks = [
+        (b, str((b.cache_control or {}).get("ttl") or "5m")) for b in blocks if b.cache_control
+    ]
+    if automatic_ttl is not None:
+        last = next((b for b in reversed(blocks) if b.cacheable and not b.empty_text), None)
+        if last is not None and all(b.index != last.index for b, _ in marks):
+            marks.append((last, automatic_ttl))
+    return marks
+
+
+def lookback_hashes(blocks: Sequence[PromptBlock], automatic_ttl: str | None = None) -> list[str]:
+    """Every prefix hash a prediction of this request looks at (to load its events)."""
+    wanted: dict[str, None] = {}
+    for block, _ in breakpoints_of(blocks, automatic_ttl):
+        for other in blocks[: block.index + 1]:  # the window, and behind it for the hint
+            wanted[other.prefix_hash] = None
+    return list(wanted)
+
+
+def predict_call(
+    ledger: TTLLedger,
+    model: str,
+    blocks: Sequence[PromptBlock],
+    min_tokens: int | None,
+    *,
+    now: float | None = None,
+    automatic_ttl: str | None = None,
+) -> CallPrediction:
+    """What a request will read and write, by the caching rules, from the ledger's entries.
+
+    `min_tokens` None (unknown minimum) predicts a write for every breakpoint not read.
+    """
+    now = ledger.now() if now is None else now
+    marks = breakpoints_of(blocks, automatic_ttl)
+
+    def warm(block: PromptBlock) -> bool:
+        return ledger.state(model, block.prefix_hash, now).state == "warm"
+
+    found: list[int | None] = []
+    beyond = False
+    for block, _ in marks:
+        first = max(0, block.index - LOOKBACK_POSITIONS + 1)
+        hit = next((i for i in range(block.index, first - 1, -1) if warm(blocks[i])), None)
+        found.append(hit)
+        if hit is None and any(warm(blocks[i]) for i in range(first)):
+            beyond = True
+    read_at = max((i for i in found if i is not None), default=-1)
+    read_tokens = blocks[read_at].prefix_tokens if read_at >= 0 else 0
+    written_to = read_tokens
+    split = {"5m": 0, "1h": 0}
+    points = []
+    for position, ((block, ttl), hit) in enumerate(zip(marks, found, strict=True)):
+        writes = block.index > read_at and (min_tokens is None or block.prefix_tokens >= min_tokens)
+        if writes:
+            split[ttl] = split.get(ttl, 0) + block.prefix_tokens - written_to
+            written_to = block.prefix_tokens
+        points.append(
+            PointPrediction(
+                position=position,
+                block_index=block.index,
+                prefix_hash=block.prefix_hash,
+                prefix_tokens=block.prefix_tokens,
+                ttl=ttl,
+                state_before=ledger.state(model, block.prefix_hash, now).state,
+                read_index=hit,
+                read_hash=blocks[hit].prefix_hash if hit is not None else None,
+                writes=writes,
+            )
+        )
+    return CallPrediction(
+        model=model,
+        points=tuple(points),
+        read_tokens=read_tokens,
+        write_5m=split["5m"],
+        write_1h=split["1h"],
+        beyond_lookback=beyond and read_at < 0,
+    )
+
+
+def settle(
+    prediction: CallPrediction,
+    *,
+    cache_read: int,
+    cache_creation: int,
+    ok: bool,
+    min_tokens: int | None,
+) -> tuple[bool, ...]:
+    """Which breakpoints the call refreshed or wrote, given the usage the API reported.
+
+    The prediction stands when the API read as predicted. When the API read nothing, every
+    breakpoint at or over the minimum was written (the ledger was wrong, e.g. an eviction).
+    When it read although nothing was predicted (calls this log did not see), which entry
+    it read is unknown: every breakpoint at or over the minimum counts as cached.
+    """
+    points = prediction.points
+    if not ok or cache_read + cache_creation <= 0:
+        return tuple(False for _ in points)
+    if cache_read > 0 and prediction.read_tokens > 0:
+        return tuple(p.cached for p in points)
+    return tuple(min_tokens is None or p.prefix_tokens >= min_tokens for p in points)

@@ -2,13 +2,16 @@
 
 One request goes through two steps, as on the real service:
 
-1. `prepare()` at the start of the request: validate the breakpoints, look each one up
-   (the longest live entry within `LOOKBACK_BLOCKS` blocks before it), refresh what was
-   read, and compute the usage. Nothing is written yet.
+1. `prepare()` at the start of the request: check the request against the caching rules
+   (breakpoints, prefill-only limits, settings, the model's context window), look each
+   breakpoint up (the longest live entry among the `LOOKBACK_POSITIONS` positions that end
+   on it, itself included), refresh what was read, and compute the usage. Nothing is
+   written yet.
 2. `commit()` once the response has started: the new entries become readable. Requests that
    arrive between the two steps of another identical request pay for the write too.
 
-Time comes from an injected clock, so tests jump 301 s instead of sleeping.
+The prompt is laid out by the simulator's own `sim/positions.py`, never by the client's
+`core/prefix.py`. Time comes from an injected clock, so tests jump 301 s instead of sleeping.
 """
 
 from __future__ import annotations
@@ -19,15 +22,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from promptcache_tui.core.catalog import Catalog
-from promptcache_tui.core.prefix import RenderedBlock, render, total_tokens
 from promptcache_tui.sim.diagnostics import Fingerprint, diagnose, fingerprint
 from promptcache_tui.sim.errors import invalid
 from promptcache_tui.sim.models import ModelDirectory, ResolvedModel
+from promptcache_tui.sim.positions import Position, Rendering, render_positions
 
 TTL_SECONDS = {"5m": 300, "1h": 3600}
 MAX_BREAKPOINTS = 4
-# A breakpoint's lookup checks its own block and up to this many blocks before it.
-LOOKBACK_BLOCKS = 20
+# A breakpoint's lookup checks at most this many positions, its own included: an entry 20
+# positions before it (21 positions) is out of reach (prompt-caching page, December 2026).
+LOOKBACK_POSITIONS = 20
+SPEEDS = ("standard", "fast")
 _TTL_ORDER_HINT = (
     "Note that blocks are processed in the following order: `tools`, `system`, `messages`."
 )
@@ -37,7 +42,7 @@ _TTL_ORDER_HINT = (
 class Breakpoint:
     """A cache breakpoint of one request."""
 
-    block: RenderedBlock
+    block: Position
     ttl: str  # "5m" | "1h"
     automatic: bool = False  # placed by top-level `cache_control`
 
@@ -83,9 +88,9 @@ class EntryStore(Protocol):
         entries: Sequence[NewEntry],
         started_at: float,
         message_id: str,
-        print_: Fingerprint,
+        print_: Fingerprint | None,
     ) -> None:
-        """Write `entries` (expiring `started_at` + TTL) and remember the request's fingerprint."""
+        """Write `entries` (expiring `started_at` + TTL) and the request's fingerprint, if any."""
         ...
 
     def fingerprint_of(self, message_id: str) -> Fingerprint | None:
@@ -120,7 +125,7 @@ class MemoryStore:
         entries: Sequence[NewEntry],
         started_at: float,
         message_id: str,
-        print_: Fingerprint,
+        print_: Fingerprint | None,
     ) -> None:
         with self.lock:
             for new in entries:
@@ -129,7 +134,8 @@ class MemoryStore:
                 if old is not None and old.expires_at > expires:
                     expires = old.expires_at
                 self.entries[(model, new.key)] = CacheEntry(new.key, new.ttl, expires, new.tokens)
-            self.prints[message_id] = print_
+            if print_ is not None:
+                self.prints[message_id] = print_
 
     def fingerprint_of(self, message_id: str) -> Fingerprint | None:
         with self.lock:
@@ -178,28 +184,11 @@ class Prepared:
     usage: Usage
     writes: tuple[NewEntry, ...]
     breakpoints: tuple[Breakpoint, ...]
-    fingerprint: Fingerprint
-    diagnostics: dict[str, Any] | None  # the response's `diagnostics`, None when null
-
-
-def _path(block: RenderedBlock) -> str:
-    if block.section == "messages":
-        return f"messages.{block.message_index}.content.{block.block_index}"
-    return f"{block.section}.{block.block_index}"
-
-
-def _block_type(params: Mapping[str, Any], block: RenderedBlock) -> str:
-    if block.section == "tools":
-        return "tool"
-    if block.section == "system":
-        source: Any = params.get("system")
-    else:
-        source = (params["messages"][block.message_index] or {}).get("content")
-    if isinstance(source, list) and block.block_index < len(source):
-        raw = source[block.block_index]
-        if isinstance(raw, Mapping):
-            return str(raw.get("type", "unknown"))
-    return "text"
+    fingerprint: Fingerprint | None  # stored only when the request asked for diagnostics
+    diagnostics: dict[str, Any] | None  # the response's `diagnostics` (None: null)
+    diagnostics_asked: bool = False  # without a `diagnostics` object the field is absent
+    rendering: Rendering | None = None
+    read_keys: tuple[str, ...] = ()  # the entries this request read (and refreshed)
 
 
 def _ttl_of(marker: Any, where: str) -> str:
@@ -216,21 +205,20 @@ def _ttl_of(marker: Any, where: str) -> str:
 
 
 def collect_breakpoints(
-    params: Mapping[str, Any], blocks: Sequence[RenderedBlock]
+    params: Mapping[str, Any], positions: Sequence[Position]
 ) -> list[Breakpoint]:
     """The request's breakpoints in prompt order, or a 400 for a rule the API enforces."""
     points: list[Breakpoint] = []
-    for block in blocks:
-        if block.cache_control is None:
+    for position in positions:
+        if position.marker is None:
             continue
-        where = f"{_path(block)}.cache_control"
-        ttl = _ttl_of(block.cache_control, where)
-        if block.empty_text:
+        where = f"{position.path}.cache_control"
+        ttl = _ttl_of(position.marker, where)
+        if position.empty_text:
             raise invalid("cache_control cannot be set for empty text blocks")
-        if not block.cacheable:
-            kind = _block_type(params, block)
-            raise invalid(f"{where}: cache_control cannot be set for {kind} blocks")
-        points.append(Breakpoint(block, ttl))
+        if not position.markable:
+            raise invalid(f"{where}: cache_control cannot be set for {position.kind} blocks")
+        points.append(Breakpoint(position, ttl))
     if len(points) > MAX_BREAKPOINTS:
         raise invalid(
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be "
@@ -239,7 +227,7 @@ def collect_breakpoints(
     top = params.get("cache_control")
     if top is not None:
         ttl = _ttl_of(top, "cache_control")
-        target = next((b for b in reversed(blocks) if b.cacheable and not b.empty_text), None)
+        target = next((p for p in reversed(positions) if p.markable and not p.empty_text), None)
         if target is not None:
             same = next((p for p in points if p.block.index == target.index), None)
             if same is not None and same.ttl != ttl:
@@ -259,7 +247,7 @@ def collect_breakpoints(
         if point.ttl == "5m":
             seen_5m = True
         elif seen_5m:
-            where = "cache_control" if point.automatic else f"{_path(point.block)}.cache_control"
+            where = "cache_control" if point.automatic else f"{point.block.path}.cache_control"
             raise invalid(
                 f"{where}.ttl: a ttl='1h' cache_control block must not come after a "
                 f"ttl='5m' cache_control block. {_TTL_ORDER_HINT}"
@@ -267,8 +255,14 @@ def collect_breakpoints(
     return points
 
 
+def lookback(positions: Sequence[Position], point: Breakpoint) -> Sequence[Position]:
+    """The positions a breakpoint's lookup checks: itself and the 19 before it."""
+    end = point.block.index
+    return positions[max(0, end - LOOKBACK_POSITIONS + 1) : end + 1]
+
+
 def plan_usage(
-    blocks: Sequence[RenderedBlock],
+    rendering: Rendering,
     points: Sequence[Breakpoint],
     hits: Mapping[str, CacheEntry],
     minimum: int,
@@ -280,18 +274,16 @@ def plan_usage(
     is written; the tokens between two written breakpoints are billed at the TTL of the
     later one. What lies after the last breakpoint is `input_tokens`.
     """
-    total = total_tokens(blocks)
-    read_at = -1  # index of the longest block read
+    positions = rendering.positions
+    read_at = -1  # index of the longest position read
     read_keys: list[str] = []
     for point in points:
-        first = max(0, point.block.index - LOOKBACK_BLOCKS)
-        for index in range(point.block.index, first - 1, -1):
-            key = blocks[index].prefix_hash
-            if key in hits:
-                read_keys.append(key)
-                read_at = max(read_at, index)
+        for position in reversed(lookback(positions, point)):
+            if position.key in hits:
+                read_keys.append(position.key)
+                read_at = max(read_at, position.index)
                 break
-    read_tokens = blocks[read_at].prefix_tokens if read_at >= 0 else 0
+    read_tokens = positions[read_at].prefix_tokens if read_at >= 0 else 0
     written_to = read_tokens
     by_ttl = {"5m": 0, "1h": 0}
     writes: list[NewEntry] = []
@@ -301,14 +293,52 @@ def plan_usage(
             continue  # already read, or too short to cache (no error, just no caching)
         by_ttl[point.ttl] += block.prefix_tokens - written_to
         written_to = block.prefix_tokens
-        writes.append(NewEntry(block.prefix_hash, point.ttl_seconds, block.prefix_tokens))
+        writes.append(NewEntry(block.key, point.ttl_seconds, block.prefix_tokens))
     usage = Usage(
-        input_tokens=total - written_to,
+        input_tokens=rendering.total_tokens - written_to,
         cache_read_input_tokens=read_tokens,
         cache_creation_5m=by_ttl["5m"],
         cache_creation_1h=by_ttl["1h"],
     )
     return usage, writes, list(dict.fromkeys(read_keys))
+
+
+def check_prefill_only(params: Mapping[str, Any]) -> None:
+    """`max_tokens: 0` runs prefill only; the API refuses it with what needs an answer."""
+    if params.get("max_tokens") != 0:
+        return
+    thinking = params.get("thinking")
+    config = params.get("output_config")
+    choice = params.get("tool_choice")
+    refused = None
+    if params.get("stream"):
+        refused = "stream: true"
+    elif isinstance(thinking, Mapping) and thinking.get("type") == "enabled":
+        refused = "thinking.type: 'enabled'"
+    elif isinstance(config, Mapping) and config.get("format") is not None:
+        refused = "output_config.format"
+    elif isinstance(choice, Mapping) and choice.get("type") in ("any", "tool"):
+        refused = f"tool_choice.type: '{choice.get('type')}'"
+    if refused is not None:
+        raise invalid(f"max_tokens: 0 (prefill only) is not supported with {refused}")
+
+
+def check_speed(params: Mapping[str, Any], model: ResolvedModel) -> None:
+    """`speed` is standard or fast; fast only on a model the catalog does not rule out."""
+    speed = params.get("speed")
+    if speed is None:
+        return
+    if speed not in SPEEDS:
+        raise invalid("speed: Input should be 'standard' or 'fast'")
+    if speed == "fast" and model.info is not None and model.info.fast_mode is False:
+        raise invalid(f"speed: fast mode is not available for {model.requested}")
+
+
+def check_window(rendering: Rendering, model: ResolvedModel) -> None:
+    """A prompt over the model's context window is a 400 (an unknown window: no limit)."""
+    window = model.context_window
+    if window is not None and rendering.total_tokens > window:
+        raise invalid(f"prompt is too long: {rendering.total_tokens} tokens > {window} maximum")
 
 
 class CacheEngine:
@@ -323,23 +353,30 @@ class CacheEngine:
     def count_tokens(self, params: Mapping[str, Any]) -> int:
         """What count_tokens reports: the prompt's estimate; validates like a create."""
         self.models.resolve(params.get("model"))
-        blocks = render(params)
-        collect_breakpoints(params, blocks)
-        return total_tokens(blocks)
+        rendering = render_positions(params)
+        collect_breakpoints(params, rendering.positions)
+        return rendering.total_tokens
 
-    def prepare(self, params: Mapping[str, Any]) -> Prepared:
-        """Step 1, at the start of the request: breakpoints, lookups, refreshes, usage."""
+    def prepare(
+        self, params: Mapping[str, Any], *, betas: str | Sequence[str] | None = None
+    ) -> Prepared:
+        """Step 1, at the start of the request: rules, lookups, refreshes, usage.
+
+        `betas` is the request's `anthropic-beta` header (the diagnostics need it).
+        """
         model = self.models.resolve(params.get("model"))
-        blocks = render(params)
-        points = collect_breakpoints(params, blocks)
+        check_prefill_only(params)
+        check_speed(params, model)
+        rendering = render_positions(params)
+        points = collect_breakpoints(params, rendering.positions)
+        check_window(rendering, model)
         now = self.clock()
         candidates: list[str] = []
         for point in points:
-            first = max(0, point.block.index - LOOKBACK_BLOCKS)
-            candidates.extend(b.prefix_hash for b in blocks[first : point.block.index + 1])
+            candidates.extend(p.key for p in lookback(rendering.positions, point))
         candidates = list(dict.fromkeys(candidates))
         hits = self.store.lookup(model.id, candidates, now) if candidates else {}
-        usage, writes, read_keys = plan_usage(blocks, points, hits, model.min_cache_tokens)
+        usage, writes, read_keys = plan_usage(rendering, points, hits, model.min_cache_tokens)
         usage = replace(
             usage,
             speed=str(params.get("speed") or "standard"),
@@ -347,16 +384,30 @@ class CacheEngine:
         )
         if read_keys:
             self.store.refresh(model.id, read_keys, now)
-        cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
-        current = fingerprint(params, model.id, blocks, cached)
-        diagnostics = None
         wanted = params.get("diagnostics")
-        if isinstance(wanted, Mapping) and wanted.get("previous_message_id"):
-            previous = self.store.fingerprint_of(str(wanted["previous_message_id"]))
-            hashes = [b.prefix_hash for b in blocks if b.section == "messages"]
-            reason = diagnose(previous, current, usage.cache_read_input_tokens, hashes)
-            diagnostics = {"cache_miss_reason": reason} if reason is not None else None
-        return Prepared(model, now, usage, tuple(writes), tuple(points), current, diagnostics)
+        asked = isinstance(wanted, Mapping)
+        current = None
+        diagnostics = None
+        if asked:
+            cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+            current = fingerprint(params, model.id, rendering, cached, betas)
+            previous_id = wanted.get("previous_message_id")
+            if previous_id:
+                previous = self.store.fingerprint_of(str(previous_id))
+                reason = diagnose(previous, current, usage.cache_read_input_tokens)
+                diagnostics = {"cache_miss_reason": reason} if reason is not None else None
+        return Prepared(
+            model,
+            now,
+            usage,
+            tuple(writes),
+            tuple(points),
+            current,
+            diagnostics,
+            diagnostics_asked=asked,
+            rendering=rendering,
+            read_keys=tuple(read_keys),
+        )
 
     def commit(self, prepared: Prepared, message_id: str) -> None:
         """Step 2, once the response has started: the written entries become readable."""

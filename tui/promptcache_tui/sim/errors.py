@@ -12,11 +12,14 @@ _ALPHABET = string.ascii_letters + string.digits
 STATUS_OF_TYPE = {
     "invalid_request_error": 400,
     "authentication_error": 401,
+    "billing_error": 402,
     "permission_error": 403,
     "not_found_error": 404,
+    "conflict_error": 409,
     "request_too_large": 413,
     "rate_limit_error": 429,
     "api_error": 500,
+    "timeout_error": 504,
     "overloaded_error": 529,
 }
 TYPE_OF_STATUS = {status: kind for kind, status in STATUS_OF_TYPE.items()}

@@ -445,7 +445,8 @@ def _check_thinking(params: Mapping[str, Any], max_tokens: int | None) -> None:
                 "thinking.enabled.budget_tokens: Input should be greater than or equal to "
                 f"{MIN_THINKING_BUDGET}"
             )
-        if max_tokens is not None and max_tokens <= budget:
+        # max_tokens 0 is prefill only: the engine refuses it with thinking, more plainly.
+        if max_tokens and max_tokens <= budget:
             raise invalid(
                 "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult "
                 f"our documentation at {_DOCS}#max-tokens-and-context-window-size"

@@ -51,8 +51,11 @@ ACCEPTED_VERSIONS = ("2023-01-01", "2023-06-01", "2026-10-21")
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
 MAX_JSON_DEPTH = 128  # deeper bodies are refused before anything walks them
 FAULT_STATUSES = {
+    402: ("billing_error", "Your credit balance is too low (simulated)."),
+    409: ("conflict_error", "The request conflicts with another one (simulated)."),
     429: ("rate_limit_error", "Number of requests has exceeded your rate limit (simulated)."),
     500: ("api_error", "Internal server error (simulated)."),
+    504: ("timeout_error", "The request timed out (simulated)."),
     529: ("overloaded_error", "Overloaded (simulated)."),
 }
 STREAM_ERROR_STATUSES = (500, 529)  # what an `event: error` mid-stream may carry
@@ -259,7 +262,8 @@ def _message(prepared: Prepared, message_id: str, generation: Generation | None)
         "stop_sequence": generation.stop_sequence if generation else None,
         "usage": prepared.usage.as_dict(generation.output_tokens if generation else 0),
     }
-    message["diagnostics"] = prepared.diagnostics
+    if prepared.diagnostics_asked:  # absent from a response that did not ask for it
+        message["diagnostics"] = prepared.diagnostics
     return message
 
 
@@ -367,7 +371,7 @@ async def create_message(request: Request) -> Response:
     def work() -> tuple[Prepared, Generation]:
         # Both scan the whole prompt: keep them off the event loop.
         seen = _model_checked(sim, params)
-        prepared = sim.engine.prepare(seen)
+        prepared = sim.engine.prepare(seen, betas=request.headers.get("anthropic-beta"))
         return prepared, generate(seen, params["max_tokens"], model=prepared.model.id)
 
     prepared, generation = await anyio.to_thread.run_sync(work)
@@ -515,8 +519,9 @@ async def sim_faults(request: Request) -> Response:
         else:
             status = body.get("status")
             if status not in FAULT_STATUSES or isinstance(status, bool):
+                codes = ", ".join(str(c) for c in FAULT_STATUSES)
                 raise invalid(
-                    "status: Input should be 429, 500 or 529 (or send drop_after_events or "
+                    f"status: Input should be one of {codes} (or send drop_after_events or "
                     "error_after_events instead)"
                 )
             code = int(status)

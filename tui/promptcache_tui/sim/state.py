@@ -201,9 +201,9 @@ class SimState:
         entries: Sequence[NewEntry],
         started_at: float,
         message_id: str,
-        print_: Fingerprint,
+        print_: Fingerprint | None,
     ) -> None:
-        """Write entries and the request's fingerprint in one transaction."""
+        """Write entries and the request's fingerprint (if it asked) in one transaction."""
         with self._write() as db:
             db.executemany(
                 "INSERT INTO entries (model, key, ttl, expires_at, tokens) VALUES (?, ?, ?, ?, ?) "
@@ -212,10 +212,11 @@ class SimState:
                 "tokens = excluded.tokens",
                 [(model, e.key, e.ttl, started_at + e.ttl, e.tokens) for e in entries],
             )
-            db.execute(
-                "INSERT OR REPLACE INTO prints (message_id, created_at, data) VALUES (?, ?, ?)",
-                (message_id, started_at, json.dumps(print_.to_dict())),
-            )
+            if print_ is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO prints (message_id, created_at, data) VALUES (?, ?, ?)",
+                    (message_id, started_at, json.dumps(print_.to_dict())),
+                )
             # Housekeeping in the same write: keeps the tables as small as the live cache.
             db.execute("DELETE FROM entries WHERE expires_at <= ?", (started_at,))
             db.execute(
@@ -229,6 +230,7 @@ class SimState:
             .execute("SELECT data FROM prints WHERE message_id = ?", (message_id,))
             .fetchone()
         )
+        # A fingerprint stored by an older version does not parse: not found, as if expired.
         return Fingerprint.from_dict(json.loads(row[0])) if row else None
 
     def live_entries(self, now: float) -> int:
