@@ -263,6 +263,7 @@ def test_the_detail_line_says_the_whole_reason() -> None:
     )
     assert detail_line(record, parse_iso(record.ts)).endswith(
         "chat missed the cache: prefix changed at breakpoint 2 (8,417 tokens missed)"
+        " · cost unknown, saved unknown"  # a model without a price
     )
     failed = CallRecord(
         ts="2026-11-26T10:00:00+00:00",

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from promptcache_tui.ui.widgets.usage_panel import local_time
+from promptcache_tui.core.formatting import local_time
 
 if TYPE_CHECKING:
     from promptcache_tui.store.conversations import ConversationSummary

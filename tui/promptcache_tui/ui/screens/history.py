@@ -25,11 +25,11 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -51,8 +51,9 @@ from textual.widgets import (
 )
 
 from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.timespan import SpanError, since_bound, until_bound
 from promptcache_tui.export import FORMATS, Exporter, format_for
-from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
+from promptcache_tui.store import CallFilter, Store, StoreError
 from promptcache_tui.store.calls import Facets, Summary
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.widgets.history_charts import HistoryCharts
@@ -61,7 +62,6 @@ from promptcache_tui.ui.widgets.history_summary import HistoryBreakdown, History
 from promptcache_tui.ui.widgets.history_table import HistoryTable
 
 Clock = Callable[[], float]
-T = TypeVar("T")
 PAGE_SIZE = 100
 EXPORT_CHUNK = 2000
 # Typing in a text filter waits this long for a pause before it queries.
@@ -135,28 +135,6 @@ class HistoryFailed(Message):
 # -- filters -------------------------------------------------------------------------------
 
 
-def parse_until(text: str, now: datetime) -> str:
-    """The exclusive upper bound a "to" field means.
-
-    A date means the end of that day (so "to 2026-11-26" includes the 26th); a date and time
-    means that instant; a span like 7d means that long before now.
-    """
-    value = text.strip()
-    if len(value) == 10:
-        try:
-            day = datetime.fromisoformat(value).replace(tzinfo=UTC)
-        except ValueError:
-            pass
-        else:
-            return (day + timedelta(days=1)).isoformat(timespec="microseconds")
-    try:
-        return parse_since(value, now)
-    except StoreError as exc:
-        raise StoreError(
-            f"invalid 'to' {text!r}: use a date (2026-11-26), a date and time, or a span (7d)"
-        ) from exc
-
-
 @dataclass
 class FilterForm:
     """What the filter bar holds, as typed."""
@@ -176,16 +154,13 @@ class FilterForm:
         since = until = None
         if self.since.strip():
             try:
-                since = parse_since(self.since, now)
-            except StoreError:
-                self.errors["since"] = (
-                    f"invalid 'from' {self.since.strip()!r}: use a date "
-                    "(2026-11-01), a date and time, or a span (7d)"
-                )
+                since = since_bound(self.since, now, what="'from'")
+            except SpanError as exc:
+                self.errors["since"] = str(exc)
         if self.until.strip():
             try:
-                until = parse_until(self.until, now)
-            except StoreError as exc:
+                until = until_bound(self.until, now, what="'to'")
+            except SpanError as exc:
                 self.errors["until"] = str(exc)
         search = self.search.strip()
         if 0 < len(search) < MIN_SEARCH:
@@ -477,31 +452,13 @@ class HistoryScreen(Screen[None]):
             return None
         return store
 
-    async def _query(self, store: Store, run: Callable[[Store], Awaitable[T]]) -> T:
-        """Run one read; stop it in SQLite if its worker is cancelled (a newer filter won).
-
-        A connection answers one query at a time, so a stale scan left running would hold
-        up the next one. The interrupt stops whatever the connection runs at that moment,
-        so a query that was not meant may end "interrupted": it is simply run again.
-        """
-        for attempt in range(3):
-            try:
-                return await run(store)
-            except asyncio.CancelledError:
-                await store.db.conn.interrupt()
-                raise
-            except StoreError as exc:
-                if "interrupt" not in str(exc) or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
     @work(exclusive=True, group="history-facets", exit_on_error=False)
     async def load_facets(self) -> None:
         """Contexts and models for the filter menus."""
         if self._pages is None:
             return
         try:
-            facets = await self._query(self._pages, lambda store: store.calls.facets())
+            facets = await self._pages.cancellable(lambda store: store.calls.facets())
         except Exception as exc:
             self.post_message(HistoryFailed("list contexts and models", one_line(exc)))
             return
@@ -527,8 +484,7 @@ class HistoryScreen(Screen[None]):
         started = time.perf_counter()
         try:
             # One row more than a page tells whether there is a next page.
-            rows = await self._query(
-                self._pages,
+            rows = await self._pages.cancellable(
                 lambda store: store.calls.history(filters, limit=self.page_size + 1, before=before),
             )
         except Exception as exc:
@@ -551,8 +507,8 @@ class HistoryScreen(Screen[None]):
             return
         started = time.perf_counter()
         try:
-            summary = await self._query(
-                self._totals, lambda store: store.calls.summary(filters, grouped=grouped)
+            summary = await self._totals.cancellable(
+                lambda store: store.calls.summary(filters, grouped=grouped)
             )
         except Exception as exc:
             self.post_message(HistoryFailed("count calls", one_line(exc), generation))
@@ -565,7 +521,7 @@ class HistoryScreen(Screen[None]):
         if self._pages is None:
             return
         try:
-            record = await self._query(self._pages, lambda store: store.calls.get(call_id))
+            record = await self._pages.cancellable(lambda store: store.calls.get(call_id))
         except Exception as exc:
             self.post_message(HistoryFailed("load the call", one_line(exc)))
             return

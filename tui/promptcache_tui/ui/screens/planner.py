@@ -17,8 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
 from promptcache_tui.calls.planning import gap_text, plan_for
+from promptcache_tui.core.formatting import money
 from promptcache_tui.core.planner import parse_gap
-from promptcache_tui.ui.widgets.usage_panel import money
 
 if TYPE_CHECKING:
     from promptcache_tui.core.catalog import Catalog
@@ -183,7 +183,7 @@ class PlannerScreen(ModalScreen[None]):
             style = "green" if best else ""
             cells = [
                 STRATEGIES.get(row.strategy, row.strategy),
-                "unknown" if row.cost_per_hour is None else money(row.cost_per_hour),
+                money(row.cost_per_hour),
                 str(row.calls),
                 str(row.writes),
                 str(row.reads),

@@ -14,8 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Sparkline
 
+from promptcache_tui.core.formatting import money, tokens
 from promptcache_tui.store.calls import Totals
-from promptcache_tui.ui.widgets.history_summary import count, dollars
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +64,14 @@ def series_of(by_day: Sequence[tuple[str, Totals]]) -> list[Series]:
             "cost",
             "cost per day",
             cost,
-            f"total {dollars(sum(cost))} · peak {dollars(max(cost, default=0))}"
+            f"total {money(sum(cost))} · peak {money(max(cost, default=0))}"
             + (f" on {days[peak][0]}" if days else ""),
         ),
         Series(
             "saved",
             "saved per day",
             saved,
-            f"total {dollars(sum(saved))} · best day {dollars(max(saved, default=0))}",
+            f"total {money(sum(saved))} · best day {money(max(saved, default=0))}",
         ),
         Series(
             "hit",
@@ -81,13 +81,13 @@ def series_of(by_day: Sequence[tuple[str, Totals]]) -> list[Series]:
             _mean,
         ),
         Series(
-            "writes", "cache writes per day (tokens)", writes, f"total {count(int(total_writes))}"
+            "writes", "cache writes per day (tokens)", writes, f"total {tokens(int(total_writes))}"
         ),
         Series(
             "reads",
             "cache reads per day (tokens)",
             reads,
-            f"total {count(int(total_reads))}{ratio}",
+            f"total {tokens(int(total_reads))}{ratio}",
         ),
     ]
 

@@ -9,17 +9,18 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
 from promptcache_tui.core.cost import MTOK
+from promptcache_tui.core.formatting import (
+    milliseconds,
+    money,
+    percent,
+    price_per_mtok,
+    utc_time,
+)
 from promptcache_tui.core.records import CallRecord
-from promptcache_tui.ui.widgets.history_summary import dollars
-from promptcache_tui.ui.widgets.usage_panel import percent
-
-
-def _price(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.2f}"
 
 
 def _line_cost(tokens: int, price: float | None) -> str:
-    return "-" if price is None else dollars(tokens * price / MTOK)
+    return money(None if price is None else tokens * price / MTOK)
 
 
 def header_text(record: CallRecord) -> Text:
@@ -27,7 +28,7 @@ def header_text(record: CallRecord) -> Text:
     text = Text()
     text.append(f"call {record.id} · ", style="bold")
     text.append(
-        f"{record.ts[:19].replace('T', ' ')} UTC · {record.context or '(no context)'}"
+        f"{utc_time(record.ts)} UTC · {record.context or '(no context)'}"
         f" · {record.kind} · {record.model} · "
     )
     text.append(record.status, style="bold red" if record.status != "ok" else "bold green")
@@ -44,7 +45,7 @@ def header_text(record: CallRecord) -> Text:
     ids.append("live API" if record.live else "offline simulator")
     text.append("\n" + " · ".join(ids), style="dim")
     timing = [
-        f"{name} {value:,.0f} ms"
+        f"{name} {milliseconds(value)}"
         for name, value in (
             ("time to first token", record.ttft_ms),
             ("duration", record.duration_ms),
@@ -82,12 +83,12 @@ def usage_table(record: CallRecord) -> Table:
         ("output", usage.output_tokens, prices.output),
     ]
     for name, tokens, price in rows:
-        table.add_row(name, f"{tokens:,}", _price(price), _line_cost(tokens, price))
+        table.add_row(name, f"{tokens:,}", price_per_mtok(price), _line_cost(tokens, price))
     table.add_row(
         Text("total", style="bold"),
         f"{usage.prompt_tokens + usage.output_tokens:,}",
         "",
-        Text(dollars(cost.cost_usd), style="bold"),
+        Text(money(cost.cost_usd), style="bold"),
     )
     return table
 
@@ -97,13 +98,13 @@ def money_text(record: CallRecord) -> Text:
     cost, prices = record.cost, record.prices
     text = Text()
     text.append(
-        f"cost {dollars(cost.cost_usd)} · uncached {dollars(cost.uncached_cost_usd)} · "
-        f"saved {dollars(cost.saved_usd)} · hit rate {percent(record.usage.hit_rate)}",
+        f"cost {money(cost.cost_usd)} · uncached {money(cost.uncached_cost_usd)} · "
+        f"saved {money(cost.saved_usd)} · hit rate {percent(record.usage.hit_rate)}",
         style="bold",
     )
     text.append(
-        f"\nprices in effect: input {_price(prices.input)} / MTok, output "
-        f"{_price(prices.output)} / MTok; 5m writes x{prices.write_5m:g}, 1h writes "
+        f"\nprices in effect: input {price_per_mtok(prices.input)} / MTok, output "
+        f"{price_per_mtok(prices.output)} / MTok; 5m writes x{prices.write_5m:g}, 1h writes "
         f"x{prices.write_1h:g}, reads x{prices.read:g} of input"
     )
     if not prices.known:
