@@ -32,11 +32,11 @@ def record(**changes: object) -> CallRecord:
 
 
 def test_what_matters_comes_first_in_every_view() -> None:
-    first = ["kind", "write_5m", "write_1h", "read", "hit", "cost", "saved"]
+    first = ["kind", "writes", "read", "hit", "cost", "saved"]
     for view in (USAGE_PANEL, HISTORY):
         present = [key for key in view if key in first]
         assert present == first
-        assert view.index("saved") < view.index("input") < view.index("note")
+        assert view.index("saved") < view.index("input") < view.index("write_5m")
     assert set(USAGE_PANEL) <= set(HISTORY) | {"time"}
 
 
@@ -47,7 +47,7 @@ def test_cells_read_the_same_for_every_view(utc: None) -> None:
     assert panel["time"] == "09:59:30" and history["time_utc"] == "2026-11-26 09:59:30"
     for key in set(panel) & set(history):
         assert panel[key] == history[key], key
-    assert panel["write_1h"] == "8,417" and panel["read"] == "16.8k"
+    assert panel["writes"] == panel["write_1h"] == "8,417" and panel["read"] == "16.8k"
     assert panel["note"] == "expired"
 
 

@@ -2,8 +2,9 @@
 `history` command each show a selection of them, in this order.
 
 What matters first: when, what kind, what it wrote to and read from the cache, the hit rate,
-what it cost and saved; then the raw input and output, and the note (why it missed, or the
-error). A view picks columns by key; the cells read the same in the shell and on screen.
+what it cost and saved; then the raw input and output, the writes split by TTL (5m, 1h), and
+the note (why it missed, or the error). A view picks columns by key; the cells read the
+same in the shell and on screen.
 """
 
 from __future__ import annotations
@@ -44,10 +45,7 @@ COLUMNS: tuple[CallColumn, ...] = (
     CallColumn("context", "context", 15, False, lambda r, now: r.context or "-"),
     CallColumn("kind", "kind", 4, False, lambda r, now: r.kind),
     CallColumn(
-        "write_5m", "5m w", 6, True, lambda r, now: tokens(r.usage.cache_creation_5m_tokens)
-    ),
-    CallColumn(
-        "write_1h", "1h w", 6, True, lambda r, now: tokens(r.usage.cache_creation_1h_tokens)
+        "writes", "writes", 6, True, lambda r, now: tokens(r.usage.cache_creation_input_tokens)
     ),
     CallColumn("read", "read", 6, True, lambda r, now: tokens(r.usage.cache_read_input_tokens)),
     CallColumn("hit", "hit", 4, True, lambda r, now: percent(r.usage.hit_rate)),
@@ -55,6 +53,12 @@ COLUMNS: tuple[CallColumn, ...] = (
     CallColumn("saved", "saved", 8, True, lambda r, now: money(r.cost.saved_usd)),
     CallColumn("input", "in", 6, True, lambda r, now: tokens(r.usage.input_tokens)),
     CallColumn("output", "out", 6, True, lambda r, now: tokens(r.usage.output_tokens)),
+    CallColumn(
+        "write_5m", "5m w", 6, True, lambda r, now: tokens(r.usage.cache_creation_5m_tokens)
+    ),
+    CallColumn(
+        "write_1h", "1h w", 6, True, lambda r, now: tokens(r.usage.cache_creation_1h_tokens)
+    ),
     CallColumn("model", "model", 18, False, lambda r, now: r.model),
     CallColumn("status", "status", 6, False, lambda r, now: r.status),
     CallColumn("note", "miss reason / error", 20, False, _note),
@@ -65,28 +69,30 @@ BY_KEY = {column.key: column for column in COLUMNS}
 USAGE_PANEL = (
     "time",
     "kind",
-    "write_5m",
-    "write_1h",
+    "writes",
     "read",
     "hit",
     "cost",
     "saved",
     "input",
     "output",
+    "write_5m",
+    "write_1h",
     "note",
 )
 HISTORY = (
     "time_utc",
     "context",
     "kind",
-    "write_5m",
-    "write_1h",
+    "writes",
     "read",
     "hit",
     "cost",
     "saved",
     "input",
     "output",
+    "write_5m",
+    "write_1h",
     "model",
     "status",
     "note",

@@ -186,7 +186,7 @@ class LineTable(ScrollView, can_focus=True):
             self._header = None
             self._resized()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._sync_widths()
 
     # -- drawing ---------------------------------------------------------------------------
