@@ -91,3 +91,27 @@ async def test_a_prompt_is_given_back_when_the_store_cannot_open(
         started.set()
         await wait_until(pilot, lambda: prompt.value == "hello", what="the prompt given back")
         assert any("Permission denied" in text for text in toasts(app))
+
+
+async def test_keys_typed_before_the_input_has_the_focus_are_typed_into_it(
+    settings: Settings, gate: asyncio.Event
+) -> None:
+    gate.set()  # the seed opens the store itself
+    await seed_demo(settings)
+    gate.clear()
+    app = make_app(settings)
+    app.main.AUTO_FOCUS = "#nowhere"  # as in the first moments: nothing has the focus yet
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.focused is None and not app.ready
+        # What a terminal delivers for keys typed in line mode: characters, then a newline.
+        await pilot.press(*"Who is Dinah?", "ctrl+j")
+        assert not app.main.query(UserTurn)  # kept, not lost, not typed anywhere else
+        gate.set()
+        # The input takes them when it first has the focus (once its context is shown).
+        await wait_until(pilot, lambda: len(app.main.turns) == 2, timeout=20, what="the answer")
+        assert app.main.turns[0].text == "Who is Dinah?"
+        prompt = app.main.query_one(PromptInput)
+        assert prompt.has_focus and prompt.value == ""
+        # From then on keys go where the focus is, as usual.
+        await pilot.press(*"next")
+        assert prompt.value == "next"

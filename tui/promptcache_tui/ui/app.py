@@ -13,7 +13,7 @@ import contextlib
 import gc
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import Notification, Notify, SeverityLevel
@@ -25,6 +25,7 @@ from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import BackendFailed, BackendReady
 from promptcache_tui.ui.screens.main import MainScreen
 from promptcache_tui.ui.services import Clock, Services
+from promptcache_tui.ui.widgets.prompt_input import SUBMIT_KEYS, PromptInput
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -115,6 +116,8 @@ class PromptCacheApp(App[None]):
         self._owns_store = store is None
         self._keymap_overrides = dict(keymap or {})
         self._notice_screens: dict[str, int] = {}  # notification identity -> id(screen)
+        # Keys typed before the chat input had the focus (None once it has had it).
+        self._early_keys: list[events.Key] | None = []
         self.sub_title = settings.mode_label()
         self.main = MainScreen()
 
@@ -238,6 +241,27 @@ class PromptCacheApp(App[None]):
             await self.services.service.close()
         if self.services.store is not None and self._owns_store:
             await self.services.store.close()
+
+    # -- keys typed before the first frame ------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        # Characters and Enter typed while nothing has the focus yet (the app is starting) are
+        # kept for the chat input; everything else (ctrl+q...) goes through as usual.
+        if (
+            self._early_keys is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.focused is None
+            and (event.is_printable or event.key in SUBMIT_KEYS)
+        ):
+            self._early_keys.append(event)
+            return
+        await super().on_event(event)
+
+    def on_prompt_input_focused(self, message: PromptInput.Focused) -> None:
+        keys, self._early_keys = self._early_keys or [], None
+        if keys:
+            message.control.take_keys(keys)
 
     # -- screens, notices, themes ---------------------------------------------------------
 

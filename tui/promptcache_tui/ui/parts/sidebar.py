@@ -19,7 +19,6 @@ from textual.message import Message
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from promptcache_tui.core.keepwarm import soonest_warm
 from promptcache_tui.ui.widgets.steady import SteadyGeometry
 
 if TYPE_CHECKING:
@@ -61,6 +60,8 @@ def context_item(summary: ContextSummary) -> SidebarItem:
 
 def countdown_of(item: SidebarItem, ledger: TTLLedger | None, now: float) -> tuple[str, str]:
     """The item's countdown text and urgency: its soonest-expiring warm entry, else cold."""
+    from promptcache_tui.core.keepwarm import soonest_warm  # after the first frame
+
     if not item.hashes or ledger is None:
         return "", "cold"
     entry = soonest_warm(ledger, item.model, item.hashes, now)

@@ -12,21 +12,29 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Static
 
-from promptcache_tui.core.call_columns import USAGE_PANEL, CallColumn, cells, columns
 from promptcache_tui.core.formatting import local_time, money, percent
 from promptcache_tui.ui.widgets.line_table import Row
 from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 if TYPE_CHECKING:
+    from promptcache_tui.core.call_columns import CallColumn
     from promptcache_tui.core.records import CallRecord
 
 MAX_ROWS = 200
-COLUMNS: tuple[CallColumn, ...] = columns(USAGE_PANEL)
+
+
+def usage_columns() -> tuple[CallColumn, ...]:
+    """The panel's columns (imported when the panel mounts, after the first frame)."""
+    from promptcache_tui.core.call_columns import USAGE_PANEL, columns
+
+    return columns(USAGE_PANEL)
 
 
 def row_of(record: CallRecord, now: float) -> Row:
     """One call as a table row (times local, seen from `now`)."""
-    return Row(record.id, tuple(cells(record, COLUMNS, now)), record.status != "ok")
+    from promptcache_tui.core.call_columns import cells
+
+    return Row(record.id, tuple(cells(record, usage_columns(), now)), record.status != "ok")
 
 
 def detail_line(record: CallRecord, now: float) -> str:
@@ -115,7 +123,7 @@ class UsagePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("Calls", classes="panel-title", id="usage-title")
-        yield CallsTable(COLUMNS, id="usage-table")
+        yield CallsTable(usage_columns(), id="usage-table")
         yield Static("", id="usage-detail", markup=False)
         # Static, not Label: on a narrow terminal these wrap instead of being cut off.
         yield Static(totals_line(()), id="usage-totals", markup=False)
