@@ -189,7 +189,7 @@ class ContextEditorScreen(Screen[Context | None]):
                     id="ctx-system",
                 )
                 yield Label(
-                    "Add a file (Enter adds it as a document)",
+                    "Add a file (Enter adds it as a block)",
                     classes="field-label",
                 )
                 yield Input(placeholder="path/to/file.md", id="ctx-file")

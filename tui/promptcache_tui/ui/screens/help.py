@@ -55,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label(f"Keys: {name}", classes="dialog-title", markup=False)
             with VerticalScroll(id="help-keys"):
                 yield Static(keys_table(self.entries), id="help-table")
-            yield Static(FOOTNOTE, classes="dialog-hint", markup=False)
+                yield Static(FOOTNOTE, classes="dialog-hint", markup=False)
             yield Static("escape closes · arrows scroll", classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:

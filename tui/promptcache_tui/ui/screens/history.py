@@ -364,7 +364,7 @@ class HistoryScreen(Screen[None]):
             # tables and charts would compete with the next page for the UI thread.
             yield TabPane("Breakdown", id="tab-breakdown")
             yield TabPane("Charts", id="tab-charts")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "History"

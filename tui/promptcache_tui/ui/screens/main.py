@@ -472,7 +472,11 @@ class MainScreen(Screen[None]):
         self.cache.usage.show([], None)
         await self.chat.show_nothing(hint)
 
-    def on_context_saved(self, message: ContextSaved) -> None:
+    async def on_context_saved(self, message: ContextSaved) -> None:
+        from promptcache_tui.ui.screens.welcome import WelcomeScreen
+
+        if message.context_id is not None and isinstance(self.app.screen, WelcomeScreen):
+            await self.app.pop_screen()  # first: the notice belongs on this screen
         if message.notice:
             self.notify(message.notice)
         if message.context_id is None:
@@ -565,6 +569,12 @@ class MainScreen(Screen[None]):
             tabs.active = view
         if view == "chat":
             self.chat.input.focus()
+        elif self.has_class("-narrow"):
+            # The input is hidden: keys go to what is shown (the calls table), not into it.
+            if view == "calls":
+                self.cache.usage.query_one("#usage-table").focus()
+            else:
+                self.set_focus(None)
 
     @on(Tabs.TabActivated, "#views")
     def _view_tab(self, event: Tabs.TabActivated) -> None:

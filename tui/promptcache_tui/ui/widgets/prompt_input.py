@@ -37,7 +37,13 @@ class PromptInput(Input):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "send", "Send", id="chat.send"),
+        Binding(
+            "enter",
+            "send",
+            "Send",
+            id="chat.send",
+            tooltip="Send the prompt in the input to the selected context",
+        ),
     ]
 
     def action_send(self) -> None:
