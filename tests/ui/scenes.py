@@ -6,7 +6,7 @@ Times come from a frozen `FakeClock`, so countdowns and call times are always th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -253,7 +253,7 @@ WIDE = (160, 48)
 class Scene:
     """A data dir and app to start, the steps to the state shown, and the sizes to show."""
 
-    prepare: Callable[[Settings], Awaitable[tuple[PromptCacheApp, Run]]]
+    prepare: Callable[[Settings], Coroutine[Any, Any, tuple[PromptCacheApp, Run]]]
     sizes: tuple[tuple[int, int], ...] = (NARROW, COMMON)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from textual.binding import Binding
 from textual.widgets import Button
 from textual.widgets._toast import Toast
 
 from promptcache_tui.config import Settings
+from promptcache_tui.ui.app import PromptCacheApp
 from promptcache_tui.ui.screens.confirm import ConfirmDialog
 from promptcache_tui.ui.screens.help import HelpScreen
 
@@ -15,10 +17,10 @@ from .harness import make_app, seed_demo, wait_selected, wait_until
 SIZES = [(80, 24), (100, 30), (120, 36), (160, 48), (200, 50)]
 
 
-def shown(app: object, selector: str) -> bool:
+def shown(app: PromptCacheApp, selector: str) -> bool:
     """On screen and given some room."""
-    widget = app.main.query_one(selector)  # type: ignore[attr-defined]
-    return widget.display and widget.region.width > 0 and widget.region.height > 0
+    widget = app.main.query_one(selector)
+    return bool(widget.display and widget.region.width > 0 and widget.region.height > 0)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -81,8 +83,8 @@ async def test_f1_lists_every_key_with_its_id(settings: Settings) -> None:
         screen = app.screen
         assert isinstance(screen, HelpScreen)
         ids = {entry.id for entry in screen.entries}
-        for binding in app.main.BINDINGS:
-            assert binding.id in ids  # type: ignore[union-attr]
+        for binding in Binding.make_bindings(app.main.BINDINGS):
+            assert binding.id in ids
         assert {"app.quit", "app.help", "chat.send"} <= ids
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main, what="back")

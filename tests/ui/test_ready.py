@@ -100,7 +100,7 @@ async def test_keys_typed_before_the_input_has_the_focus_are_typed_into_it(
     await seed_demo(settings)
     gate.clear()
     app = make_app(settings)
-    app.main.AUTO_FOCUS = "#nowhere"  # as in the first moments: nothing has the focus yet
+    app.main.AUTO_FOCUS = "#nowhere"  # type: ignore[misc]  # nothing has the focus yet
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.focused is None and not app.ready
         # What a terminal delivers for keys typed in line mode: characters, then a newline.
