@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,20 @@ def isolated_env(
     # An in-process `.env` load writes os.environ directly: undo it for the next test.
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Local time is UTC (the usage panel shows local times)."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
 
 
 @dataclass

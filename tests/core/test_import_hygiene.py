@@ -9,6 +9,8 @@ CHECK = """
 import sys
 import promptcache_tui.core.advisor, promptcache_tui.core.overview, promptcache_tui.core.request
 import promptcache_tui.core.ttl, promptcache_tui.core.cost, promptcache_tui.core.catalog
+import promptcache_tui.core.keepwarm, promptcache_tui.core.formatting, promptcache_tui.core.timespan
+import promptcache_tui.core.call_columns, promptcache_tui.core.settings
 import promptcache_tui.store, promptcache_tui.export, promptcache_tui.config
 import promptcache_tui.cli.main
 try:

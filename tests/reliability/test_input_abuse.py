@@ -132,10 +132,12 @@ async def test_tui_start_with_a_malformed_catalog_is_a_notice(tmp_path: Path) ->
         assert notice.title == "Cannot start" and "not valid TOML" in str(notice.message)
         assert "\n" not in str(notice.message)
         assert not app.ready
-        # The app stays up and says why nothing works; Enter is refused politely.
+        # The app stays up and says why nothing works; Enter is refused politely, with why.
         await pilot.press(*"hello", "enter")
         await wait_until(
-            pilot, lambda: any("Still starting" in t for t in toasts(app)), what="the refusal"
+            pilot,
+            lambda: any("Cannot send" in t and "models.toml" in t for t in toasts(app)),
+            what="the refusal",
         )
         assert app.is_running
 

@@ -60,6 +60,8 @@ async def test_the_key_is_nowhere_after_a_live_tui_session(
         await chat(pilot, "Who is the Hatter?")  # an error, with its notice
         on_disk_while_open = files_holding(data, SECRET.encode())
         screenshot_main = app.export_screenshot()
+        # Notices stay on the screen they were raised on: read the main screen's now.
+        notices = " ".join(str(n.message) for n in app._notifications)
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
         history = app.screen
@@ -73,7 +75,7 @@ async def test_the_key_is_nowhere_after_a_live_tui_session(
         await pilot.press("enter")
         await wait_until(pilot, lambda: export.exists(), what="the export")
         screenshot_history = app.export_screenshot()
-        notices = " ".join(str(n.message) for n in app._notifications)
+        notices += " ".join(str(n.message) for n in app._notifications)
     assert on_disk_while_open == []  # the -wal and -shm files included
     assert files_holding(data, SECRET.encode()) == []
     assert [r["status"] for r in json.loads(export.read_text())] == ["error", "ok"]

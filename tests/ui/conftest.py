@@ -1,32 +1,15 @@
-"""Fixtures for the TUI tests: a temp data dir, offline settings, local time in UTC.
+"""Fixtures for the TUI tests: a temp data dir and offline settings (`utc` is in the root).
 
 The root conftest already removes any API key and turns simulator pacing off.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from promptcache_tui.config import Settings, load_settings
-
-
-@pytest.fixture
-def utc() -> Iterator[None]:
-    """Local time is UTC (the usage panel shows local times)."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 @pytest.fixture

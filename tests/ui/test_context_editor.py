@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.widgets import Select
 
 from promptcache_tui.config import Settings
 from promptcache_tui.core.context import Breakpoint, Context
+from promptcache_tui.ui.parts.sidebar import SidebarList
 from promptcache_tui.ui.screens.confirm import ConfirmDialog
 from promptcache_tui.ui.screens.context_editor import BlocksList, ContextEditorScreen
 from promptcache_tui.ui.screens.name_dialog import NameDialog
 from promptcache_tui.ui.screens.welcome import WelcomeScreen
 from promptcache_tui.ui.widgets.breakpoint_panel import BreakpointPanel
-from promptcache_tui.ui.widgets.contexts_list import ContextsList
 
 from .harness import chat, make_app, seed_demo, wait_selected, wait_until
 from .test_main_screen import toasts
@@ -150,19 +151,19 @@ async def test_rename_duplicate_and_delete_with_confirmation(settings: Settings)
     app = make_app(settings)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_selected(pilot, "alice-demo")
-        contexts = app.main.query_one(ContextsList)
+        contexts = app.main.query_one(SidebarList)
 
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, NameDialog))
         await pilot.press("ctrl+u", *"book", "enter")
         await wait_selected(pilot, "book")
-        assert [s.name for s in contexts.summaries] == ["book"]
+        assert [s.title for s in contexts.items] == ["book"]
 
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, NameDialog))
         await pilot.press("enter")  # the suggested name
         await wait_selected(pilot, "book-copy")
-        assert sorted(s.name for s in contexts.summaries) == ["book", "book-copy"]
+        assert sorted(s.title for s in contexts.items) == ["book", "book-copy"]
         copy = app.main.ctx
         assert copy is not None and copy.blocks == (await _stored(app, "book")).blocks
 
@@ -170,12 +171,12 @@ async def test_rename_duplicate_and_delete_with_confirmation(settings: Settings)
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("n")  # no: nothing happens
         await wait_until(pilot, lambda: app.screen is app.main)
-        assert len(contexts.summaries) == 2
+        assert len(contexts.items) == 2
         await pilot.press("f8")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_selected(pilot, "book")
-        assert [s.name for s in contexts.summaries] == ["book"]
+        assert [s.title for s in contexts.items] == ["book"]
 
         await pilot.press("f8")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
@@ -206,3 +207,40 @@ async def test_changing_the_model_resets_the_countdowns(settings: Settings) -> N
         )
         await wait_until(pilot, lambda: panel.countdowns() == ["cold", "cold"])
         assert "claude-opus-4-6" in app.sub_title
+
+
+def _prefixes(editor: ContextEditorScreen) -> list[str]:
+    """The prefix figures the block list shows, top to bottom."""
+    blocks = editor.query_one(BlocksList)
+    shown = [str(blocks.get_option_at_index(i).prompt) for i in range(blocks.option_count)]
+    return re.findall(r"prefix ~([\d,]+)", "\n".join(shown))
+
+
+async def test_a_breakpoints_estimate_depends_only_on_the_blocks_before_it(
+    settings: Settings,
+) -> None:
+    await seed_demo(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_selected(pilot, "alice-demo")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, ContextEditorScreen))
+        editor = _editor(app)
+        await pilot.press("ctrl+l")
+        blocks = editor.query_one(BlocksList)
+        await wait_until(pilot, lambda: blocks.has_focus)
+        before = _prefixes(editor)
+        assert len(before) == 2
+        # The book's breakpoint 1h -> 5m, then the note's 5m -> 1h: a 1h after a 5m cannot
+        # be sent (the editor says so), yet neither estimate moves.
+        blocks.highlighted = 1
+        await pilot.press("t")
+        blocks.highlighted = 2
+        await pilot.press("t")
+        await pilot.pause()
+        assert editor.marks == {1: "5m", 2: "1h"}
+        problems = str(editor.query_one("#editor-problems").render())
+        assert "✗" in problems
+        assert _prefixes(editor) == before
+        # The footer's total is the last prefix (the last block carries a breakpoint).
+        assert f"~{before[-1]} tokens" in problems

@@ -19,18 +19,20 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Label, Select, Sparkline, TabbedContent
+from textual.widgets import DataTable, Input, Label, Select, TabbedContent
 
 from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, iso_utc
 from promptcache_tui.export import write
 from promptcache_tui.store import CallFilter, Store
+from promptcache_tui.ui.app import PromptCacheApp
 from promptcache_tui.ui.screens.history import (
     CallDetailScreen,
     ExportDialog,
     HistoryScreen,
     PageLoaded,
 )
+from promptcache_tui.ui.widgets.bar_chart import BarChart
 from promptcache_tui.ui.widgets.history_table import HistoryTable
 
 from .harness import FROZEN_EPOCH, FakeClock, wait_until
@@ -104,9 +106,11 @@ async def seed_calls(path: Path, count: int) -> None:
 
 
 class Host(App[None]):
-    """Just enough app to push the history screen, on a frozen clock, without cursor blink."""
+    """Just enough app to push the history screen, on a frozen clock, without cursor blink,
+    laid out by the app's own breakpoints."""
 
-    cursor_blink = False
+    HORIZONTAL_BREAKPOINTS = PromptCacheApp.HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = PromptCacheApp.VERTICAL_BREAKPOINTS
 
     def __init__(self, db_path: Path, *, page_size: int = 100) -> None:
         super().__init__()
@@ -118,13 +122,17 @@ class Host(App[None]):
         yield Label("host")
 
     def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self._settle)
         self.push_screen(
             HistoryScreen(db_path=self.db_path, clock=self.clock, page_size=self.page_size)
         )
 
-    def settle_cursor(self, screen: Screen[Any]) -> None:
-        for widget in screen.query("Input"):
-            widget.cursor_blink = False  # type: ignore[attr-defined]
+    def _settle(self, screen: Screen[Any]) -> None:
+        def no_blink() -> None:
+            for widget in screen.query("Input"):
+                widget.cursor_blink = False  # type: ignore[attr-defined]
+
+        self.call_after_refresh(no_blink)
 
 
 def history(pilot: Pilot[Any]) -> HistoryScreen:
@@ -153,9 +161,9 @@ def table_ids(screen: HistoryScreen) -> list[int]:
     return list(screen.query_one(HistoryTable).ids)
 
 
-def column(screen: HistoryScreen, index: int) -> list[str]:
+def column(screen: HistoryScreen, key: str) -> list[str]:
     table = screen.query_one(HistoryTable)
-    return [table.cells(row)[index] for row in range(table.row_count)]
+    return [table.cells(row)[key] for row in range(table.row_count)]
 
 
 @pytest.fixture
@@ -255,7 +263,7 @@ async def test_menus_combine_and_clear(db_path: Path) -> None:
         screen.query_one("#filter-status", Select).value = "ok"
         await wait_until(pilot, lambda: screen.filters == CallFilter(kind="chat", status="ok"))
         await settled(pilot)
-        assert set(column(screen, 2)) == {"chat"} and set(column(screen, 4)) == {"ok"}
+        assert set(column(screen, "kind")) == {"chat"} and set(column(screen, "status")) == {"ok"}
         screen.query_one(HistoryTable).focus()
         await pilot.press("c")
         await wait_until(pilot, lambda: screen.filters == CallFilter())
@@ -348,13 +356,13 @@ async def test_breakdowns_and_charts_follow_the_filter(db_path: Path) -> None:
         )
         await pilot.press("3")
         assert screen.query_one(TabbedContent).active == "tab-charts"
-        cost = screen.query_one("#sparkline-cost", Sparkline)
-        assert cost.data is not None and len(cost.data) == 11  # ten days and today
-        before = list(cost.data)
+        cost = screen.query_one("#chart-cost", BarChart)
+        assert cost.bars is not None and len(cost.bars.values) == 11  # ten days and today
+        before = list(cost.bars.values)
         screen.query_one("#filter-context", Select).value = "handbook"
         await wait_until(pilot, lambda: screen.filters.context == "handbook")
         await settled(pilot)
-        assert list(cost.data) != before  # the shown tab follows at once
+        assert list(cost.bars.values) != before  # the shown tab follows at once
         assert by_context.row_count == 3  # a hidden one waits until it is shown
         await pilot.press("2")
         await wait_until(pilot, lambda: by_context.row_count == 1, what="the breakdown")
@@ -427,8 +435,8 @@ async def test_cells_are_text_not_markup(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await settled(pilot)
         cells = screen.query_one(HistoryTable).cells(0)
-        assert cells[1] == "[bold]ctx"
-        assert cells[-1].startswith("invalid_request_error: [red]")  # cut to fit, not parsed
+        assert cells["context"] == "[bold]ctx"
+        assert cells["note"] == "invalid_request_error: [red]bad[/red] second line"  # not parsed
 
 
 # -- drill-down ----------------------------------------------------------------------------
@@ -542,8 +550,20 @@ def small_db(tmp_path: Path) -> Path:
     return path
 
 
+SNAPSHOT_SIZES = [(80, 24), (120, 36), (160, 44)]
+
+
+@pytest.fixture(params=SNAPSHOT_SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def size(request: pytest.FixtureRequest) -> tuple[int, int]:
+    """Each history snapshot at 80x24, 120x36 and a wide size."""
+    return request.param  # type: ignore[no-any-return]
+
+
 def snapshot(
-    snap_compare: Callable[..., bool], path: Path, steps: Callable[[Pilot[Any]], Any] | None = None
+    snap_compare: Callable[..., bool],
+    path: Path,
+    steps: Callable[[Pilot[Any]], Any] | None = None,
+    size: tuple[int, int] = SIZE,
 ) -> bool:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await settled(pilot)
@@ -552,14 +572,18 @@ def snapshot(
             await steps(pilot)
         await pilot.pause()
 
-    return snap_compare(Host(path), run_before=run_before, terminal_size=SIZE)
+    return snap_compare(Host(path), run_before=run_before, terminal_size=size)
 
 
-def test_snapshot_calls(snap_compare: Callable[..., bool], small_db: Path) -> None:
-    assert snapshot(snap_compare, small_db)
+def test_snapshot_calls(
+    snap_compare: Callable[..., bool], small_db: Path, size: tuple[int, int]
+) -> None:
+    assert snapshot(snap_compare, small_db, size=size)
 
 
-def test_snapshot_filtered(snap_compare: Callable[..., bool], small_db: Path) -> None:
+def test_snapshot_filtered(
+    snap_compare: Callable[..., bool], small_db: Path, size: tuple[int, int]
+) -> None:
     async def steps(pilot: Pilot[Any]) -> None:
         screen = history(pilot)
         screen.query_one("#filter-context", Select).value = "alice"
@@ -568,46 +592,46 @@ def test_snapshot_filtered(snap_compare: Callable[..., bool], small_db: Path) ->
         await wait_until(pilot, lambda: screen.filters.search == "refund")
         await settled(pilot)
 
-    assert snapshot(snap_compare, small_db, steps)
+    assert snapshot(snap_compare, small_db, steps, size)
 
 
-def test_snapshot_breakdown(snap_compare: Callable[..., bool], small_db: Path) -> None:
+def test_snapshot_breakdown(
+    snap_compare: Callable[..., bool], small_db: Path, size: tuple[int, int]
+) -> None:
     async def steps(pilot: Pilot[Any]) -> None:
         await pilot.press("2")
 
-    assert snapshot(snap_compare, small_db, steps)
+    assert snapshot(snap_compare, small_db, steps, size)
 
 
-def test_snapshot_charts(snap_compare: Callable[..., bool], small_db: Path) -> None:
+def test_snapshot_charts(
+    snap_compare: Callable[..., bool], small_db: Path, size: tuple[int, int]
+) -> None:
     async def steps(pilot: Pilot[Any]) -> None:
         await pilot.press("3")
 
-    assert snapshot(snap_compare, small_db, steps)
+    assert snapshot(snap_compare, small_db, steps, size)
 
 
-def test_snapshot_detail(snap_compare: Callable[..., bool], small_db: Path) -> None:
+def test_snapshot_detail(
+    snap_compare: Callable[..., bool], small_db: Path, size: tuple[int, int]
+) -> None:
     async def steps(pilot: Pilot[Any]) -> None:
         await pilot.press("down", "down", "enter")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, CallDetailScreen))
 
-    assert snapshot(snap_compare, small_db, steps)
+    assert snapshot(snap_compare, small_db, steps, size)
 
 
-def test_snapshot_export_dialog(snap_compare: Callable[..., bool], small_db: Path) -> None:
+def test_snapshot_export_dialog(
+    snap_compare: Callable[..., bool], small_db: Path, size: tuple[int, int]
+) -> None:
     async def steps(pilot: Pilot[Any]) -> None:
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExportDialog))
         pilot.app.screen.query_one("#export-path", Input).value = "/tmp/history.json"
 
-    assert snapshot(snap_compare, small_db, steps)
-
-
-def test_counts_are_shortened_without_changing_their_value() -> None:
-    from promptcache_tui.ui.widgets.history_summary import count
-
-    assert count(812) == "812" and count(8_417) == "8,417"
-    assert count(16_842) == "16.8k" and count(52_000) == "52.0k"
-    assert count(4_500_000) == "4.5M" and count(1_200_000_000) == "1.2B"
+    assert snapshot(snap_compare, small_db, steps, size)
 
 
 async def test_a_search_shorter_than_three_characters_is_not_applied(db_path: Path) -> None:

@@ -28,7 +28,7 @@ async def test_live_prefix_tokens_are_counted_not_estimated(
         async with app.run_test(size=(160, 44)) as pilot:
             await wait_selected(pilot)
             await wait_until(
-                pilot, lambda: app.main._counted is not None, timeout=20, what="count_tokens"
+                pilot, lambda: app.main.cache._counted is not None, timeout=20, what="count_tokens"
             )
             await pilot.pause()
             text = panel_text(app)

@@ -224,19 +224,24 @@ async def test_palette_lists_every_action_and_history_is_guarded(settings: Setti
             screen = app.main
 
         Probe.app = app  # type: ignore[attr-defined]
-        titles = {e.title for e in palette_entries(Probe)}  # type: ignore[arg-type]
+        entries = palette_entries(Probe)  # type: ignore[arg-type]
+        titles = {e.title for e in entries}
         assert {
             "New chat",
-            "Chats",
+            "Resume chat",
             "Contexts",
-            "New ctx",
-            "Edit",
-            "Rename",
-            "Copy",
-            "Delete",
+            "New context",
+            "Edit context",
+            "Rename context",
+            "Duplicate context",
+            "Delete context",
             "History",
+            "Help",
             "Quit",
         } <= titles
+        # Each entry says what it does, in more words than its name, and has an id.
+        for entry in entries:
+            assert entry.id and len(entry.help) > len(entry.title) + 5, entry
         for binding in app.main.BINDINGS:
             assert getattr(binding, "id", None), binding
             assert binding.key not in ("ctrl+b", "ctrl+s", "ctrl+j")  # type: ignore[union-attr]

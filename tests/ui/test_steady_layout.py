@@ -4,10 +4,10 @@ the tables beside it sit still."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
@@ -18,6 +18,7 @@ from promptcache_tui.core.request import Turn
 from promptcache_tui.ui.widgets import answer_turn, chat_view
 from promptcache_tui.ui.widgets.answer_turn import AnswerPart, render_answer
 from promptcache_tui.ui.widgets.chat_view import ChatView, UserTurn
+from promptcache_tui.ui.widgets.line_table import Row
 from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 from .harness import wait_until
@@ -45,15 +46,26 @@ def count_refreshes(widget: Widget) -> list[None]:
     return calls
 
 
-def rows(n: int) -> list[list[Text]]:
-    return [[Text(f"call {i}"), Text(f"{i / 100:.2f}", justify="right")] for i in range(n)]
+@dataclass(frozen=True)
+class Col:
+    key: str
+    title: str
+    width: int
+    right: bool
+
+
+COLUMNS = [Col("call", "call", 8, False), Col("cost", "cost", 6, True)]
+
+
+def rows(n: int) -> list[Row]:
+    return [Row(i, (f"call {i}", f"{i / 100:.2f}")) for i in range(n)]
 
 
 class Host(App[None]):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield ChatView(id="chat")
-            yield CountingTable([("call", 8), ("cost", 6)])
+            yield CountingTable(COLUMNS)
 
     def on_mount(self) -> None:
         # More rows than fit: a vertical scrollbar.

@@ -6,12 +6,13 @@ import io
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptcache_tui.core.errors import UserError
+from promptcache_tui.core.settings import DEFAULT_MODEL, Settings
 
-DEFAULT_MODEL = "claude-sonnet-4-6"
+__all__ = ["DEFAULT_MODEL", "ConfigError", "Settings", "load_keymap", "load_settings"]
+
 APP_NAME = "promptcache-tui"
 HOME_ENV = "PROMPTCACHE_TUI_HOME"
 MAX_TOKENS_ENV = "PROMPTCACHE_TUI_MAX_TOKENS"
@@ -87,32 +88,6 @@ def load_dotenv_file(path: Path) -> None:
 
 def _drop_parse_warnings(record: logging.LogRecord) -> bool:
     return "could not parse" not in record.getMessage()
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything a command needs to know about where to write and whom to call."""
-
-    data_dir: Path
-    api_key: str | None = field(default=None, repr=False)  # never printed, never stored
-    base_url: str | None = None
-    offline: bool = False
-    model: str | None = None
-    max_tokens: int = 1024  # output cap per chat/ask call (PROMPTCACHE_TUI_MAX_TOKENS)
-
-    @property
-    def live(self) -> bool:
-        """True when calls go to the real API (or a server named by ANTHROPIC_BASE_URL)."""
-        return bool(self.api_key) and not self.offline
-
-    @property
-    def db_path(self) -> Path:
-        """The app's SQLite database."""
-        return self.data_dir / "promptcache.sqlite3"
-
-    def mode_label(self) -> str:
-        """LIVE or OFFLINE SIMULATOR, as the header shows it."""
-        return "LIVE" if self.live else "OFFLINE SIMULATOR"
 
 
 def load_settings(

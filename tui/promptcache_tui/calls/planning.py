@@ -51,13 +51,3 @@ def plan_for(
         ping_lead_s=ping_lead_s,
         batch=catalog.batch,
     )
-
-
-def gap_text(seconds: float) -> str:
-    """A gap as `parse_gap` reads it back: 1h, 4m, or whole seconds (150s)."""
-    whole = max(1, round(seconds))
-    if whole % 3600 == 0:
-        return f"{whole // 3600}h"
-    if whole % 60 == 0:
-        return f"{whole // 60}m"
-    return f"{whole}s"

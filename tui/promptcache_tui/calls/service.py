@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from promptcache_tui.config import Settings
 from promptcache_tui.core.advisor import api_miss_reason, infer_miss_reason
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.context import Context
@@ -28,6 +27,7 @@ from promptcache_tui.core.request import (
     filler_params,
     prefix_params,
 )
+from promptcache_tui.core.settings import Settings
 from promptcache_tui.core.ttl import (
     CacheEvent,
     CallPrediction,

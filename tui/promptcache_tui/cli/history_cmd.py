@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
+from promptcache_tui.core.call_columns import HISTORY, cells, columns
 from promptcache_tui.core.records import CallRecord
 from promptcache_tui.export import write
 from promptcache_tui.store import CallFilter, Store, parse_since
@@ -94,43 +96,12 @@ def history(
     if not records:
         click.echo("no calls logged" + (" for these filters" if filters.where()[0] else ""))
         return
+    chosen = columns(HISTORY)
+    now = time.time()
     emit_table(
-        [
-            "time (UTC)",
-            "context",
-            "kind",
-            "model",
-            "status",
-            "5m",
-            "1h",
-            "read",
-            "input",
-            "output",
-            "cost",
-            "saved",
-            "hit",
-            "miss",
-        ],
-        [
-            (
-                r.ts[:19].replace("T", " "),
-                r.context,
-                r.kind,
-                r.model,
-                r.status,
-                r.usage.cache_creation_5m_tokens,
-                r.usage.cache_creation_1h_tokens,
-                r.usage.cache_read_input_tokens,
-                r.usage.input_tokens,
-                r.usage.output_tokens,
-                money(r.cost.cost_usd),
-                money(r.cost.saved_usd),
-                percent(r.usage.hit_rate),
-                r.cache_miss_reason or (r.error[:40] if r.error else None),
-            )
-            for r in records
-        ],
-        right=(5, 6, 7, 8, 9, 10, 11, 12),
+        [column.title for column in chosen],
+        [cells(record, chosen, now) for record in records],
+        right=[i for i, column in enumerate(chosen) if column.right],
     )
 
 

@@ -8,6 +8,10 @@ from typing import Any
 
 import click
 
+from promptcache_tui.core.formatting import money, percent
+
+__all__ = ["emit_json", "emit_table", "money", "percent", "warn"]
+
 
 def emit_json(value: Any) -> None:
     """One JSON document on stdout, nothing else."""
@@ -50,20 +54,6 @@ def _cell(value: Any) -> str:
         return text
     # A newline would break the row, an escape sequence would drive the terminal: show them.
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
-def money(value: float | None) -> str:
-    """USD with enough places for sub-cent calls; 'unknown' when the price is unknown."""
-    if value is None:
-        return "unknown"
-    sign = "-" if value < 0 else ""
-    amount = abs(value)
-    return f"{sign}${amount:,.4f}" if amount < 100 else f"{sign}${amount:,.2f}"
-
-
-def percent(value: float | None) -> str:
-    """A rate as a percentage, '-' when there is no data."""
-    return "-" if value is None else f"{value * 100:.0f}%"
 
 
 def warn(message: str) -> None:

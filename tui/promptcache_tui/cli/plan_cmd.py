@@ -11,7 +11,7 @@ from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.context import Context
-from promptcache_tui.core.planner import parse_gap
+from promptcache_tui.core.timespan import positive_span
 from promptcache_tui.store import Store
 
 
@@ -31,7 +31,7 @@ def plan_cmd(ctx: click.Context, name: str, gap: str | None, fmt: str) -> None:
     """Expected cost per hour with no caching, 5m, 1h and 5m with keep-warm."""
     settings = settings_from(ctx)
     try:
-        given = parse_gap(gap) if gap is not None else None
+        given = positive_span(gap) if gap is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--gap") from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -16,6 +17,7 @@ BLOCK_KINDS = ("tools", "system", "document", "example")
 # Rendering order of the API: tools -> system (instructions and documents) -> messages.
 SECTION_OF = {"tools": "tools", "system": "system", "document": "system", "example": "messages"}
 SECTION_RANK = {"tools": 0, "system": 1, "messages": 2}
+MAX_NAME_LENGTH = 64
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -84,6 +86,18 @@ def validate_name(name: str) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+def unused_name(base: str, taken: Collection[str], *, sep: str = "-") -> str:
+    """`base` if no context has that name, else `base{sep}2`, `base{sep}3`... (names compare
+    case-insensitively, as the store does); the stem is shortened to keep a valid length."""
+    folded = {name.casefold() for name in taken}
+    for number in range(1, len(folded) + 2):
+        tail = "" if number == 1 else f"{sep}{number}"
+        name = base[: MAX_NAME_LENGTH - len(tail)] + tail
+        if name.casefold() not in folded:
+            return name
+    raise AssertionError("unreachable: one of len(taken) + 1 names is free")
 
 
 def parse_tools(text: str) -> list[dict[str, object]]:

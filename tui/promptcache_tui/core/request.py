@@ -15,10 +15,12 @@ from promptcache_tui.core.context import (
     MAX_BREAKPOINTS,
     Block,
     Context,
+    ContextError,
     parse_tools,
     require_valid,
 )
 from promptcache_tui.core.prefix import RenderedBlock, canonical_json, render
+from promptcache_tui.core.tokens import MESSAGE_OVERHEAD, estimate_block, estimate_text
 
 DEFAULT_MAX_TOKENS = 1024
 WARM_PROMPT = "Ready."  # the one user turn a prefill-only warm request needs
@@ -195,6 +197,32 @@ def filler_params(model: str) -> dict[str, Any]:
         "model": model,
         "messages": [{"role": "user", "content": [{"type": "text", "text": WARM_PROMPT}]}],
     }
+
+
+def block_tokens(ctx: Context) -> list[int]:
+    """Each context block's estimated tokens as a request renders it (a document's wrapper,
+    each tool definition, a new message's framing), whether or not the context is valid yet.
+
+    Their running sum at a block is the prefix a breakpoint there caches: it depends only
+    on the blocks before it, never on where other breakpoints sit or on their TTLs. For a
+    valid context it equals `context_breakpoints(...).prefix_tokens`.
+    """
+    out: list[int] = []
+    role: str | None = None  # the role of the message the next example joins
+    for block in ctx.blocks:
+        if block.kind == "tools":
+            try:
+                out.append(sum(estimate_block(tool) for tool in parse_tools(block.text)))
+            except ContextError:
+                out.append(estimate_text(block.text))  # not JSON yet: its text, as typed
+            continue
+        text = _document_text(block) if block.kind == "document" else block.text
+        tokens = estimate_block({"type": "text", "text": text})
+        if block.kind == "example":
+            tokens += MESSAGE_OVERHEAD if block.role != role else 0
+            role = block.role
+        out.append(tokens)
+    return out
 
 
 def context_breakpoints(ctx: Context, model: str | None = None) -> tuple[PlannedBreakpoint, ...]:

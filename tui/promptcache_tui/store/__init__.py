@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
 from promptcache_tui.store.contexts import ContextRepo, ContextSummary
 from promptcache_tui.store.conversations import ConversationRepo
-from promptcache_tui.store.database import Database, StoreError
+from promptcache_tui.store.database import Database, QueryInterrupted, StoreError
 
-__all__ = ["CallFilter", "CallLog", "ContextSummary", "Store", "StoreError", "parse_since"]
+__all__ = [
+    "CallFilter",
+    "CallLog",
+    "ContextSummary",
+    "QueryInterrupted",
+    "Store",
+    "StoreError",
+    "parse_since",
+]
+
+T = TypeVar("T")
+READ_ATTEMPTS = 3
 
 
 class Store:
@@ -29,6 +43,24 @@ class Store:
     async def close(self) -> None:
         """Close the connection."""
         await self.db.close()
+
+    async def cancellable(self, read: Callable[[Store], Awaitable[T]]) -> T:
+        """Run one read that its caller may cancel (a newer filter won): the query then stops
+        in SQLite at once instead of holding the connection, which answers one at a time.
+
+        Stopping interrupts whatever the connection runs at that moment, so another read may
+        end interrupted though nobody cancelled it: that one is simply run again.
+        """
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return await read(self)
+            except asyncio.CancelledError:
+                await self.db.interrupt()
+                raise
+            except QueryInterrupted:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def __aenter__(self) -> Store:
         return self

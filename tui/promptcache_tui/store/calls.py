@@ -8,16 +8,16 @@ and last day of a date range that does not start or end at midnight UTC.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from promptcache_tui.core.cost import Prices, Usage
-from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, iso_utc, parse_iso
+from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, parse_iso
+from promptcache_tui.core.timespan import SpanError, since_bound
 from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
 
@@ -41,8 +41,6 @@ _ROLLUP_KEY = {
 # more candidates than this, scanning newest-first finds a page of matches sooner.
 _DENSE_SEARCH = 20_000
 _STATUSES = ("ok", "error")
-_SINCE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # The first instant of a day, as `ts` spells it; ts text order is time order.
 _DAY_START = "T00:00:00.000000+00:00"
 # Columns a history row carries (prompt and answer only load in full detail).
@@ -73,19 +71,12 @@ _RAW_SUMS = """COUNT(*), SUM(input_tokens), SUM(cache_creation_input_tokens),
 
 
 def parse_since(value: str, now: datetime | None = None) -> str:
-    """`7d`, `12h`, `30m`, `2w` or an ISO date/time -> an ISO UTC lower bound."""
-    now = now or datetime.now(UTC)
-    text = value.strip()
-    match = _SINCE_RE.match(text)
-    if match:
-        delta = timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
-        return (now - delta).isoformat(timespec="microseconds")
+    """`7d`, `12h`, `30m`, `2w` or an ISO date/time -> an ISO UTC lower bound (StoreError if
+    bad). The reading itself is `core.timespan.since_bound`, shared by every filter."""
     try:
-        return iso_utc(parse_iso(text))
-    except ValueError as exc:
-        raise StoreError(
-            f"invalid --since {value!r}: use a span like 7d, 12h, 30m or an ISO date (2026-11-01)"
-        ) from exc
+        return since_bound(value, now)
+    except SpanError as exc:
+        raise StoreError(str(exc)) from exc
 
 
 def _like_pattern(text: str) -> str:

@@ -32,6 +32,10 @@ class StoreError(UserError, RuntimeError):
     """A database problem, phrased as one line for the user."""
 
 
+class QueryInterrupted(StoreError):
+    """A query was stopped by `Database.interrupt()` before it finished."""
+
+
 def now_iso() -> str:
     """The current UTC time, ISO 8601 with microseconds."""
     from promptcache_tui.core.records import iso_utc
@@ -65,6 +69,8 @@ def describe(exc: sqlite3.Error, path: Path) -> StoreError:
     """Turn a sqlite3 error into one line that names the file."""
     text = str(exc)
     lowered = text.lower()
+    if isinstance(exc, sqlite3.OperationalError) and lowered == "interrupted":
+        return QueryInterrupted(f"a query on {path} was interrupted")
     if "locked" in lowered or "busy" in lowered:
         return StoreError(
             f"database {path} is busy: another process held a write lock for over "
@@ -139,6 +145,10 @@ class Database:
     async def close(self) -> None:
         """Close the connection."""
         await self.conn.close()
+
+    async def interrupt(self) -> None:
+        """Stop whatever query the connection is running (it raises QueryInterrupted)."""
+        await self.conn.interrupt()
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """The first column of the first row, or None."""

@@ -1,8 +1,9 @@
-"""The Textual app: owns the settings, the clock and the backend (store, catalog, call service).
+"""The Textual app: owns the services (settings, clock, store, catalog, call service).
 
 Nothing slow happens before the first frame: the store opens, the catalog loads and the
 offline simulator starts in a worker scheduled after the first refresh. The `anthropic` SDK
-is imported by the call service on the first call.
+is imported by the call service on the first call. Screens reach the services through
+`ui.services.services(node)`; this module is imported by nothing but the launcher.
 """
 
 from __future__ import annotations
@@ -10,20 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
-from textual.app import App
+from textual import events, work
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
-from promptcache_tui.config import DEFAULT_MODEL, Settings
+from promptcache_tui.core.settings import Settings
 from promptcache_tui.ui.commands import ActionCommands
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import BackendFailed, BackendReady
 from promptcache_tui.ui.screens.main import MainScreen
+from promptcache_tui.ui.services import Clock, Services
+from promptcache_tui.ui.widgets.prompt_input import SUBMIT_KEYS, PromptInput
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from promptcache_tui.calls.service import CallService
+    from promptcache_tui.core.catalog import Catalog
+    from promptcache_tui.core.keepwarm import KeepWarmPolicy
+    from promptcache_tui.store import Store
 
 # Textual keeps a few Strips per painted row in its caches, and a Strip's own caches can point
 # back at it: cyclic garbage that only the collector frees. CPython's young generation (700
@@ -31,23 +41,46 @@ from promptcache_tui.ui.screens.main import MainScreen
 # 19-27 ms; with 5,000 it dies young (4 full passes, young passes still under 4 ms).
 YOUNG_GC_THRESHOLD = 5000
 
-if TYPE_CHECKING:
-    from promptcache_tui.calls.service import CallService
-    from promptcache_tui.core.catalog import Catalog
-    from promptcache_tui.core.keepwarm import KeepWarmPolicy
-    from promptcache_tui.store import Store
-
-Clock = Callable[[], float]
-
 
 class PromptCacheApp(App[None]):
     """promptcache-tui: cached contexts, a chat, breakpoint countdowns and per-call usage."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = [  # noqa: RUF012 (App declares it)
+        "styles/app.tcss",
+        "styles/main.tcss",
+        "styles/dialogs.tcss",
+        "styles/editor.tcss",
+        "styles/history.tcss",
+    ]
     TITLE = "promptcache-tui"
     COMMANDS: ClassVar = App.COMMANDS | {ActionCommands}
+    # The layout follows the terminal: the stylesheets style `Screen.-narrow` and so on.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (140, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            priority=True,
+            tooltip="Quit promptcache-tui",
+        ),
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="Every key of this screen, with its binding id for keys.toml",
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            show=False,
+            id="app.help_question",
+            tooltip="Every key of this screen (when no text field has the cursor)",
+        ),
     ]
 
     def __init__(
@@ -69,53 +102,54 @@ class PromptCacheApp(App[None]):
         defaults: 30 s before expiry, 20 pings, $0.50).
         """
         super().__init__()
-        self.settings = settings
-        self.clock = clock
-        self.store = store
-        self.catalog = catalog
-        self.service = service
+        self.services = Services(
+            settings,
+            clock=clock,
+            store=store,
+            catalog=catalog,
+            service=service,
+            keep_warm=keep_warm,
+            cursor_blink=cursor_blink,
+        )
         self.sim_rate = sim_rate
-        self.cursor_blink = cursor_blink
-        self.ready = False
         self._owns_service = service is None
         self._owns_store = store is None
         self._keymap_overrides = dict(keymap or {})
-        self.keep_warm_policy = keep_warm
+        self._notice_screens: dict[str, int] = {}  # notification identity -> id(screen)
+        # Keys typed before the chat input had the focus (None once it has had it).
+        self._early_keys: list[events.Key] | None = []
         self.sub_title = settings.mode_label()
         self.main = MainScreen()
 
-    # -- the clock ---------------------------------------------------------------------
-
-    def now(self) -> float:
-        """The app's clock: an injected one, else the call service's (offline: the simulator's,
-        which its /_sim/advance hook moves), else the wall clock. May read SQLite: call it
-        from a thread, or through `current_time()`."""
-        if self.clock is not None:
-            return self.clock()
-        if self.service is not None:
-            return self.service.now()
-        return time.time()
-
-    def wall_now(self) -> float:
-        """Wall-clock time for display (an injected clock wins); never reads the simulator."""
-        return self.clock() if self.clock is not None else time.time()
-
-    def settle_cursor(self, screen: Screen[object]) -> None:
-        """Turn cursor blinking off in a screen's inputs when asked (tests, snapshots)."""
-        if not self.cursor_blink:
-            for widget in screen.query("Input, TextArea"):
-                widget.cursor_blink = False  # type: ignore[attr-defined]
-
-    async def current_time(self) -> float:
-        """`now()` without blocking the event loop."""
-        if self.clock is not None or self.service is None:
-            return self.now()
-        return await asyncio.to_thread(self.now)
+    # The app's own view of its services (tests read these).
+    @property
+    def settings(self) -> Settings:
+        """The session's settings."""
+        return self.services.settings
 
     @property
-    def default_model(self) -> str:
-        """The session model (--model), else the project default."""
-        return self.settings.model or DEFAULT_MODEL
+    def store(self) -> Store | None:
+        """The open store, once ready."""
+        return self.services.store
+
+    @property
+    def catalog(self) -> Catalog | None:
+        """The model catalog, once ready."""
+        return self.services.catalog
+
+    @property
+    def service(self) -> CallService | None:
+        """The call service, once ready."""
+        return self.services.service
+
+    @property
+    def ready(self) -> bool:
+        """The store, the catalog and the call service are up."""
+        return self.services.ready
+
+    def now(self) -> float:
+        """The app's clock (see `Services.now`)."""
+        return self.services.now()
 
     # -- start-up ----------------------------------------------------------------------
 
@@ -123,33 +157,42 @@ class PromptCacheApp(App[None]):
         return self.main
 
     def on_mount(self) -> None:
+        from promptcache_tui.ui.preferences import load_theme
+
         if self._keymap_overrides:
             self.set_keymap(self._keymap_overrides)
+        theme = load_theme(self.settings.data_dir)
+        if theme in self.available_themes:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
+        self.call_after_refresh(self._settle_cursor, self.main)
         # After the first frame: the store, the catalog and the simulator.
         self.call_after_refresh(self.open_backend)
 
     @work(exclusive=True, group="backend", exit_on_error=False)
     async def open_backend(self) -> None:
         """Open the store, load the catalog, create the call service, start the simulator."""
+        settings = self.settings
         store: Store | None = None
         try:
-            store = self.store
+            store = self.services.store
             if store is None:
                 from promptcache_tui.store import Store
 
-                store = await Store.open(self.settings.db_path)
-            catalog = self.catalog
+                store = await Store.open(settings.db_path)
+            catalog = self.services.catalog
             if catalog is None:
                 from promptcache_tui.core.catalog import load_catalog
 
-                catalog = await asyncio.to_thread(load_catalog, self.settings.data_dir)
-            service = self.service
+                catalog = await asyncio.to_thread(load_catalog, settings.data_dir)
+            service = self.services.service
             if service is None:
                 service = await asyncio.to_thread(self._make_service, store, catalog)
-            if not self.settings.live:
+            if not settings.live:
                 await asyncio.to_thread(service.start_simulator)
         except Exception as exc:
-            if store is not None and self.store is None:  # opened here: do not leak it
+            if store is not None and self.services.store is None:  # opened here: close it
                 with contextlib.suppress(Exception):
                     await store.close()
             self.post_message(BackendFailed(one_line(exc)))
@@ -173,40 +216,149 @@ class PromptCacheApp(App[None]):
     def _make_service(self, store: Store, catalog: Catalog) -> CallService:
         from promptcache_tui.calls.service import CallService
 
-        return CallService(self.settings, store, catalog, clock=self.clock, sim_rate=self.sim_rate)
+        return CallService(
+            self.settings, store, catalog, clock=self.services.clock, sim_rate=self.sim_rate
+        )
 
     def on_backend_ready(self, message: BackendReady) -> None:
-        self.store, self.catalog, self.service = message.store, message.catalog, message.service
-        self.ready = True
+        services = self.services
+        services.store, services.catalog, services.service = (
+            message.store,
+            message.catalog,
+            message.service,
+        )
+        services.ready = True
         self.main.load_contexts()
 
-    def on_backend_failed(self, message: BackendFailed) -> None:
+    async def on_backend_failed(self, message: BackendFailed) -> None:
+        self.services.failed = message.error
         self.notify(message.error, title="Cannot start", severity="error", timeout=30)
-        self.main.backend_failed(message.error)
+        await self.main.backend_failed(message.error)
 
     async def on_unmount(self) -> None:
         """Stop the simulator and close the store (only what this app opened)."""
-        if self.service is not None and self._owns_service:
-            await self.service.close()
-        if self.store is not None and self._owns_store:
-            await self.store.close()
+        if self.services.service is not None and self._owns_service:
+            await self.services.service.close()
+        if self.services.store is not None and self._owns_store:
+            await self.services.store.close()
+
+    # -- keys typed before the first frame ------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        # Characters and Enter typed while nothing has the focus yet (the app is starting) are
+        # kept for the chat input; everything else (ctrl+q...) goes through as usual.
+        if (
+            self._early_keys is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.focused is None
+            and (event.is_printable or event.key in SUBMIT_KEYS)
+        ):
+            self._early_keys.append(event)
+            return
+        await super().on_event(event)
+
+    def on_prompt_input_focused(self, message: PromptInput.Focused) -> None:
+        keys, self._early_keys = self._early_keys or [], None
+        if keys:
+            message.control.take_keys(keys)
+
+    # -- screens, notices, themes ---------------------------------------------------------
+
+    def _settle_cursor(self, screen: Screen[object]) -> None:
+        """Turn cursor blinking off in a screen's text fields when asked (tests, snapshots)."""
+        if not self.services.cursor_blink:
+            for widget in screen.query("Input, TextArea"):
+                widget.cursor_blink = False  # type: ignore[attr-defined]
+
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        # A notice belongs to the screen it was raised on: it does not follow the user to
+        # another (and so never covers a dialog opened after it).
+        keep = [
+            n for n in self._notifications if self._notice_screens.get(n.identity) == id(screen)
+        ]
+        if len(keep) != len(list(self._notifications)):
+            self.clear_notifications()
+            for notification in keep:
+                self.post_message(Notify(notification))
+        self.call_after_refresh(self._settle_cursor, screen)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notice on the current screen (text, not markup: it may quote what users typed)."""
+        notification = Notification(
+            message,
+            title,
+            severity,
+            self.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+            markup=markup,
+        )
+        with contextlib.suppress(Exception):  # no screen yet: it shows wherever it can
+            self._notice_screens[notification.identity] = id(self.screen)
+        self.post_message(Notify(notification))
+
+    def _theme_changed(self, _theme: object) -> None:
+        self.save_theme(self.theme)
+
+    @work(group="preferences", exclusive=True, exit_on_error=False)
+    async def save_theme(self, name: str) -> None:
+        """Remember the chosen theme in the data dir (a failure is a notice, not a crash)."""
+        from promptcache_tui.ui.preferences import save_theme
+
+        try:
+            await asyncio.to_thread(save_theme, self.settings.data_dir, name)
+        except OSError as exc:
+            self.notify(one_line(exc), title="Cannot save the theme", severity="warning")
 
     # -- app-wide actions ---------------------------------------------------------------
 
-    def action_history(self) -> None:
-        """Open the call history (a colleague's screen), if it is installed."""
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's commands, with a screenshot that lands in the data dir and says where."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+        yield SystemCommand(
+            "Screenshot",
+            "Save an SVG picture of this screen in the data dir (the notice says where)",
+            lambda: self.set_timer(0.1, self.action_screenshot),
+        )
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen in the data dir's `screenshots` folder, and say where."""
+        from promptcache_tui.ui.preferences import save_screenshot
+
         try:
-            from promptcache_tui.ui.screens.history import HistoryScreen
-        except ModuleNotFoundError as exc:
-            if exc.name != "promptcache_tui.ui.screens.history":
-                raise
-            self.notify("history: coming soon")
+            saved = save_screenshot(
+                self.export_screenshot(), self.settings.data_dir, filename, self.services.wall_now()
+            )
+        except OSError as exc:
+            self.notify(one_line(exc), title="Cannot save the screenshot", severity="error")
             return
-        self.push_screen(HistoryScreen())
+        self.notify(f"Saved {saved}", title="Screenshot", timeout=10)
+
+    def action_help(self) -> None:
+        """Every key of the current screen, with its binding id."""
+        from promptcache_tui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_history(self) -> None:
+        """Open the call history."""
+        from promptcache_tui.ui.screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen(db_path=self.settings.db_path, clock=self.services.wall_now))
 
     def action_create_demo(self) -> None:
         """Create the demo context (welcome screen)."""
-        self.main.create_demo()
+        self.main.action_create_demo()
 
     def action_new_context(self) -> None:
         """Open the context editor for a new context."""

@@ -5,7 +5,8 @@ The flow of one chat call:
 (`CallFailed` replaces the last two when the call could not even be attempted).
 A warm call, from the warm key or a keep-warm ping:
 `WarmFinished(record) -> UsageLogged` (or `WarmFailed`); it never touches a conversation.
-Workers only ever post these; the screen that receives them owns the widgets and the state.
+Workers only ever post these; the part that receives them (and then the screen, as they
+bubble up) owns the widgets and the state.
 """
 
 from __future__ import annotations
@@ -172,3 +173,18 @@ class PlannerReady(Message):
     context: Context
     model: str
     gap_s: float | None
+
+
+@dataclass
+class KeepWarmStatus(Message):
+    """Keep-warm's counter changed (None: nothing to show)."""
+
+    text: str | None
+
+
+@dataclass
+class PrefixesLoaded(Message):
+    """The sidebar items' breakpoint hashes (by item key) and the cache events behind them."""
+
+    hashes: dict[str, tuple[str, ...]]
+    events: list[CacheEvent]

@@ -8,25 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Static
 
 
 class ConfirmDialog(ModalScreen[bool]):
     """Ask a question; y or Enter on "Yes" answers True, n or Escape False."""
 
-    DEFAULT_CSS = """
-    ConfirmDialog { align: center middle; }
-    ConfirmDialog > Vertical {
-        width: 64;
-        height: auto;
-        border: thick $error;
-        background: $surface;
-        padding: 1 2;
-    }
-    ConfirmDialog .dialog-title { text-style: bold; margin-bottom: 1; }
-    ConfirmDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-    ConfirmDialog Button { margin-left: 2; }
-    """
+    CSS_PATH = "../styles/dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -39,10 +27,11 @@ class ConfirmDialog(ModalScreen[bool]):
         self.yes = yes
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.title_text, classes="dialog-title", markup=False)
-            yield Static(self.message, markup=False)
-            with Horizontal():
+        # Statics, not Labels: a long name or message wraps instead of being cut.
+        with Vertical(id="confirm", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            yield Static(self.message, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes")
                 yield Button("No (n)", id="no")
 

@@ -7,17 +7,18 @@ writes it to the store in a worker and closes the screen with the saved context.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -34,41 +35,88 @@ from promptcache_tui.core.context import (
     check_context,
     validate_name,
 )
+from promptcache_tui.core.request import block_tokens
 from promptcache_tui.core.tokens import estimate_text
 from promptcache_tui.ui.errors import one_line
+from promptcache_tui.ui.store_work import run_store_op
 
 if TYPE_CHECKING:
     from promptcache_tui.core.catalog import Catalog
-    from promptcache_tui.ui.app import PromptCacheApp
 
 REFRESH_DELAY = 0.2  # typing in the system text refreshes the block list after a pause
 _tokens = lru_cache(maxsize=64)(estimate_text)
+
+
+@lru_cache(maxsize=32)
+def _draft_tokens(blocks: tuple[Block, ...]) -> list[int]:
+    # Keyed by the blocks (their texts hash once): typing elsewhere re-estimates nothing.
+    return block_tokens(Context(name="draft", blocks=blocks))
 
 
 class BlocksList(OptionList):
     """The draft's blocks in prompt order; its keys edit blocks and breakpoints."""
 
     PALETTE = True  # the command palette offers these bindings too
+    # Out of the footer (the line under the list says them; help and the palette list them).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "screen.toggle_breakpoint", "Breakpoint", id="editor.toggle_breakpoint"),
-        Binding("t", "screen.toggle_ttl", "5m/1h", id="editor.toggle_ttl"),
+        Binding(
+            "b",
+            "screen.toggle_breakpoint",
+            "Breakpoint",
+            show=False,
+            id="editor.toggle_breakpoint",
+            tooltip="Add a 5m breakpoint after the highlighted block, or remove its breakpoint",
+        ),
+        Binding(
+            "t",
+            "screen.toggle_ttl",
+            "5m/1h",
+            show=False,
+            id="editor.toggle_ttl",
+            tooltip="Switch the highlighted block's breakpoint between 5m and 1h",
+        ),
         Binding(
             "left_square_bracket",
             "screen.move_breakpoint(-1)",
-            "Bp up",
+            "Breakpoint up",
             key_display="[",
+            show=False,
             id="editor.breakpoint_up",
+            tooltip="Move the highlighted block's breakpoint to the block before it",
         ),
         Binding(
             "right_square_bracket",
             "screen.move_breakpoint(1)",
-            "Bp down",
+            "Breakpoint down",
             key_display="]",
+            show=False,
             id="editor.breakpoint_down",
+            tooltip="Move the highlighted block's breakpoint to the block after it",
         ),
-        Binding("shift+up", "screen.move_block(-1)", "Block up", id="editor.block_up"),
-        Binding("shift+down", "screen.move_block(1)", "Block down", id="editor.block_down"),
-        Binding("delete,x", "screen.remove_block", "Remove", id="editor.remove_block"),
+        Binding(
+            "shift+up",
+            "screen.move_block(-1)",
+            "Block up",
+            show=False,
+            id="editor.block_up",
+            tooltip="Move the highlighted block up (its breakpoint goes with it)",
+        ),
+        Binding(
+            "shift+down",
+            "screen.move_block(1)",
+            "Block down",
+            show=False,
+            id="editor.block_down",
+            tooltip="Move the highlighted block down (its breakpoint goes with it)",
+        ),
+        Binding(
+            "delete,x",
+            "screen.remove_block",
+            "Remove block",
+            show=False,
+            id="editor.remove_block",
+            tooltip="Remove the highlighted block and its breakpoint",
+        ),
     ]
 
 
@@ -90,6 +138,7 @@ class EditorSaved(Message):
 class ContextEditorScreen(Screen[Context | None]):
     """Edit a context (or create one when given None); dismissed with the saved context."""
 
+    CSS_PATH = "../styles/editor.tcss"
     AUTO_FOCUS = "#ctx-name"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+g", "save", "Save", id="editor.save"),
@@ -140,7 +189,7 @@ class ContextEditorScreen(Screen[Context | None]):
                     id="ctx-system",
                 )
                 yield Label(
-                    "Add a file (UTF-8 text; Enter adds it as a document block)",
+                    "Add a file (Enter adds it as a block)",
                     classes="field-label",
                 )
                 yield Input(placeholder="path/to/file.md", id="ctx-file")
@@ -157,13 +206,7 @@ class ContextEditorScreen(Screen[Context | None]):
 
     def on_mount(self) -> None:
         self.sub_title = f"edit {self.original.name}" if self.original else "new context"
-        self.pc_app.settle_cursor(self)
         self._refresh()
-
-    @property
-    def pc_app(self) -> PromptCacheApp:
-        """The app, typed."""
-        return cast("PromptCacheApp", self.app)
 
     # -- the draft -------------------------------------------------------------------------
 
@@ -202,68 +245,61 @@ class ContextEditorScreen(Screen[Context | None]):
 
     # -- showing it ----------------------------------------------------------------------
 
-    def _prefix_tokens(self) -> dict[int, int]:
-        """Estimated prefix tokens at each breakpoint (rendered as the request would be)."""
-        draft = self.draft(name="draft")
-        if not check_context(draft):
-            from promptcache_tui.core.request import context_breakpoints
-
-            return {
-                bp.context_block: bp.prefix_tokens
-                for bp in context_breakpoints(draft, self.model)
-                if bp.context_block is not None
-            }
-        running, out = 0, {}
-        for i, block in enumerate(self.blocks):
-            running += _tokens(block.text)
-            out[i] = running
-        return out
+    def _block_tokens(self) -> list[int]:
+        """Each block's estimated tokens as the request renders it (see `block_tokens`)."""
+        return _draft_tokens(tuple(self.blocks))
 
     def _refresh(self) -> None:
         """Rebuild the block list and the problems; keep the highlight."""
         self._pending = None
         blocks = self.query_one(BlocksList)
         keep = blocks.highlighted
-        prefix = self._prefix_tokens()
+        tokens = self._block_tokens()
+        # A breakpoint's prefix is everything up to its block: it moves with nothing after it.
+        prefix = list(itertools.accumulate(tokens))
         options = []
         for i, block in enumerate(self.blocks):
-            text = Text(f"{i + 1}. {block.label()}", style="bold")
-            text.append(f" · {_tokens(block.text):,} tok", style="dim")
+            parts: list[str | tuple[str, str]] = [
+                (f"{i + 1}. {block.label()}", "bold"),
+                (f" · {tokens[i]:,} tok", "$text-muted"),
+            ]
             if i in self.marks:
-                text.append(
-                    f"\n   ◆ breakpoint {self.marks[i]} · prefix ~{prefix.get(i, 0):,} tok",
-                    style="bold cyan",
+                parts.append(
+                    (
+                        f"\n   ◆ {self.marks[i]} breakpoint · prefix ~{prefix[i]:,}",
+                        "bold $text-accent",
+                    )
                 )
-            options.append(Option(text))
+            options.append(Option(Content.assemble(*parts)))
         blocks.clear_options()
         blocks.add_options(options)
         if options:
             blocks.highlighted = min(keep or 0, len(options) - 1)
-        self.query_one("#editor-problems", Static).update(self._problems_text())
+        self.query_one("#editor-problems", Static).update(self._problems_text(sum(tokens)))
 
-    def _problems_text(self) -> Text:
+    def _problems_text(self, total: int) -> Content:
         draft = self.draft(name="draft")
-        out = Text()
-        total = sum(_tokens(b.text) for b in self.blocks)
-        out.append(
-            f"{len(self.blocks)} blocks · ~{total:,} tokens · "
-            f"{len(self.marks)}/{MAX_BREAKPOINTS} breakpoints\n",
-            style="dim",
-        )
+        lines: list[tuple[str, str]] = [
+            (
+                f"{len(self.blocks)} blocks · ~{total:,} tokens · "
+                f"{len(self.marks)}/{MAX_BREAKPOINTS} breakpoints",
+                "$text-muted",
+            )
+        ]
         problems = check_context(draft)
-        for problem in problems:
-            out.append(f"✗ {problem}\n", style="bold red")
+        lines += [(f"✗ {problem}", "bold $text-error") for problem in problems]
         if not self.marks and self.blocks:
-            out.append("! no breakpoint: nothing will be cached (b adds one)\n", style="yellow")
+            lines.append(("! no breakpoint: nothing will be cached (b adds one)", "$text-warning"))
         if not problems and self.marks:
             from promptcache_tui.core.advisor import breakpoint_warnings
 
             for position, found in enumerate(
                 breakpoint_warnings(draft, self.catalog, model=self.model)
             ):
-                for warning in found:
-                    out.append(f"! #{position + 1}: {warning.message}\n", style="yellow")
-        return out
+                lines += [
+                    (f"! #{position + 1}: {warning.message}", "$text-warning") for warning in found
+                ]
+        return Content("\n").join(Content.styled(text, style) for text, style in lines)
 
     def _schedule_refresh(self) -> None:
         if self._pending is not None:
@@ -457,20 +493,16 @@ class ContextEditorScreen(Screen[Context | None]):
             return
         self.save(draft)
 
-    @work(exclusive=True, group="editor-save", exit_on_error=False)
-    async def save(self, draft: Context) -> None:
-        """Write the draft to the store."""
-        store = self.pc_app.store
-        assert store is not None
-        try:
-            if self.original is None:
-                saved = await store.contexts.add(draft)
-            else:
-                saved = await store.contexts.save(draft)
-        except Exception as exc:
-            self.notify(one_line(exc), title="Cannot save", severity="error")
-            return
-        self.post_message(EditorSaved(saved))
+    def save(self, draft: Context) -> None:
+        """Write the draft to the store (in a worker); the screen closes once it is stored."""
+        is_new = self.original is None
+        run_store_op(
+            self,
+            lambda store: store.contexts.add(draft) if is_new else store.contexts.save(draft),
+            failure="Cannot save",
+            done=EditorSaved,
+            group="editor-save",
+        )
 
     def on_editor_saved(self, message: EditorSaved) -> None:
         self.dismiss(message.context)

@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from promptcache_tui.ui.widgets.usage_panel import local_time
+from promptcache_tui.core.formatting import local_time
 
 if TYPE_CHECKING:
     from promptcache_tui.store.conversations import ConversationSummary
@@ -22,18 +22,7 @@ if TYPE_CHECKING:
 class ConversationsDialog(ModalScreen[int | None]):
     """The context's conversations, most recent first; Enter resumes one."""
 
-    DEFAULT_CSS = """
-    ConversationsDialog { align: center middle; }
-    ConversationsDialog > Vertical {
-        width: 80;
-        height: 70%;
-        border: thick $primary;
-        background: $surface;
-        padding: 1 2;
-    }
-    ConversationsDialog .dialog-title { text-style: bold; }
-    ConversationsDialog OptionList { height: 1fr; }
-    """
+    CSS_PATH = "../styles/dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="conversations.cancel"),
     ]
@@ -47,8 +36,8 @@ class ConversationsDialog(ModalScreen[int | None]):
         self.conversations = list(conversations)
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(f"Conversations of {self.context}", classes="dialog-title", markup=False)
+        with Vertical(id="conversations", classes="dialog"):
+            yield Static(f"Conversations of {self.context}", classes="dialog-title", markup=False)
             options = [
                 Option(
                     Text(

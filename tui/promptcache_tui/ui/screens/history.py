@@ -25,11 +25,11 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -51,8 +51,9 @@ from textual.widgets import (
 )
 
 from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.timespan import SpanError, since_bound, until_bound
 from promptcache_tui.export import FORMATS, Exporter, format_for
-from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
+from promptcache_tui.store import CallFilter, Store, StoreError
 from promptcache_tui.store.calls import Facets, Summary
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.widgets.history_charts import HistoryCharts
@@ -61,7 +62,6 @@ from promptcache_tui.ui.widgets.history_summary import HistoryBreakdown, History
 from promptcache_tui.ui.widgets.history_table import HistoryTable
 
 Clock = Callable[[], float]
-T = TypeVar("T")
 PAGE_SIZE = 100
 EXPORT_CHUNK = 2000
 # Typing in a text filter waits this long for a pause before it queries.
@@ -135,28 +135,6 @@ class HistoryFailed(Message):
 # -- filters -------------------------------------------------------------------------------
 
 
-def parse_until(text: str, now: datetime) -> str:
-    """The exclusive upper bound a "to" field means.
-
-    A date means the end of that day (so "to 2026-11-26" includes the 26th); a date and time
-    means that instant; a span like 7d means that long before now.
-    """
-    value = text.strip()
-    if len(value) == 10:
-        try:
-            day = datetime.fromisoformat(value).replace(tzinfo=UTC)
-        except ValueError:
-            pass
-        else:
-            return (day + timedelta(days=1)).isoformat(timespec="microseconds")
-    try:
-        return parse_since(value, now)
-    except StoreError as exc:
-        raise StoreError(
-            f"invalid 'to' {text!r}: use a date (2026-11-26), a date and time, or a span (7d)"
-        ) from exc
-
-
 @dataclass
 class FilterForm:
     """What the filter bar holds, as typed."""
@@ -176,16 +154,13 @@ class FilterForm:
         since = until = None
         if self.since.strip():
             try:
-                since = parse_since(self.since, now)
-            except StoreError:
-                self.errors["since"] = (
-                    f"invalid 'from' {self.since.strip()!r}: use a date "
-                    "(2026-11-01), a date and time, or a span (7d)"
-                )
+                since = since_bound(self.since, now, what="'from'")
+            except SpanError as exc:
+                self.errors["since"] = str(exc)
         if self.until.strip():
             try:
-                until = parse_until(self.until, now)
-            except StoreError as exc:
+                until = until_bound(self.until, now, what="'to'")
+            except SpanError as exc:
                 self.errors["until"] = str(exc)
         search = self.search.strip()
         if 0 < len(search) < MIN_SEARCH:
@@ -209,18 +184,7 @@ class FilterForm:
 class CallDetailScreen(ModalScreen[None]):
     """One call in full; Escape closes it."""
 
-    DEFAULT_CSS = """
-    CallDetailScreen { align: center middle; }
-    CallDetailScreen > Vertical {
-        width: 90%;
-        height: 90%;
-        border: thick $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    CallDetailScreen CallDetail { height: 1fr; }
-    CallDetailScreen .dialog-hint { color: $text-muted; }
-    """
+    CSS_PATH = "../styles/history.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", id="history.detail.close"),
     ]
@@ -230,7 +194,7 @@ class CallDetailScreen(ModalScreen[None]):
         self.record = record
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(id="call-detail-dialog"):
             yield CallDetail(self.record, id="call-detail")
             yield Label("Escape closes · arrows and PgUp/PgDn scroll", classes="dialog-hint")
 
@@ -245,23 +209,7 @@ class CallDetailScreen(ModalScreen[None]):
 class ExportDialog(ModalScreen[tuple[Path, str] | None]):
     """Ask where to export the filtered calls, and in which format."""
 
-    DEFAULT_CSS = """
-    ExportDialog { align: center middle; }
-    ExportDialog > Vertical {
-        width: 80;
-        height: auto;
-        border: thick $primary;
-        background: $surface;
-        padding: 1 2;
-    }
-    ExportDialog .dialog-title { text-style: bold; margin-bottom: 1; }
-    ExportDialog #export-format { width: 16; }
-    ExportDialog #export-path { width: 1fr; }
-    ExportDialog Horizontal { height: auto; }
-    ExportDialog #export-buttons { margin-top: 1; align-horizontal: right; }
-    ExportDialog Button { margin-left: 2; }
-    ExportDialog #export-error { color: $error; height: auto; }
-    """
+    CSS_PATH: ClassVar = ["../styles/dialogs.tcss", "../styles/history.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="history.export.cancel"),
     ]
@@ -273,8 +221,8 @@ class ExportDialog(ModalScreen[tuple[Path, str] | None]):
 
     def compose(self) -> ComposeResult:
         what = "the filtered calls" if self.calls is None else f"{self.calls:,} filtered calls"
-        with Vertical():
-            yield Label(f"Export {what}", classes="dialog-title")
+        with Vertical(id="export", classes="dialog"):
+            yield Static(f"Export {what}", classes="dialog-title")
             with Horizontal():
                 yield Input(
                     self.default_path, placeholder="file path (.csv or .json)", id="export-path"
@@ -285,14 +233,12 @@ class ExportDialog(ModalScreen[tuple[Path, str] | None]):
                     allow_blank=False,
                     id="export-format",
                 )
-            yield Static("", id="export-error")
-            with Horizontal(id="export-buttons"):
+            yield Static("", id="export-error", classes="dialog-error", markup=False)
+            with Horizontal(id="export-buttons", classes="dialog-buttons"):
                 yield Button("Export", variant="primary", id="export-ok")
                 yield Button("Cancel", id="export-cancel")
 
     def on_mount(self) -> None:
-        if not getattr(self.app, "cursor_blink", True):
-            self.query_one("#export-path", Input).cursor_blink = False
         self.query_one("#export-path", Input).focus()
 
     @on(Input.Changed, "#export-path")
@@ -327,33 +273,29 @@ class ExportDialog(ModalScreen[tuple[Path, str] | None]):
 class HistoryScreen(Screen[None]):
     """Logged calls with filters, totals, breakdowns, charts, drill-down and export."""
 
-    DEFAULT_CSS = """
-    HistoryScreen #history-filters {
-        height: auto;
-        padding: 0 1;
-    }
-    HistoryScreen #history-filters Select { width: 1fr; margin-right: 1; }
-    HistoryScreen #filter-kind, HistoryScreen #filter-status { width: 16; }
-    HistoryScreen #history-filters Input { width: 1fr; margin-right: 1; }
-    HistoryScreen #filter-since, HistoryScreen #filter-until { width: 20; }
-    HistoryScreen #history-filters Input.-invalid { border: tall $error; }
-    HistoryScreen #history-status {
-        height: 1;
-        width: 1fr;
-        padding: 0 1;
-        color: $text-muted;
-    }
-    HistoryScreen TabbedContent { height: 1fr; }
-    HistoryScreen TabPane { padding: 0; }
-    """
+    CSS_PATH = "../styles/history.tcss"
     AUTO_FOCUS = "#history-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="history.back"),
         Binding("slash", "focus_search", "Search", id="history.search"),
         Binding("f", "focus_filters", "Filters", id="history.filters"),
-        Binding("c", "clear_filters", "Clear", id="history.clear"),
+        Binding(
+            "c",
+            "clear_filters",
+            "Clear",
+            show=False,
+            id="history.clear",
+            tooltip="Clear every filter: all calls again",
+        ),
         Binding("e", "export", "Export", id="history.export"),
-        Binding("r", "refresh", "Refresh", id="history.refresh"),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            show=False,
+            id="history.refresh",
+            tooltip="Read the log again (calls logged since the screen opened)",
+        ),
         Binding("1", "show_tab('tab-calls')", "Calls", id="history.tab_calls", show=False),
         Binding(
             "2", "show_tab('tab-breakdown')", "Breakdown", id="history.tab_breakdown", show=False
@@ -369,8 +311,9 @@ class HistoryScreen(Screen[None]):
         clock: Clock | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        """`store` (or `db_path`, else the app's settings) names the database; the screen
-        reads it through connections of its own. `clock` gives "now" for spans like 7d."""
+        """`store` (or `db_path`) names the database; the screen reads it through
+        connections of its own. `clock` gives "now" for spans like 7d (default: the wall
+        clock). The screen needs nothing else of the app that shows it."""
         super().__init__()
         self._db_path = store.db.path if store is not None else db_path
         self._clock = clock
@@ -400,13 +343,18 @@ class HistoryScreen(Screen[None]):
         self.open_readers(self.generation, self.filters)
         yield Header()
         with Horizontal(id="history-filters"):
-            yield Select[str]([], prompt="any context", id="filter-context")
-            yield Select[str]([], prompt="any model", id="filter-model")
-            yield Select[str]([(k, k) for k in KINDS], prompt="any kind", id="filter-kind")
-            yield Select[str]([(s, s) for s in STATUSES], prompt="any status", id="filter-status")
-            yield Input(placeholder="from (7d, date)", id="filter-since")
-            yield Input(placeholder="to (date)", id="filter-until")
-            yield Input(placeholder="search prompts", id="filter-search")
+            # Compact (one row each): the bar is one row wide, two on a narrow terminal.
+            yield Select[str]([], prompt="any context", id="filter-context", compact=True)
+            yield Select[str]([], prompt="any model", id="filter-model", compact=True)
+            yield Select[str](
+                [(k, k) for k in KINDS], prompt="any kind", id="filter-kind", compact=True
+            )
+            yield Select[str](
+                [(s, s) for s in STATUSES], prompt="any status", id="filter-status", compact=True
+            )
+            yield Input(placeholder="from: 7d, date", id="filter-since", compact=True)
+            yield Input(placeholder="to: date", id="filter-until", compact=True)
+            yield Input(placeholder="search prompts (/)", id="filter-search", compact=True)
         yield HistoryTotals("counting…", id="history-totals")
         with TabbedContent(initial="tab-calls"):
             with TabPane("Calls", id="tab-calls"):
@@ -416,13 +364,10 @@ class HistoryScreen(Screen[None]):
             # tables and charts would compete with the next page for the UI thread.
             yield TabPane("Breakdown", id="tab-breakdown")
             yield TabPane("Charts", id="tab-charts")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "History"
-        settle = getattr(self.app, "settle_cursor", None)
-        if callable(settle):
-            settle(self)
 
     async def on_unmount(self) -> None:
         """Close the screen's own connections."""
@@ -434,19 +379,12 @@ class HistoryScreen(Screen[None]):
         self._pages = self._totals = None
 
     def _now(self) -> datetime:
-        clock = self._clock or getattr(self.app, "wall_now", None) or time.time
-        return datetime.fromtimestamp(clock(), UTC)
+        return datetime.fromtimestamp((self._clock or time.time)(), UTC)
 
     def _resolve_path(self) -> Path:
-        if self._db_path is not None:
-            return self._db_path
-        store = getattr(self.app, "store", None)
-        if store is not None:
-            return Path(store.db.path)
-        settings = getattr(self.app, "settings", None)
-        if settings is None:
-            raise StoreError("no database to read: pass a store to HistoryScreen")
-        return Path(settings.db_path)
+        if self._db_path is None:
+            raise StoreError("no database to read: pass a store or a path to HistoryScreen")
+        return self._db_path
 
     # -- workers -----------------------------------------------------------------------
 
@@ -477,31 +415,13 @@ class HistoryScreen(Screen[None]):
             return None
         return store
 
-    async def _query(self, store: Store, run: Callable[[Store], Awaitable[T]]) -> T:
-        """Run one read; stop it in SQLite if its worker is cancelled (a newer filter won).
-
-        A connection answers one query at a time, so a stale scan left running would hold
-        up the next one. The interrupt stops whatever the connection runs at that moment,
-        so a query that was not meant may end "interrupted": it is simply run again.
-        """
-        for attempt in range(3):
-            try:
-                return await run(store)
-            except asyncio.CancelledError:
-                await store.db.conn.interrupt()
-                raise
-            except StoreError as exc:
-                if "interrupt" not in str(exc) or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
     @work(exclusive=True, group="history-facets", exit_on_error=False)
     async def load_facets(self) -> None:
         """Contexts and models for the filter menus."""
         if self._pages is None:
             return
         try:
-            facets = await self._query(self._pages, lambda store: store.calls.facets())
+            facets = await self._pages.cancellable(lambda store: store.calls.facets())
         except Exception as exc:
             self.post_message(HistoryFailed("list contexts and models", one_line(exc)))
             return
@@ -527,8 +447,7 @@ class HistoryScreen(Screen[None]):
         started = time.perf_counter()
         try:
             # One row more than a page tells whether there is a next page.
-            rows = await self._query(
-                self._pages,
+            rows = await self._pages.cancellable(
                 lambda store: store.calls.history(filters, limit=self.page_size + 1, before=before),
             )
         except Exception as exc:
@@ -551,8 +470,8 @@ class HistoryScreen(Screen[None]):
             return
         started = time.perf_counter()
         try:
-            summary = await self._query(
-                self._totals, lambda store: store.calls.summary(filters, grouped=grouped)
+            summary = await self._totals.cancellable(
+                lambda store: store.calls.summary(filters, grouped=grouped)
             )
         except Exception as exc:
             self.post_message(HistoryFailed("count calls", one_line(exc), generation))
@@ -565,7 +484,7 @@ class HistoryScreen(Screen[None]):
         if self._pages is None:
             return
         try:
-            record = await self._query(self._pages, lambda store: store.calls.get(call_id))
+            record = await self._pages.cancellable(lambda store: store.calls.get(call_id))
         except Exception as exc:
             self.post_message(HistoryFailed("load the call", one_line(exc)))
             return

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Input, Static
 
 from promptcache_tui.core.context import ContextError, validate_name
 
@@ -16,18 +16,7 @@ from promptcache_tui.core.context import ContextError, validate_name
 class NameDialog(ModalScreen[str | None]):
     """One name; Enter accepts a valid name, Escape cancels."""
 
-    DEFAULT_CSS = """
-    NameDialog { align: center middle; }
-    NameDialog > Vertical {
-        width: 64;
-        height: auto;
-        border: thick $primary;
-        background: $surface;
-        padding: 1 2;
-    }
-    NameDialog .dialog-title { text-style: bold; }
-    NameDialog #name-error { color: $error; height: auto; }
-    """
+    CSS_PATH = "../styles/dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="name.cancel"),
     ]
@@ -36,22 +25,25 @@ class NameDialog(ModalScreen[str | None]):
         super().__init__()
         self.title_text = title
         self.initial = initial
-        self.taken = taken or set()
+        self.taken = {name.casefold() for name in taken or set()}
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+        with Vertical(id="name", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
             yield Input(
                 self.initial, placeholder="letters, digits, '.', '_' or '-'", id="name-input"
             )
-            yield Label("", id="name-error")
-            yield Label("enter to accept · escape to cancel", classes="dialog-hint")
+            # A Static: the reason a name is refused wraps instead of being cut.
+            yield Static("", id="name-error", classes="dialog-error", markup=False)
+            yield Static("enter to accept · escape to cancel", classes="dialog-hint")
 
     def on_mount(self) -> None:
-        settle = getattr(self.app, "settle_cursor", None)
-        if settle is not None:
-            settle(self)
         self.query_one("#name-input", Input).focus()
+
+    @property
+    def error_text(self) -> str:
+        """Why the name typed was refused ('' when it was not)."""
+        return str(self.query_one("#name-error", Static).render())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -59,10 +51,10 @@ class NameDialog(ModalScreen[str | None]):
         try:
             validate_name(name)
         except ContextError as exc:
-            self.query_one("#name-error", Label).update(str(exc))
+            self.query_one("#name-error", Static).update(str(exc))
             return
-        if name in self.taken:
-            self.query_one("#name-error", Label).update(f"a context named {name!r} exists")
+        if name.casefold() in self.taken:
+            self.query_one("#name-error", Static).update(f"a context named {name!r} exists")
             return
         self.dismiss(name)
 

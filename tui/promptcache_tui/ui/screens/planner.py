@@ -16,9 +16,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
-from promptcache_tui.calls.planning import gap_text, plan_for
-from promptcache_tui.core.planner import parse_gap
-from promptcache_tui.ui.widgets.usage_panel import money
+from promptcache_tui.calls.planning import plan_for
+from promptcache_tui.core.formatting import money, span
+from promptcache_tui.core.timespan import SpanError, positive_span
 
 if TYPE_CHECKING:
     from promptcache_tui.core.catalog import Catalog
@@ -60,28 +60,7 @@ def gap_note(gap_s: float) -> str:
 class PlannerScreen(ModalScreen[None]):
     """Cost per hour of no caching, 5m, 1h and 5m with keep-warm, the cheapest marked."""
 
-    DEFAULT_CSS = """
-    PlannerScreen { align: center middle; }
-    PlannerScreen > Vertical {
-        width: 96;
-        height: auto;
-        max-height: 90%;
-        border: thick $primary;
-        background: $surface;
-        padding: 1 2;
-    }
-    PlannerScreen .dialog-title { text-style: bold; }
-    PlannerScreen #planner-prefix { color: $text-muted; }
-    PlannerScreen #planner-gap-row { height: 3; margin-top: 1; }
-    PlannerScreen #planner-gap-row > Label { width: auto; padding: 1 1 0 0; }
-    PlannerScreen #planner-gap { width: 18; }
-    PlannerScreen #planner-source { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
-    PlannerScreen #planner-error { color: $error; height: auto; }
-    PlannerScreen #planner-table { height: auto; margin-top: 1; }
-    PlannerScreen #planner-cheapest { text-style: bold; color: $success; margin-top: 1; }
-    PlannerScreen #planner-unknown { color: $warning; }
-    PlannerScreen .planner-text { height: auto; }
-    """
+    CSS_PATH = "../styles/dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="planner.close"),
     ]
@@ -104,24 +83,24 @@ class PlannerScreen(ModalScreen[None]):
         self.plan: Plan | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(f"TTL planner: {self.ctx.name}", classes="dialog-title", markup=False)
+        with Vertical(id="planner", classes="dialog"):
+            yield Static(f"TTL planner: {self.ctx.name}", classes="dialog-title", markup=False)
             yield Static("", id="planner-prefix", classes="planner-text", markup=False)
             with Horizontal(id="planner-gap-row"):
                 yield Label("A call every")
                 yield Input(
-                    gap_text(self.history_gap) if self.history_gap else "",
+                    span(self.history_gap) if self.history_gap else "",
                     placeholder="90s, 4m, 1h",
                     id="planner-gap",
                 )
-                yield Label(self._source_text(), id="planner-source", markup=False)
-            yield Label("", id="planner-error", markup=False)
+                yield Static(self._source_text(), id="planner-source", markup=False)
+            yield Static("", id="planner-error", classes="dialog-error", markup=False)
             table: DataTable[str | Text] = DataTable(cursor_type="none", id="planner-table")
             for label, width in COLUMNS:
                 table.add_column(label, width=width)
             yield table
-            yield Label("", id="planner-cheapest", markup=False)
-            yield Label("", id="planner-unknown", markup=False)
+            yield Static("", id="planner-cheapest", classes="planner-text", markup=False)
+            yield Static("", id="planner-unknown", classes="planner-text", markup=False)
             yield Static("", id="planner-note", classes="planner-text", markup=False)
             yield Static("", id="planner-break-even", classes="planner-text", markup=False)
             yield Label("enter to recompute · escape to close", classes="dialog-hint")
@@ -132,9 +111,6 @@ class PlannerScreen(ModalScreen[None]):
         return "the typical gap between your recent chat and ask calls"
 
     def on_mount(self) -> None:
-        settle = getattr(self.app, "settle_cursor", None)
-        if settle is not None:
-            settle(self)
         self.query_one("#planner-gap", Input).focus()
         if self.history_gap is not None:
             self.show_plan(self.history_gap)
@@ -142,15 +118,12 @@ class PlannerScreen(ModalScreen[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            if not event.value.strip():
-                raise ValueError("type the time between your calls first: e.g. 90s, 4m or 1h")
-            gap_s = parse_gap(event.value)
-        except ValueError as exc:
-            self.query_one("#planner-error", Label).update(str(exc))
-            self.notify(str(exc), title="Bad gap", severity="error")
+            gap_s = positive_span(event.value)
+        except SpanError as exc:
+            self.query_one("#planner-error", Static).update(str(exc))  # said here, in place
             return
-        self.query_one("#planner-error", Label).update("")
-        self.query_one("#planner-source", Label).update("typed")
+        self.query_one("#planner-error", Static).update("")
+        self.query_one("#planner-source", Static).update("typed")
         self.show_plan(gap_s)
 
     def show_plan(self, gap_s: float) -> None:
@@ -162,8 +135,7 @@ class PlannerScreen(ModalScreen[None]):
                 self.ctx, gap_s, self.catalog, model=self.model, ping_lead_s=self.ping_lead_s
             )
         except (ContextError, ValueError) as exc:
-            self.query_one("#planner-error", Label).update(str(exc))
-            self.notify(str(exc), title="Cannot plan", severity="error")
+            self.query_one("#planner-error", Static).update(str(exc))
             return
         self.plan = result
         info = self.catalog.get(self.model)
@@ -174,16 +146,18 @@ class PlannerScreen(ModalScreen[None]):
         )
         self.query_one("#planner-prefix", Static).update(
             f"~{result.prefix_tokens:,} cached tokens (estimated) on {self.model}{price}; "
-            f"one hour of calls every {gap_text(gap_s)}"
+            f"one hour of calls every {span(gap_s)}"
         )
-        table: DataTable[str | Text] = self.query_one("#planner-table", DataTable)  # type: ignore[assignment]
+        table: DataTable[str | Text] = self.query_one("#planner-table", DataTable)
         table.clear()
+        # The theme's own success colour (a table cell is Rich text, not Textual markup).
+        success = self.app.get_css_variables().get("text-success", "")
         for row in result.rows:
             best = row.strategy == result.cheapest
-            style = "green" if best else ""
+            style = success if best else ""
             cells = [
                 STRATEGIES.get(row.strategy, row.strategy),
-                "unknown" if row.cost_per_hour is None else money(row.cost_per_hour),
+                money(row.cost_per_hour),
                 str(row.calls),
                 str(row.writes),
                 str(row.reads),
@@ -196,8 +170,8 @@ class PlannerScreen(ModalScreen[None]):
                     for i, cell in enumerate(cells)
                 ]
             )
-        cheapest = self.query_one("#planner-cheapest", Label)
-        unknown = self.query_one("#planner-unknown", Label)
+        cheapest = self.query_one("#planner-cheapest", Static)
+        unknown = self.query_one("#planner-unknown", Static)
         if result.prefix_tokens == 0:
             cheapest.update("No breakpoints: nothing is cached, every strategy costs the same.")
         elif result.cheapest is None:
@@ -216,7 +190,7 @@ class PlannerScreen(ModalScreen[None]):
     @property
     def cheapest_text(self) -> str:
         """The cheapest line shown (for tests)."""
-        return str(self.query_one("#planner-cheapest", Label).render())
+        return str(self.query_one("#planner-cheapest", Static).render())
 
     def action_close(self) -> None:
         """Back to the main screen."""

@@ -12,15 +12,16 @@ from textual.widgets import Footer, Header, Static
 
 WELCOME = "\n\n".join(
     (
-        "A cached context is a large, stable prompt prefix (documents, instructions) with up to "
-        "four cache breakpoints. Chat against it and watch, for every call, what was written to "
-        "and read from the cache, what it cost, what caching saved, and how long each entry has "
-        "left to live.",
-        "Press d to create the demo context: the first three chapters of Lewis Carroll's "
-        '"Alice\'s Adventures in Wonderland" (1865, public domain, about 8,300 tokens), with the '
-        "book behind a 1h breakpoint and a short style note behind a 5m one. Ask it a question "
-        "twice: the first call writes the cache, the second reads it.",
-        "Press ctrl+t to create a context of your own from files, or ctrl+q to quit.",
+        "A cached context is a large, stable prompt prefix (documents, instructions) with up "
+        "to four cache breakpoints. Chat against it and see, for every call, what was written "
+        "to and read from the cache, what it cost, what caching saved, and how long each "
+        "entry has left.",
+        "Press d to create the demo: the first three chapters of Lewis Carroll's \"Alice's "
+        'Adventures in Wonderland" (1865, public domain, about 8,300 tokens), the book behind '
+        "a 1h breakpoint and a short style note behind a 5m one. Ask it a question twice: the "
+        "first call writes the cache, the second reads it.",
+        "Press ctrl+t to create a context of your own from files, f1 for every key, or ctrl+q "
+        "to quit.",
     )
 )
 

@@ -47,6 +47,13 @@ class ChatView(SingleLayoutPass, VerticalScroll):
         color: $text-muted;
         margin: 1 0;
     }
+    ChatView > .chat-waiting {
+        color: $text-muted;
+        text-style: italic;
+        margin: 1 0 0 0;
+        padding: 0 1;
+        border-left: thick $warning;
+    }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -94,13 +101,25 @@ class ChatView(SingleLayoutPass, VerticalScroll):
         self.scroll_end(animate=False)
         return AnswerStream(answer)
 
+    async def show_waiting(self, prompt: str, note: str) -> None:
+        """Show a prompt as sent, with `note` where its answer will stream (plain widgets:
+        nothing here waits for the Markdown renderer to load)."""
+        for hint in self.query(".chat-hint"):
+            await hint.remove()
+        await self.mount_all(
+            [UserTurn(prompt, markup=False), Static(note, classes="chat-waiting", markup=False)]
+        )
+        self.anchor()
+        self.scroll_end(animate=False)
+
     def finish_exchange(self) -> None:
         """The answer is complete."""
         for answer in self.query("AnswerTurn.-streaming"):
             answer.remove_class("-streaming")
 
     async def drop_exchange(self) -> None:
-        """Remove the last prompt and its (partial) answer: the call failed."""
-        turns = list(self.query("UserTurn, AnswerTurn"))
-        for widget in turns[-2:]:
-            await widget.remove()
+        """Remove the last prompt and its (partial or awaited) answer: the call failed."""
+        turns = list(self.query("UserTurn, AnswerTurn, .chat-waiting"))
+        users = [i for i, widget in enumerate(turns) if isinstance(widget, UserTurn)]
+        if users:
+            await self.remove_children(turns[users[-1] :])

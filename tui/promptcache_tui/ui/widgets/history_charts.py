@@ -1,7 +1,7 @@
 """Per-day charts of the filtered calls: cost and savings, hit rate, cache writes vs reads.
 
-Sparklines, one per series, each over the same run of days (days without calls count as
-zero) with its first and last date under it and the figures that matter beside it.
+One bar chart per series, each over the same run of days (days without calls count as zero),
+on a scale from zero (the hit rate from 0 to 100%), with the figures that matter beside it.
 """
 
 from __future__ import annotations
@@ -11,26 +11,38 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Label, Sparkline
+from textual.containers import VerticalScroll
+from textual.widgets import Label, Static
 
+from promptcache_tui.core.formatting import money, tokens
 from promptcache_tui.store.calls import Totals
-from promptcache_tui.ui.widgets.history_summary import count, dollars
+from promptcache_tui.ui.widgets.bar_chart import BarChart, Bars
 
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """One chart: a title, a value per day, and what to say beside it."""
+    """One chart: a title, a value per day, what to say beside it, and how to draw it."""
 
     key: str
     title: str
     values: list[float]
     note: str
-    summary: Callable[[Sequence[float]], float] = max
+    label: Callable[[float], str]
+    scale_max: float | None = None  # None: the largest value
+    merge: Callable[[Sequence[float]], float] = sum
+    style: str = "$primary"
 
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _tokens(value: float) -> str:
+    return tokens(round(value))
 
 
 def continuous_days(by_day: Sequence[tuple[str, Totals]]) -> list[tuple[str, Totals]]:
@@ -47,7 +59,7 @@ def continuous_days(by_day: Sequence[tuple[str, Totals]]) -> list[tuple[str, Tot
 
 
 def series_of(by_day: Sequence[tuple[str, Totals]]) -> list[Series]:
-    """The four series the charts show."""
+    """The five series the charts show."""
     days = continuous_days(by_day)
     cost = [t.cost_usd or 0.0 for _, t in days]
     saved = [t.saved_usd or 0.0 for _, t in days]
@@ -59,41 +71,56 @@ def series_of(by_day: Sequence[tuple[str, Totals]]) -> list[Series]:
     ratio = (
         f" · {total_reads / total_writes:.1f} tokens read per token written" if total_writes else ""
     )
+    lost = sum(v for v in saved if v < 0)
     return [
         Series(
             "cost",
             "cost per day",
             cost,
-            f"total {dollars(sum(cost))} · peak {dollars(max(cost, default=0))}"
+            f"total {money(sum(cost))} · peak {money(max(cost, default=0))}"
             + (f" on {days[peak][0]}" if days else ""),
+            money,
         ),
         Series(
             "saved",
             "saved per day",
-            saved,
-            f"total {dollars(sum(saved))} · best day {dollars(max(saved, default=0))}",
+            [max(v, 0.0) for v in saved],  # bars from zero; a first write's loss is said
+            f"total {money(sum(saved))} · best day {money(max(saved, default=0))}"
+            + (f" · first writes cost {money(-lost)} more than uncached" if lost else ""),
+            money,
+            style="$success",
         ),
         Series(
             "hit",
-            "hit rate per day (%)",
+            "hit rate per day",
             hit,
             f"mean {_mean(hit):.0f}% · lowest {min(hit, default=0):.0f}%",
-            _mean,
+            _percent,
+            scale_max=100.0,
+            merge=_mean,
+            style="$accent",
         ),
         Series(
-            "writes", "cache writes per day (tokens)", writes, f"total {count(int(total_writes))}"
+            "writes",
+            "cache writes per day (tokens)",
+            writes,
+            f"total {tokens(int(total_writes))}",
+            _tokens,
+            style="$warning",
         ),
         Series(
             "reads",
             "cache reads per day (tokens)",
             reads,
-            f"total {count(int(total_reads))}{ratio}",
+            f"total {tokens(int(total_reads))}{ratio}",
+            _tokens,
+            style="$success",
         ),
     ]
 
 
 class HistoryCharts(VerticalScroll):
-    """Sparklines of the filtered calls per day."""
+    """Bar charts of the filtered calls per day."""
 
     DEFAULT_CSS = """
     HistoryCharts .chart-title {
@@ -103,30 +130,10 @@ class HistoryCharts(VerticalScroll):
     HistoryCharts .chart-note {
         color: $text-muted;
         padding: 0 1;
-    }
-    HistoryCharts Sparkline {
-        height: 3;
-        margin: 0 1;
-    }
-    HistoryCharts .chart-axis {
-        height: 1;
-        margin: 0 1 1 1;
-        color: $text-muted;
-    }
-    HistoryCharts .chart-axis Label {
         width: 1fr;
     }
-    HistoryCharts .chart-axis .axis-end {
-        text-align: right;
-    }
-    HistoryCharts #sparkline-saved > .sparkline--max-color {
-        color: $success;
-    }
-    HistoryCharts #sparkline-hit > .sparkline--max-color {
-        color: $accent;
-    }
-    HistoryCharts #sparkline-reads > .sparkline--max-color {
-        color: $success;
+    HistoryCharts BarChart {
+        margin: 0 1 1 1;
     }
     """
 
@@ -135,7 +142,7 @@ class HistoryCharts(VerticalScroll):
     ) -> None:
         super().__init__(id=id)
         self._initial = by_day
-        self._ready = False  # the sparklines exist (days may arrive before they do)
+        self._ready = False  # the charts exist (days may arrive before they do)
 
     def on_mount(self) -> None:
         self._ready = True
@@ -145,23 +152,21 @@ class HistoryCharts(VerticalScroll):
     def compose(self) -> ComposeResult:
         for series in series_of([]):
             yield Label(series.title, classes="chart-title", id=f"title-{series.key}")
-            yield Label("", classes="chart-note", id=f"note-{series.key}")
-            yield Sparkline([], id=f"sparkline-{series.key}", summary_function=series.summary)
-            with Horizontal(classes="chart-axis"):
-                yield Label("", id=f"from-{series.key}")
-                yield Label("", id=f"to-{series.key}", classes="axis-end")
+            yield Static("", classes="chart-note", id=f"note-{series.key}", markup=False)
+            yield BarChart(id=f"chart-{series.key}")
 
     def show(self, by_day: Sequence[tuple[str, Totals]]) -> None:
         """Draw the series of these days."""
         if not self._ready:
             self._initial = by_day
             return
-        first = by_day[0][0] if by_day else ""
-        last = by_day[-1][0] if by_day else ""
+        days = [day for day, _ in continuous_days(by_day)]
         for series in series_of(by_day):
-            self.query_one(f"#sparkline-{series.key}", Sparkline).data = series.values
-            self.query_one(f"#note-{series.key}", Label).update(
+            self.query_one(f"#chart-{series.key}", BarChart).show(
+                Bars(
+                    series.values, days, series.label, series.scale_max, series.merge, series.style
+                )
+            )
+            self.query_one(f"#note-{series.key}", Static).update(
                 series.note if by_day else "no calls"
             )
-            self.query_one(f"#from-{series.key}", Label).update(first)
-            self.query_one(f"#to-{series.key}", Label).update(last)

@@ -6,31 +6,27 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Label, Static
 
 from promptcache_tui.core.cost import MTOK
+from promptcache_tui.core.formatting import (
+    milliseconds,
+    money,
+    percent,
+    price_per_mtok,
+    utc_time,
+)
 from promptcache_tui.core.records import CallRecord
-from promptcache_tui.ui.widgets.history_summary import dollars
-from promptcache_tui.ui.widgets.usage_panel import percent
-
-
-def _price(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.2f}"
 
 
 def _line_cost(tokens: int, price: float | None) -> str:
-    return "-" if price is None else dollars(tokens * price / MTOK)
+    return money(None if price is None else tokens * price / MTOK)
 
 
-def header_text(record: CallRecord) -> Text:
+def header_text(record: CallRecord) -> Content:
     """Who, when, what, and the ids to quote to support."""
-    text = Text()
-    text.append(f"call {record.id} · ", style="bold")
-    text.append(
-        f"{record.ts[:19].replace('T', ' ')} UTC · {record.context or '(no context)'}"
-        f" · {record.kind} · {record.model} · "
-    )
-    text.append(record.status, style="bold red" if record.status != "ok" else "bold green")
+    ok = record.status == "ok"
     ids = [
         f"{name} {value}"
         for name, value in (
@@ -42,18 +38,24 @@ def header_text(record: CallRecord) -> Text:
         if value
     ]
     ids.append("live API" if record.live else "offline simulator")
-    text.append("\n" + " · ".join(ids), style="dim")
     timing = [
-        f"{name} {value:,.0f} ms"
+        f"{name} {milliseconds(value)}"
         for name, value in (
             ("time to first token", record.ttft_ms),
             ("duration", record.duration_ms),
         )
         if value is not None
     ]
+    parts: list[str | tuple[str, str]] = [
+        (f"call {record.id} · ", "bold"),
+        f"{utc_time(record.ts)} UTC · {record.context or '(no context)'}"
+        f" · {record.kind} · {record.model} · ",
+        (record.status, "bold $text-success" if ok else "bold $text-error"),
+        ("\n" + " · ".join(ids), "$text-muted"),
+    ]
     if timing:
-        text.append("\n" + " · ".join(timing), style="dim")
-    return text
+        parts.append(("\n" + " · ".join(timing), "$text-muted"))
+    return Content.assemble(*parts)
 
 
 def usage_table(record: CallRecord) -> Table:
@@ -82,52 +84,52 @@ def usage_table(record: CallRecord) -> Table:
         ("output", usage.output_tokens, prices.output),
     ]
     for name, tokens, price in rows:
-        table.add_row(name, f"{tokens:,}", _price(price), _line_cost(tokens, price))
+        table.add_row(name, f"{tokens:,}", price_per_mtok(price), _line_cost(tokens, price))
     table.add_row(
         Text("total", style="bold"),
         f"{usage.prompt_tokens + usage.output_tokens:,}",
         "",
-        Text(dollars(cost.cost_usd), style="bold"),
+        Text(money(cost.cost_usd), style="bold"),
     )
     return table
 
 
-def money_text(record: CallRecord) -> Text:
+def money_text(record: CallRecord) -> Content:
     """Cost, uncached cost, saving, hit rate, and the prices in effect."""
     cost, prices = record.cost, record.prices
-    text = Text()
-    text.append(
-        f"cost {dollars(cost.cost_usd)} · uncached {dollars(cost.uncached_cost_usd)} · "
-        f"saved {dollars(cost.saved_usd)} · hit rate {percent(record.usage.hit_rate)}",
-        style="bold",
-    )
-    text.append(
-        f"\nprices in effect: input {_price(prices.input)} / MTok, output "
-        f"{_price(prices.output)} / MTok; 5m writes x{prices.write_5m:g}, 1h writes "
-        f"x{prices.write_1h:g}, reads x{prices.read:g} of input"
-    )
+    parts: list[str | tuple[str, str]] = [
+        (
+            f"cost {money(cost.cost_usd)} · uncached {money(cost.uncached_cost_usd)} · "
+            f"saved {money(cost.saved_usd)} · hit rate {percent(record.usage.hit_rate)}",
+            "bold",
+        ),
+        f"\nprices in effect: input {price_per_mtok(prices.input)} / MTok, output "
+        f"{price_per_mtok(prices.output)} / MTok; 5m writes x{prices.write_5m:g}, 1h writes "
+        f"x{prices.write_1h:g}, reads x{prices.read:g} of input",
+    ]
     if not prices.known:
-        text.append("\nthis model had no known price when the call was made", style="yellow")
-    return text
+        parts.append(("\nthis model had no known price when the call was made", "$text-warning"))
+    return Content.assemble(*parts)
 
 
-def why_text(record: CallRecord) -> Text:
+def why_text(record: CallRecord) -> Content:
     """The miss reason, the error, and the breakpoints sent."""
-    text = Text()
+    parts: list[str | tuple[str, str]] = []
     if record.error:
-        text.append(f"error: {record.error}\n", style="red")
-    reason = record.cache_miss_reason or "-"
-    text.append(f"cache miss reason: {reason}")
+        parts.append((f"error: {record.error}\n", "bold $text-error"))
+    parts.append(f"cache miss reason: {record.cache_miss_reason or '-'}")
     if record.cache_missed_input_tokens:
-        text.append(f" ({record.cache_missed_input_tokens:,} tokens missed)")
+        parts.append(f" ({record.cache_missed_input_tokens:,} tokens missed)")
     for mark in record.breakpoints:
         state = "cached" if mark.cached else "not cached"
-        text.append(
-            f"\nbreakpoint {mark.position + 1}: {mark.ttl}, prefix "
-            f"~{mark.prefix_tokens:,} tokens, {state}, {mark.prefix_hash[:12]}",
-            style="dim",
+        parts.append(
+            (
+                f"\nbreakpoint {mark.position + 1}: {mark.ttl}, prefix "
+                f"~{mark.prefix_tokens:,} tokens, {state}, {mark.prefix_hash[:12]}",
+                "$text-muted",
+            )
         )
-    return text
+    return Content.assemble(*parts)
 
 
 class CallDetail(VerticalScroll):

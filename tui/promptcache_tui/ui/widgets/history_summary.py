@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
+from promptcache_tui.core.formatting import money, percent, tokens
 from promptcache_tui.store.calls import Summary, Totals
-from promptcache_tui.ui.widgets.usage_panel import percent
 
 BREAKDOWN_COLUMNS = (
     "calls",
@@ -26,28 +26,6 @@ BREAKDOWN_COLUMNS = (
 )
 
 
-def count(value: int) -> str:
-    """Token and call counts: 812, 8,417, 12.3k, 4.5M, 1.2B."""
-    # Exact below 10,000; shortened above, each unit from its own threshold.
-    for threshold, size, suffix in (
-        (1_000_000_000, 1_000_000_000, "B"),
-        (1_000_000, 1_000_000, "M"),
-        (10_000, 1_000, "k"),
-    ):
-        if value >= threshold:
-            return f"{value / size:.1f}{suffix}"
-    return f"{value:,}"
-
-
-def dollars(value: float | None) -> str:
-    """A sum of money: cents past a dollar, four places under it; '-' when unknown."""
-    if value is None:
-        return "-"
-    sign = "-" if value < 0 else ""
-    amount = abs(value)
-    return f"{sign}${amount:,.2f}" if amount >= 1 else f"{sign}${amount:.4f}"
-
-
 def totals_lines(totals: Totals) -> str:
     """Two or three lines: calls and money, tokens by kind, and what is left out."""
     if not totals.calls:
@@ -57,13 +35,13 @@ def totals_lines(totals: Totals) -> str:
         saved_share = f" ({totals.saved_usd / totals.uncached_cost_usd * 100:.0f}%)"
     lines = [
         f"[b]{totals.calls:,}[/b] calls · {totals.errors:,} errors · "
-        f"cost [b]{dollars(totals.cost_usd)}[/b] · uncached {dollars(totals.uncached_cost_usd)}"
-        f" · saved [b]{dollars(totals.saved_usd)}[/b]{saved_share} · "
+        f"cost [b]{money(totals.cost_usd)}[/b] · uncached {money(totals.uncached_cost_usd)}"
+        f" · saved [b]{money(totals.saved_usd)}[/b]{saved_share} · "
         f"hit rate [b]{percent(totals.hit_rate)}[/b]",
-        f"tokens: input {count(totals.input_tokens)} · 5m writes "
-        f"{count(totals.cache_creation_5m_tokens)} · 1h writes "
-        f"{count(totals.cache_creation_1h_tokens)} · reads "
-        f"{count(totals.cache_read_input_tokens)} · output {count(totals.output_tokens)}",
+        f"tokens: input {tokens(totals.input_tokens)} · 5m writes "
+        f"{tokens(totals.cache_creation_5m_tokens)} · 1h writes "
+        f"{tokens(totals.cache_creation_1h_tokens)} · reads "
+        f"{tokens(totals.cache_read_input_tokens)} · output {tokens(totals.output_tokens)}",
     ]
     if totals.unpriced_calls:
         lines.append(
@@ -78,13 +56,13 @@ def breakdown_cells(totals: Totals) -> list[str]:
     return [
         f"{totals.calls:,}",
         f"{totals.errors:,}",
-        count(totals.input_tokens),
-        count(totals.cache_creation_input_tokens),
-        count(totals.cache_read_input_tokens),
-        count(totals.output_tokens),
-        dollars(totals.cost_usd),
-        dollars(totals.uncached_cost_usd),
-        dollars(totals.saved_usd),
+        tokens(totals.input_tokens),
+        tokens(totals.cache_creation_input_tokens),
+        tokens(totals.cache_read_input_tokens),
+        tokens(totals.output_tokens),
+        money(totals.cost_usd),
+        money(totals.uncached_cost_usd),
+        money(totals.saved_usd),
         percent(totals.hit_rate),
     ]
 

@@ -30,9 +30,10 @@ class SteadyGeometry:
         if geometry == self._steady_geometry:
             return False
         self._steady_geometry = geometry
-        return super()._size_updated(  # type: ignore[misc]
+        changed: bool = super()._size_updated(  # type: ignore[misc]
             size, virtual_size, container_size, layout
         )
+        return changed
 
 
 class SingleLayoutPass:
@@ -48,6 +49,7 @@ class SingleLayoutPass:
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
     ) -> bool:
-        return super()._size_updated(  # type: ignore[misc]
+        changed: bool = super()._size_updated(  # type: ignore[misc]
             size, virtual_size, container_size, layout=False
         )
+        return changed

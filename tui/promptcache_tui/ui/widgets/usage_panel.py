@@ -5,100 +5,41 @@ session and the keep-warm ping counter."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Static
 
+from promptcache_tui.core.formatting import local_time, money, percent
+from promptcache_tui.ui.widgets.line_table import Row
+from promptcache_tui.ui.widgets.usage_table import CallsTable
+
 if TYPE_CHECKING:
+    from promptcache_tui.core.call_columns import CallColumn
     from promptcache_tui.core.records import CallRecord
-    from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 MAX_ROWS = 200
-# (label, width) of the table's columns: fixed, so rows render once and line up.
-COLUMNS = (
-    ("time", 11),
-    ("kind", 4),
-    ("5m w", 5),
-    ("1h w", 5),
-    ("read", 5),
-    ("in", 5),
-    ("out", 5),
-    ("cost $", 6),
-    ("saved $", 7),
-    ("hit", 4),
-    ("miss reason", 16),
-)
-NUMERIC = range(2, 10)  # right-aligned columns
 
 
-def tokens(value: int) -> str:
-    """Compact token counts: 812, 8,417, 12.3k, 1.2M."""
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    if value >= 10_000:
-        return f"{value / 1000:.1f}k"
-    return f"{value:,}"
+def usage_columns() -> tuple[CallColumn, ...]:
+    """The panel's columns (imported when the panel mounts, after the first frame)."""
+    from promptcache_tui.core.call_columns import USAGE_PANEL, columns
+
+    return columns(USAGE_PANEL)
 
 
-def money(value: float | None, sign: str = "$") -> str:
-    """USD with four decimals; '-' when the price is unknown."""
-    if value is None:
-        return "-"
-    return f"-{sign}{-value:.4f}" if value < 0 else f"{sign}{value:.4f}"
+def row_of(record: CallRecord, now: float) -> Row:
+    """One call as a table row (times local, seen from `now`)."""
+    from promptcache_tui.core.call_columns import cells
 
-
-def percent(value: float | None) -> str:
-    """A rate as a whole percentage; '-' where there is no data."""
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
-def local_time(ts: str, now: float) -> str:
-    """Local time of `ts`: HH:MM:SS on the day of `now`, MM-DD HH:MM earlier in that year,
-    YYYY-MM-DD before it (each fits the 11-column time cell)."""
-    try:
-        moment = datetime.fromisoformat(ts).astimezone()
-    except ValueError:
-        return ts[:16]
-    today = datetime.fromtimestamp(now).astimezone()
-    if moment.date() == today.date():
-        return moment.strftime("%H:%M:%S")
-    if moment.year == today.year:
-        return moment.strftime("%m-%d %H:%M")
-    return moment.strftime("%Y-%m-%d")
-
-
-def row_of(record: CallRecord, now: float) -> list[Text]:
-    """The cells of one call."""
-    usage = record.usage
-    cost = record.cost
-    failed = record.status != "ok"
-    reason = "error" if failed else (record.cache_miss_reason or "")
-    cells = [
-        local_time(record.ts, now),
-        record.kind,
-        tokens(usage.cache_creation_5m_tokens),
-        tokens(usage.cache_creation_1h_tokens),
-        tokens(usage.cache_read_input_tokens),
-        tokens(usage.input_tokens),
-        tokens(usage.output_tokens),
-        money(cost.cost_usd, ""),
-        money(cost.saved_usd, ""),
-        percent(usage.hit_rate),
-        reason,
-    ]
-    style = "red" if failed else ""
-    return [
-        Text(str(cell), style=style, justify="right" if i in NUMERIC else "left")
-        for i, cell in enumerate(cells)
-    ]
+    return Row(record.id, tuple(cells(record, usage_columns(), now)), record.status != "ok")
 
 
 def detail_line(record: CallRecord, now: float) -> str:
-    """The highlighted call in one sentence, its miss reason or error in full."""
+    """The highlighted call in a sentence: its cache outcome (the miss reason or the error in
+    full), then what it cost and saved, so it reads whole however narrow the table is."""
     usage = record.usage
     head = f"{local_time(record.ts, now)} {record.kind}"
     if record.status != "ok":
@@ -106,15 +47,18 @@ def detail_line(record: CallRecord, now: float) -> str:
     if record.cache_miss_reason:
         missed = record.cache_missed_input_tokens
         extra = f" ({missed:,} tokens missed)" if missed else ""
-        return f"{head} missed the cache: {record.cache_miss_reason}{extra}"
-    if usage.cache_read_input_tokens:
-        return (
+        outcome = f"{head} missed the cache: {record.cache_miss_reason}{extra}"
+    elif usage.cache_read_input_tokens:
+        outcome = (
             f"{head} read {usage.cache_read_input_tokens:,} tokens from the cache "
             f"(hit {percent(usage.hit_rate)})"
         )
-    if usage.cache_creation_input_tokens:
-        return f"{head} wrote {usage.cache_creation_input_tokens:,} tokens to the cache"
-    return f"{head}: nothing was cached"
+    elif usage.cache_creation_input_tokens:
+        outcome = f"{head} wrote {usage.cache_creation_input_tokens:,} tokens to the cache"
+    else:
+        outcome = f"{head}: nothing was cached"
+    cost = record.cost
+    return f"{outcome} · cost {money(cost.cost_usd)}, saved {money(cost.saved_usd)}"
 
 
 def warm_summary(record: CallRecord) -> str:
@@ -131,7 +75,7 @@ def warm_summary(record: CallRecord) -> str:
     return (
         f"wrote {' + '.join(writes) or '0'} tokens, read "
         f"{usage.cache_read_input_tokens:,} · cost "
-        f"{'unknown' if cost is None else money(cost)}"
+        f"{money(cost)}"
     )
 
 
@@ -178,11 +122,8 @@ class UsagePanel(Vertical):
         self.context: str | None = None
 
     def compose(self) -> ComposeResult:
-        # Loaded with the lazily mounted right column.
-        from promptcache_tui.ui.widgets.usage_table import CallsTable
-
         yield Label("Calls", classes="panel-title", id="usage-title")
-        yield CallsTable(COLUMNS, right=NUMERIC, id="usage-table")
+        yield CallsTable(usage_columns(), id="usage-table")
         yield Static("", id="usage-detail", markup=False)
         # Static, not Label: on a narrow terminal these wrap instead of being cut off.
         yield Static(totals_line(()), id="usage-totals", markup=False)
@@ -222,7 +163,8 @@ class UsagePanel(Vertical):
         """The highlighted call's sentence under the table."""
         return str(self.query_one("#usage-detail", Static).render())
 
-    def on_calls_table_row_highlighted(self, event: CallsTable.RowHighlighted) -> None:
+    @on(CallsTable.RowHighlighted)
+    def _row_highlighted(self, event: CallsTable.RowHighlighted) -> None:
         event.stop()
         self._show_detail(event.cursor_row)
 
@@ -234,8 +176,6 @@ class UsagePanel(Vertical):
             detail.update("")
 
     def _fill(self) -> None:
-        from promptcache_tui.ui.widgets.usage_table import CallsTable
-
         table = self.query_one("#usage-table", CallsTable)
         now = self.clock()
         table.set_rows([row_of(record, now) for record in self.records])

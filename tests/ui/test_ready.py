@@ -1,0 +1,117 @@
+"""Ready when it looks ready: keys typed before the store opens are kept, and sent."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promptcache_tui.config import Settings
+from promptcache_tui.store import CallFilter, Store
+from promptcache_tui.ui.widgets.chat_view import UserTurn
+from promptcache_tui.ui.widgets.prompt_input import PromptInput
+
+from .harness import make_app, seed_demo, wait_until
+from .test_main_screen import toasts
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Hold the store closed until the test sets the event (a slow disk, a big database)."""
+    opened = Store.open.__func__  # type: ignore[attr-defined]
+    event = asyncio.Event()
+
+    async def slow_open(cls: type[Store], path: Path) -> Store:
+        await event.wait()
+        return await opened(cls, path)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Store, "open", classmethod(slow_open))
+    return event
+
+
+async def test_a_prompt_sent_before_the_store_opens_shows_at_once_and_goes_out(
+    settings: Settings, gate: asyncio.Event
+) -> None:
+    gate.set()  # the seed below opens the store itself
+    await seed_demo(settings)
+    gate.clear()
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        prompt = app.main.query_one(PromptInput)
+        await wait_until(pilot, lambda: prompt.has_focus, what="the input")
+        assert not app.ready
+        await pilot.press(*"Who is Dinah?", "enter")
+        # Shown as sent, the input cleared, while the store is still closed.
+        await wait_until(pilot, lambda: bool(app.main.query(UserTurn)), what="the prompt shown")
+        assert prompt.value == "" and not app.ready
+        assert "Opening the store" in str(app.main.query_one(".chat-waiting").render())
+        gate.set()
+        await wait_until(pilot, lambda: len(app.main.turns) == 2, timeout=20, what="the answer")
+        assert app.main.turns[0].text == "Who is Dinah?"
+        assert not app.main.query(".chat-waiting")
+        assert app.store is not None
+        logged = await app.store.calls.history(CallFilter(kind="chat"))
+        assert len(logged) == 1 and logged[0].id is not None
+        call = await app.store.calls.get(logged[0].id)
+        assert call is not None and call.prompt == "Who is Dinah?"
+
+
+async def test_a_prompt_with_nowhere_to_go_comes_back_to_the_input(
+    settings: Settings, gate: asyncio.Event
+) -> None:
+    app = make_app(settings)  # an empty data dir: no context to send it to
+    async with app.run_test(size=(80, 24)) as pilot:
+        prompt = app.main.query_one(PromptInput)
+        await wait_until(pilot, lambda: prompt.has_focus, what="the input")
+        await pilot.press(*"hello", "enter")
+        await wait_until(pilot, lambda: bool(app.main.query(UserTurn)), what="the prompt shown")
+        gate.set()
+        await wait_until(pilot, lambda: prompt.value == "hello", what="the prompt given back")
+        assert any("no context" in text for text in toasts(app))
+
+
+async def test_a_prompt_is_given_back_when_the_store_cannot_open(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+
+    async def broken(cls: Any, path: Path) -> Store:
+        await started.wait()
+        raise OSError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Store, "open", classmethod(broken))
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        prompt = app.main.query_one(PromptInput)
+        await wait_until(pilot, lambda: prompt.has_focus, what="the input")
+        await pilot.press(*"hello", "enter")
+        await wait_until(pilot, lambda: bool(app.main.query(UserTurn)), what="the prompt shown")
+        started.set()
+        await wait_until(pilot, lambda: prompt.value == "hello", what="the prompt given back")
+        assert any("Permission denied" in text for text in toasts(app))
+
+
+async def test_keys_typed_before_the_input_has_the_focus_are_typed_into_it(
+    settings: Settings, gate: asyncio.Event
+) -> None:
+    gate.set()  # the seed opens the store itself
+    await seed_demo(settings)
+    gate.clear()
+    app = make_app(settings)
+    app.main.AUTO_FOCUS = "#nowhere"  # type: ignore[misc]  # nothing has the focus yet
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.focused is None and not app.ready
+        # What a terminal delivers for keys typed in line mode: characters, then a newline.
+        await pilot.press(*"Who is Dinah?", "ctrl+j")
+        assert not app.main.query(UserTurn)  # kept, not lost, not typed anywhere else
+        gate.set()
+        # The input takes them when it first has the focus (once its context is shown).
+        await wait_until(pilot, lambda: len(app.main.turns) == 2, timeout=20, what="the answer")
+        assert app.main.turns[0].text == "Who is Dinah?"
+        prompt = app.main.query_one(PromptInput)
+        assert prompt.has_focus and prompt.value == ""
+        # From then on keys go where the focus is, as usual.
+        await pilot.press(*"next")
+        assert prompt.value == "next"
