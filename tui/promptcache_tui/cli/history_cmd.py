@@ -11,7 +11,7 @@ import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
-from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.records import IN_FLIGHT, KINDS, STATUSES, CallRecord
 from promptcache_tui.export import write
 from promptcache_tui.store import CallFilter, Store, parse_since
 
@@ -22,8 +22,8 @@ def filter_options(func: Any) -> Any:
         [
             click.option("--context", "context_name", default=None, help="Only this context."),
             click.option("--model", default=None, help="Only this model."),
-            click.option("--kind", type=click.Choice(["chat", "ask", "warm"]), default=None),
-            click.option("--status", type=click.Choice(["ok", "error"]), default=None),
+            click.option("--kind", type=click.Choice(KINDS), default=None),
+            click.option("--status", type=click.Choice([*STATUSES, IN_FLIGHT]), default=None),
             click.option("--since", default=None, help="7d, 12h, 30m or an ISO date."),
         ]
     ):

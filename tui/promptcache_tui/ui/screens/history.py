@@ -50,7 +50,8 @@ from textual.widgets import (
     TabPane,
 )
 
-from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.records import IN_FLIGHT, KINDS, CallRecord
+from promptcache_tui.core.records import STATUSES as FINAL_STATUSES
 from promptcache_tui.export import FORMATS, Exporter, format_for
 from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
 from promptcache_tui.store.calls import Facets, Summary
@@ -66,8 +67,7 @@ PAGE_SIZE = 100
 EXPORT_CHUNK = 2000
 # Typing in a text filter waits this long for a pause before it queries.
 DEBOUNCE_SECONDS = 0.3
-KINDS = ("chat", "ask", "warm")
-STATUSES = ("ok", "error")
+STATUSES = (*FINAL_STATUSES, IN_FLIGHT)
 
 
 # -- messages ------------------------------------------------------------------------------
