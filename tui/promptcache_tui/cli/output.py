@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,3 +72,11 @@ def percent(value: float | None) -> str:
 def warn(message: str) -> None:
     """A one-line warning on stderr."""
     click.echo(f"promptcache-tui: warning: {message}", err=True)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null: its reader left, and Python's final flush must not fail."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -204,10 +204,10 @@ class Database:
                 await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
                 await conn.execute("PRAGMA foreign_keys = ON")
                 await db.scalar("SELECT count(*) FROM sqlite_master")  # reads the file
-            except sqlite3.OperationalError:
+            except sqlite3.Error as exc:
                 await conn.close()
-                if i + 1 < len(attempts):
-                    continue
+                if isinstance(exc, sqlite3.OperationalError) and i + 1 < len(attempts):
+                    continue  # read-only without a -shm file: try immutable
                 raise
             return db
         raise AssertionError("unreachable")
