@@ -19,6 +19,7 @@ from promptcache_tui.core.context import (
     validate_name,
 )
 from promptcache_tui.core.overview import breakpoint_hashes, breakpoint_views, context_json
+from promptcache_tui.core.sanitize import one_line
 from promptcache_tui.core.tokens import estimate_text
 from promptcache_tui.core.ttl import TTLLedger
 from promptcache_tui.documents import read_text_file
@@ -106,7 +107,7 @@ def add_cmd(
     )
     catalog = load_catalog(settings.data_dir)
     if catalog.get(chosen) is None:
-        warn(f"{chosen} is not in the model catalog: costs will show as unknown")
+        warn(f"{one_line(chosen)} is not in the model catalog: costs will show as unknown")
 
     async def run() -> Context:
         async with await Store.open(settings.db_path) as store:
@@ -114,8 +115,8 @@ def add_cmd(
 
     saved = asyncio.run(run())
     click.echo(
-        f"created context {saved.name}: {len(blocks)} block(s), 1 breakpoint ({ttl}), "
-        f"model {chosen}",
+        f"created context {one_line(saved.name)}: {len(blocks)} block(s), 1 breakpoint ({ttl}), "
+        f"model {one_line(chosen)}",
         err=True,
     )
 
@@ -204,7 +205,7 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     info = catalog.get(found.model)
     minimum = info.min_cache_tokens if info else None
     click.echo(
-        f"{found.name}  model {found.model}"
+        f"{one_line(found.name)}  model {one_line(found.model)}"
         f"  (cache minimum {minimum if minimum else 'unknown'} tokens)"
     )
     emit_table(
@@ -240,7 +241,7 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     )
     for v in views:
         for w in v.warnings:
-            click.echo(f"  bp {v.position}: {w.code}: {w.message}")
+            click.echo(f"  bp {v.position}: {w.code}: {one_line(w.message)}")
     click.echo(
         "(~ estimated offline, counted with count_tokens live; "
         "states are estimates from the logged calls)"
@@ -261,4 +262,4 @@ def rm_cmd(ctx: click.Context, name: str) -> None:
             return await store.contexts.delete(name)
 
     asyncio.run(run())
-    click.echo(f"removed context {name}", err=True)
+    click.echo(f"removed context {one_line(name)}", err=True)

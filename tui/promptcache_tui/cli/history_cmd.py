@@ -12,6 +12,7 @@ import click
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
 from promptcache_tui.core.records import IN_FLIGHT, KINDS, STATUSES, CallRecord
+from promptcache_tui.core.sanitize import safe_message
 from promptcache_tui.export import write
 from promptcache_tui.store import CallFilter, Store, parse_since
 
@@ -126,7 +127,7 @@ def history(
                 money(r.cost.cost_usd),
                 money(r.cost.saved_usd),
                 percent(r.usage.hit_rate),
-                r.cache_miss_reason or (r.error[:40] if r.error else None),
+                r.cache_miss_reason or (safe_message(r.error)[:40] if r.error else None),
             )
             for r in records
         ],

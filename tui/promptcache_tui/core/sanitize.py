@@ -67,6 +67,20 @@ def one_line(text: str) -> str:
     return terminal_safe(text, layout=False)
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def json_safe(document: str) -> str:
+    """A serialized JSON document with DEL, C1 controls, bidi overrides and line separators
+    written as `\\uXXXX` escapes: the same JSON value, exactly, but inert in a terminal.
+
+    (json.dumps escapes only U+0000-U+001F; these characters can only occur inside strings.)
+    """
+    if document.isascii() and "\x7f" not in document:
+        return document
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
 def register_secret(value: str | None) -> None:
     """Remember a secret (the configured API key) that `redact` removes from then on."""
     if value and len(value.strip()) >= _MIN_SECRET:
