@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from promptcache_tui.config import Settings
 from promptcache_tui.core.advisor import infer_miss_reason
 from promptcache_tui.core.catalog import Catalog
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.cost import Usage, prices_for
 from promptcache_tui.core.records import IN_FLIGHT, CallRecord, LoggedBreakpoint, iso_utc
@@ -194,7 +195,7 @@ class CallService:
             return self._clock()
         if self._sim is not None:
             return self._sim.now()
-        return time.time()
+        return wall_clock()
 
     def start_simulator(self) -> None:
         """Offline: start the in-process simulator now (cheap; no SDK import)."""

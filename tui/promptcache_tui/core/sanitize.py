@@ -35,7 +35,12 @@ _KEY_VALUE = re.compile(
 _secrets: set[str] = set()
 
 
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _visible(ch: str) -> str:
+    if ch in _SHORT:
+        return _SHORT[ch]  # as Python writes them: \n reads better than \x0a
     code = ord(ch)
     if code < 0x100:
         return f"\\x{code:02x}"

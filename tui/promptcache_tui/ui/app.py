@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -20,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from promptcache_tui.config import DEFAULT_MODEL, Settings
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.ui.commands import ActionCommands
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import BackendFailed, BackendReady
@@ -94,11 +94,11 @@ class PromptCacheApp(App[None]):
             return self.clock()
         if self.service is not None:
             return self.service.now()
-        return time.time()
+        return wall_clock()
 
     def wall_now(self) -> float:
         """Wall-clock time for display (an injected clock wins); never reads the simulator."""
-        return self.clock() if self.clock is not None else time.time()
+        return self.clock() if self.clock is not None else wall_clock()
 
     def settle_cursor(self, screen: Screen[object]) -> None:
         """Turn cursor blinking off in a screen's inputs when asked (tests, snapshots)."""
@@ -137,7 +137,7 @@ class PromptCacheApp(App[None]):
             if store is None:
                 from promptcache_tui.store import Store
 
-                store = await Store.open(self.settings.db_path)
+                store = await Store.open(self.settings.db_path, clock=self.wall_now)
             catalog = self.catalog
             if catalog is None:
                 from promptcache_tui.core.catalog import load_catalog

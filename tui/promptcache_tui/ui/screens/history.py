@@ -50,6 +50,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.records import IN_FLIGHT, KINDS, CallRecord
 from promptcache_tui.core.records import STATUSES as FINAL_STATUSES
 from promptcache_tui.export import FORMATS, Exporter, format_for, open_private
@@ -434,7 +435,7 @@ class HistoryScreen(Screen[None]):
         self._pages = self._totals = None
 
     def _now(self) -> datetime:
-        clock = self._clock or getattr(self.app, "wall_now", None) or time.time
+        clock = self._clock or getattr(self.app, "wall_now", None) or wall_clock
         return datetime.fromtimestamp(clock(), UTC)
 
     def _resolve_path(self) -> Path:
