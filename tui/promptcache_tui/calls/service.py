@@ -176,6 +176,9 @@ class CallService:
         self._client: AsyncAnthropic | None = None
         self._sim: InProcessSimulator | None = None
         self._counts: dict[tuple[str, str], int] = {}  # (model, prefix hash) -> tokens
+        # Why calls are being cancelled ("quit", "SIGTERM"), for their error; set it before
+        # cancelling where the cancellation itself cannot carry it (Textual's workers).
+        self.interrupt_reason: str | None = None
 
     @property
     def live(self) -> bool:
@@ -353,7 +356,7 @@ class CallService:
             progress.request_id = getattr(exc, "request_id", None) or progress.request_id
         except BaseException as exc:  # cancelled (signal, quit) or KeyboardInterrupt
             if not progress.finished:
-                status, error = "interrupted", _interruption(exc)
+                status, error = "interrupted", _interruption(exc, self.interrupt_reason)
             self._apply(record, built, progress, status, error, clock_start, before)
             # Shielded: a second cancellation must not lose the settle (close() would
             # settle the row anyway, without the usage that arrived since message_start).
@@ -545,9 +548,9 @@ class CallService:
             record.cache_miss_reason = self._inferred_miss(built, record, before)
 
 
-def _interruption(exc: BaseException) -> str:
-    """The error of a cancelled call: the signal's name when the canceller gave it."""
-    reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else None
+def _interruption(exc: BaseException, fallback: str | None = None) -> str:
+    """The error of a cancelled call: why (a signal's name, "quit") when the canceller said."""
+    reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else fallback
     return f"{INTERRUPTED} ({reason})" if reason else INTERRUPTED
 
 

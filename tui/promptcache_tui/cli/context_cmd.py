@@ -121,17 +121,18 @@ def add_cmd(
     if problems:
         raise click.UsageError(problems[0])
     catalog = load_catalog(settings.data_dir)
-    if catalog.get(chosen) is None:
-        warn(f"{one_line(chosen)} is not in the model catalog: costs will show as unknown")
-    for bp, found in zip(new.sorted_breakpoints(), breakpoint_warnings(new, catalog), strict=False):
-        for warning in found:
-            warn(f"breakpoint after block {bp.block + 1}: {warning.message}")
 
     async def run() -> Context:
         async with await Store.open(settings.db_path) as store:
             return await store.contexts.add(new)
 
     saved = asyncio.run(run())
+    # Said once the context exists (a refused one gets its one error line only).
+    if catalog.get(chosen) is None:
+        warn(f"{one_line(chosen)} is not in the model catalog: costs will show as unknown")
+    for bp, found in zip(new.sorted_breakpoints(), breakpoint_warnings(new, catalog), strict=False):
+        for warning in found:
+            warn(f"breakpoint after block {bp.block + 1}: {warning.message}")
     placed = ", ".join(f"after {bp.block + 1}: {bp.ttl}" for bp in saved.sorted_breakpoints())
     count = len(saved.breakpoints)
     click.echo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -113,7 +114,9 @@ def fail(message: str, code: int = 1) -> None:
     """Print one line on stderr (outside text in it made safe, secrets redacted) and exit."""
     from promptcache_tui.core.sanitize import safe_message
 
-    click.echo(f"{PROG}: error: {safe_message(message)}", err=True)
+    # The terminal may be gone (SIGHUP: it was closed); the exit code still tells.
+    with contextlib.suppress(OSError):
+        click.echo(f"{PROG}: error: {safe_message(message)}", err=True)
     sys.exit(code)
 
 

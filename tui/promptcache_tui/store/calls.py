@@ -561,6 +561,10 @@ class CallLog:
             await conn.executemany(
                 _UPDATE_BREAKPOINT, [(int(b.cached), rec.id, b.position) for b in rec.breakpoints]
             )
+            cursor = await conn.execute("SELECT context FROM calls WHERE id = ?", (rec.id,))
+            row = await cursor.fetchone()
+        if row is not None:
+            rec.context = row[0]  # renamed while in flight: the record says so too
 
     async def log_many(self, records: Sequence[CallRecord]) -> list[int]:
         """Insert many calls in one transaction (imports, benchmarks); return their ids."""
