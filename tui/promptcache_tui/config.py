@@ -77,9 +77,12 @@ def load_dotenv_file(path: Path) -> None:
     finally:
         logger.removeFilter(_drop_parse_warnings)
     if bad:
+        from promptcache_tui.core.sanitize import one_line
+
         where = ", ".join(str(n) for n in bad)
         print(
-            f"{APP_NAME}: warning: {path}: cannot parse line{'s' if len(bad) > 1 else ''} "
+            f"{APP_NAME}: warning: {one_line(str(path))}: cannot parse line"
+            f"{'s' if len(bad) > 1 else ''} "
             f"{where} (ignored)",
             file=sys.stderr,
         )
