@@ -227,16 +227,16 @@ def test_user_file_changes_the_default_multipliers_and_lifecycle(tmp_path: Path)
     "content, fragment",
     [
         ("[models.x\ninput = 1", "not valid TOML"),
-        ("[models.x]\ninput = 'three'", "input must be a non-negative, finite number"),
+        ("[models.x]\ninput = 'three'", "input must be a number from 0 to 10000"),
         ("[models.x]\nmin_cache_tokens = 1.5", "min_cache_tokens must be a whole number"),
         ("[models.x]\ncontext_window = -1", "context_window must be a whole number"),
         ("[models.x]\ndeprecated_on = 'soon'", "retires_on must be a date"),
         ("[models.x]\nread = 0.1", "need a non-zero input price"),
-        ("[models.x]\ninput = 1.0\nread = -1", "read must be a non-negative, finite number"),
+        ("[models.x]\ninput = 1.0\nread = -1", "read must be a number from 0 to 10000"),
         ("[models.x]\ncache_read = 0.1", "unknown key 'cache_read'"),
         ("[models.x]\nthinking = ['deep']", "thinking must be a list of enabled and adaptive"),
         ("[models.x]\nsystem_messages = 'yes'", "system_messages must be true or false"),
-        ("[pricing]\nbatch = -0.5", "batch must be a non-negative, finite number"),
+        ("[pricing]\nbatch = -0.5", "batch must be a number from 0 to 10000"),
     ],
 )
 def test_malformed_user_file_is_one_clear_error(

@@ -56,9 +56,9 @@ def test_since_reads_spans_dates_and_times() -> None:
 def test_since_at_just_under_and_over_the_first_date() -> None:
     days = (NOW - datetime(1, 1, 1, tzinfo=UTC)).days
     assert since_bound(f"{days}d", NOW).startswith("0001-01-01")
-    with pytest.raises(SpanError, match="before any date"):
+    with pytest.raises(SpanError, match="before the year 1"):
         since_bound(f"{days + 1}d", NOW)
-    with pytest.raises(SpanError, match="before any date"):
+    with pytest.raises(SpanError, match="before the year 1"):
         since_bound("99999999d", NOW)
 
 

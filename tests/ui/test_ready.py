@@ -23,9 +23,9 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     opened = Store.open.__func__  # type: ignore[attr-defined]
     event = asyncio.Event()
 
-    async def slow_open(cls: type[Store], path: Path) -> Store:
+    async def slow_open(cls: type[Store], path: Path, **options: Any) -> Store:
         await event.wait()
-        return await opened(cls, path)  # type: ignore[no-any-return]
+        return await opened(cls, path, **options)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(Store, "open", classmethod(slow_open))
     return event
@@ -77,7 +77,7 @@ async def test_a_prompt_is_given_back_when_the_store_cannot_open(
 ) -> None:
     started = asyncio.Event()
 
-    async def broken(cls: Any, path: Path) -> Store:
+    async def broken(cls: Any, path: Path, **options: Any) -> Store:
         await started.wait()
         raise OSError(13, "Permission denied", str(path))
 

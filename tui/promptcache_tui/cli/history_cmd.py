@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -13,9 +12,10 @@ import click
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
 from promptcache_tui.core.call_columns import HISTORY, cells, columns
-from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.clock import wall_clock
+from promptcache_tui.core.records import IN_FLIGHT, KINDS, STATUSES, CallRecord
 from promptcache_tui.export import write
-from promptcache_tui.store import CallFilter, Store, parse_since
+from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
 
 
 def filter_options(func: Any) -> Any:
@@ -24,8 +24,8 @@ def filter_options(func: Any) -> Any:
         [
             click.option("--context", "context_name", default=None, help="Only this context."),
             click.option("--model", default=None, help="Only this model."),
-            click.option("--kind", type=click.Choice(["chat", "ask", "warm"]), default=None),
-            click.option("--status", type=click.Choice(["ok", "error"]), default=None),
+            click.option("--kind", type=click.Choice(KINDS), default=None),
+            click.option("--status", type=click.Choice([*STATUSES, IN_FLIGHT]), default=None),
             click.option("--since", default=None, help="7d, 12h, 30m or an ISO date."),
         ]
     ):
@@ -40,14 +40,12 @@ def make_filter(
     status: str | None,
     since: str | None,
 ) -> CallFilter:
-    """A CallFilter from command-line values."""
-    return CallFilter(
-        context=context_name,
-        model=model,
-        kind=kind,
-        status=status,
-        since=parse_since(since) if since else None,
-    )
+    """A CallFilter from command-line values (a bad --since is a usage error: exit 2)."""
+    try:
+        lower = parse_since(since) if since else None
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return CallFilter(context=context_name, model=model, kind=kind, status=status, since=lower)
 
 
 async def exact_names(store: Store, filters: CallFilter) -> CallFilter:
@@ -61,7 +59,8 @@ async def exact_names(store: Store, filters: CallFilter) -> CallFilter:
 
 @click.command()
 @filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+# SQLite's LIMIT is a signed 64-bit integer.
+@click.option("--limit", type=click.IntRange(min=1, max=2**63 - 1), default=50, show_default=True)
 @click.option(
     "--format",
     "fmt",
@@ -97,7 +96,7 @@ def history(
         click.echo("no calls logged" + (" for these filters" if filters.where()[0] else ""))
         return
     chosen = columns(HISTORY)
-    now = time.time()
+    now = wall_clock()
     emit_table(
         [column.title for column in chosen],
         [cells(record, chosen, now) for record in records],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from promptcache_tui.core.formatting import local_time, money, percent, tokens, utc_time
 from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.sanitize import redact
 
 Cell = Callable[[CallRecord, float], str]  # (record, now as epoch seconds) -> text
 
@@ -35,7 +36,8 @@ class CallColumn:
 
 def _note(record: CallRecord, now: float) -> str:
     if record.status != "ok":
-        return record.error or "error"
+        # Rows logged before errors were redacted on the way in may still hold a key.
+        return redact(record.error) if record.error else record.status
     return record.cache_miss_reason or ""
 
 

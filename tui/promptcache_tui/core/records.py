@@ -8,7 +8,11 @@ from typing import Any
 
 from promptcache_tui.core.cost import CallCost, Prices, Usage, call_cost
 
-KINDS = ("chat", "ask", "warm")
+KINDS = ("chat", "ask", "warm", "proxy", "claude-code")
+# How a call ended. `in_flight` is the state of a row whose request is still out (or whose
+# process died: the next process to open the store settles it as `interrupted`).
+IN_FLIGHT = "in_flight"
+STATUSES = ("ok", "error", "interrupted")
 # The public columns of a call, in order (product.md: history --format json|csv).
 PUBLIC_FIELDS = (
     "id",
@@ -31,6 +35,8 @@ PUBLIC_FIELDS = (
     "ttft_ms",
     "duration_ms",
     "cache_miss_reason",
+    "client",
+    "session",
 )
 
 
@@ -66,7 +72,7 @@ class CallRecord:
     ts: str
     kind: str
     model: str
-    status: str = "ok"  # ok | error
+    status: str = "ok"  # ok | error | interrupted, or in_flight while the request is out
     context: str | None = None
     context_id: int | None = None
     conversation_id: int | None = None
@@ -84,6 +90,8 @@ class CallRecord:
     prompt: str | None = None
     answer: str | None = None
     breakpoints: tuple[LoggedBreakpoint, ...] = ()
+    client: str | None = None  # the caller's User-Agent product (observed traffic)
+    session: str | None = None  # Claude Code session id or a proxy's grouping key
     id: int | None = None
 
     @property
@@ -111,6 +119,8 @@ class CallRecord:
             "ttft_ms": _ms(self.ttft_ms),
             "duration_ms": _ms(self.duration_ms),
             "cache_miss_reason": self.cache_miss_reason,
+            "client": self.client,
+            "session": self.session,
         }
         return {name: row[name] for name in PUBLIC_FIELDS}
 

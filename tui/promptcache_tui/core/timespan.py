@@ -12,6 +12,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.errors import UserError
 from promptcache_tui.core.records import iso_utc, parse_iso
 
@@ -61,7 +62,7 @@ def positive_span(text: str, *, what: str = "gap") -> float:
 def since_bound(text: str, now: datetime | None = None, *, what: str = "--since") -> str:
     """The inclusive lower bound `text` means: `now` minus a span, or a date (its start) or a
     date and time (naive means UTC), as ISO UTC. `what` names the field in errors."""
-    now = now or datetime.now(UTC)
+    now = now or datetime.fromtimestamp(wall_clock(), UTC)
     value = text.strip()
     match = _SPAN.match(value.lower())
     if match is not None and match.group(2) is not None:
@@ -69,7 +70,9 @@ def since_bound(text: str, now: datetime | None = None, *, what: str = "--since"
         try:
             return (now - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
         except (OverflowError, ValueError) as exc:  # further back than the year 1
-            raise SpanError(f"invalid {what} {_shown(value)}: that is before any date") from exc
+            raise SpanError(
+                f"invalid {what} {_shown(value)}: that reaches back before the year 1"
+            ) from exc
     try:
         return iso_utc(parse_iso(value))
     except (ValueError, OverflowError, OSError) as exc:

@@ -17,11 +17,11 @@ the API reported, which decides what the call is logged as having cached.
 from __future__ import annotations
 
 import bisect
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import TTL_SECONDS
 
 Clock = Callable[[], float]
@@ -96,7 +96,7 @@ class TTLLedger:
     """
 
     def __init__(
-        self, clock: Clock = time.time, *, resolve: Callable[[str], str] | None = None
+        self, clock: Clock = wall_clock, *, resolve: Callable[[str], str] | None = None
     ) -> None:
         self._clock = clock
         self._resolve = resolve or (lambda model: model)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
 from promptcache_tui.store.contexts import ContextRepo, ContextSummary
 from promptcache_tui.store.conversations import ConversationRepo
@@ -36,9 +37,10 @@ class Store:
         self.calls = CallLog(db)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (and create or migrate) the database at `path`."""
-        return cls(await Database.open(path))
+    async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Store:
+        """Open (and create or migrate) the database at `path`; `clock` stamps contexts and
+        conversations (created, updated, last used)."""
+        return cls(await Database.open(path, clock=clock))
 
     async def close(self) -> None:
         """Close the connection."""

@@ -16,7 +16,14 @@ from typing import Any
 import aiosqlite
 
 from promptcache_tui.core.cost import Prices, Usage
-from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, parse_iso
+from promptcache_tui.core.records import (
+    IN_FLIGHT,
+    STATUSES,
+    CallRecord,
+    LoggedBreakpoint,
+    parse_iso,
+)
+from promptcache_tui.core.sanitize import redact
 from promptcache_tui.core.timespan import SpanError, since_bound
 from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
@@ -40,7 +47,7 @@ _ROLLUP_KEY = {
 # A search of 3+ characters finds its candidates in the trigram index (`call_search`); with
 # more candidates than this, scanning newest-first finds a page of matches sooner.
 _DENSE_SEARCH = 20_000
-_STATUSES = ("ok", "error")
+_STATUSES = (*STATUSES, IN_FLIGHT)
 # The first instant of a day, as `ts` spells it; ts text order is time order.
 _DAY_START = "T00:00:00.000000+00:00"
 # Columns a history row carries (prompt and answer only load in full detail).
@@ -48,17 +55,37 @@ _LIST_COLUMNS = """id, ts, context_id, context, conversation_id, kind, model, st
     input_tokens, cache_creation_input_tokens, cache_creation_5m_tokens,
     cache_creation_1h_tokens, cache_read_input_tokens, output_tokens, price_input,
     price_output, mult_write_5m, mult_write_1h, mult_read, ttft_ms, duration_ms,
-    cache_miss_reason, cache_missed_input_tokens, request_id, message_id, stop_reason, live"""
-_INSERT_CALL = """INSERT INTO calls (id, ts, context_id, context, conversation_id, kind, model,
-    status, error, input_tokens, cache_creation_input_tokens, cache_creation_5m_tokens,
-    cache_creation_1h_tokens, cache_read_input_tokens, output_tokens, price_input,
-    price_output, mult_write_5m, mult_write_1h, mult_read, cost_usd, uncached_cost_usd,
-    saved_usd, ttft_ms, duration_ms, cache_miss_reason, cache_missed_input_tokens, request_id,
-    message_id, stop_reason, live, prompt, answer)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?)"""
+    cache_miss_reason, cache_missed_input_tokens, request_id, message_id, stop_reason, live,
+    client, session"""
+# The columns a record writes, in `_call_row` order. A call belongs to its context by id:
+# its `context` is always the context's current name (a rename while a call is in flight
+# cannot leave it under the old one), else the name it was sent with (a deleted context).
+_COLUMNS = (
+    "ts", "context_id", "context", "conversation_id", "kind", "model", "status", "error",
+    "input_tokens", "cache_creation_input_tokens", "cache_creation_5m_tokens",
+    "cache_creation_1h_tokens", "cache_read_input_tokens", "output_tokens", "price_input",
+    "price_output", "mult_write_5m", "mult_write_1h", "mult_read", "cost_usd",
+    "uncached_cost_usd", "saved_usd", "ttft_ms", "duration_ms", "cache_miss_reason",
+    "cache_missed_input_tokens", "request_id", "message_id", "stop_reason", "live", "prompt",
+    "answer", "client", "session", "owner",
+)  # fmt: skip
+_CURRENT_NAME = "coalesce((SELECT name FROM contexts WHERE id = ?), ?)"
+_INSERT_CALL = (
+    f"INSERT INTO calls (id, {', '.join(_COLUMNS)}) VALUES (?, "
+    + ", ".join(_CURRENT_NAME if c == "context" else "?" for c in _COLUMNS)
+    + ")"
+)
+# An update rewrites everything but the call's identity (id, ts, kind, prompt, context id).
+_FIXED = {"ts", "context_id", "kind", "prompt"}
+_UPDATED = [c for c in _COLUMNS if c not in _FIXED]
+_UPDATE_CALL = (
+    "UPDATE calls SET "
+    + ", ".join(f"context = {_CURRENT_NAME}" if c == "context" else f"{c} = ?" for c in _UPDATED)
+    + " WHERE id = ?"
+)
 _INSERT_BREAKPOINT = """INSERT INTO call_breakpoints (call_id, position, ttl, prefix_hash,
     prefix_tokens, cached, context_block) VALUES (?, ?, ?, ?, ?, ?, ?)"""
+_UPDATE_BREAKPOINT = "UPDATE call_breakpoints SET cached = ? WHERE call_id = ? AND position = ?"
 # The same sums over rollup groups and over raw rows, in the same column order.
 _ROLLUP_SUMS = """SUM(calls), SUM(input_tokens), SUM(cache_creation_input_tokens),
     SUM(cache_creation_5m_tokens), SUM(cache_creation_1h_tokens),
@@ -371,49 +398,69 @@ def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) ->
         prompt=row["prompt"] if "prompt" in keys else None,
         answer=row["answer"] if "answer" in keys else None,
         breakpoints=tuple(breakpoints),
+        client=row["client"],
+        session=row["session"],
     )
 
 
-def _call_row(call_id: int | None, rec: CallRecord) -> tuple[Any, ...]:
-    """The `calls` row of a record (costs computed once, with its own prices)."""
+def _values(rec: CallRecord, owner: str | None) -> dict[str, Any]:
+    """The `calls` columns of a record (costs computed once, with its own prices; the error
+    redacted: a server may echo the key it was sent)."""
     cost = rec.cost
     u = rec.usage
     p = rec.prices
-    return (
-        call_id,
-        rec.ts,
-        rec.context_id,
-        rec.context,
-        rec.conversation_id,
-        rec.kind,
-        rec.model,
-        rec.status,
-        rec.error,
-        u.input_tokens,
-        u.cache_creation_input_tokens,
-        u.cache_creation_5m_tokens,
-        u.cache_creation_1h_tokens,
-        u.cache_read_input_tokens,
-        u.output_tokens,
-        p.input,
-        p.output,
-        p.write_5m,
-        p.write_1h,
-        p.read,
-        cost.cost_usd,
-        cost.uncached_cost_usd,
-        cost.saved_usd,
-        rec.ttft_ms,
-        rec.duration_ms,
-        rec.cache_miss_reason,
-        rec.cache_missed_input_tokens,
-        rec.request_id,
-        rec.message_id,
-        rec.stop_reason,
-        int(rec.live),
-        rec.prompt,
-        rec.answer,
-    )
+    return {
+        "ts": rec.ts,
+        "context_id": rec.context_id,
+        "context": rec.context,
+        "conversation_id": rec.conversation_id,
+        "kind": rec.kind,
+        "model": rec.model,
+        "status": rec.status,
+        "error": redact(rec.error) if rec.error else rec.error,
+        "input_tokens": u.input_tokens,
+        "cache_creation_input_tokens": u.cache_creation_input_tokens,
+        "cache_creation_5m_tokens": u.cache_creation_5m_tokens,
+        "cache_creation_1h_tokens": u.cache_creation_1h_tokens,
+        "cache_read_input_tokens": u.cache_read_input_tokens,
+        "output_tokens": u.output_tokens,
+        "price_input": p.input,
+        "price_output": p.output,
+        "mult_write_5m": p.write_5m,
+        "mult_write_1h": p.write_1h,
+        "mult_read": p.read,
+        "cost_usd": cost.cost_usd,
+        "uncached_cost_usd": cost.uncached_cost_usd,
+        "saved_usd": cost.saved_usd,
+        "ttft_ms": rec.ttft_ms,
+        "duration_ms": rec.duration_ms,
+        "cache_miss_reason": rec.cache_miss_reason,
+        "cache_missed_input_tokens": rec.cache_missed_input_tokens,
+        "request_id": rec.request_id,
+        "message_id": rec.message_id,
+        "stop_reason": rec.stop_reason,
+        "live": int(rec.live),
+        "prompt": rec.prompt,
+        "answer": rec.answer,
+        "client": rec.client,
+        "session": rec.session,
+        "owner": owner,
+    }
+
+
+def _params(columns: Sequence[str], values: dict[str, Any]) -> list[Any]:
+    out: list[Any] = []
+    for column in columns:
+        if column == "context":
+            out += [values["context_id"], values["context"]]
+        else:
+            out.append(values[column])
+    return out
+
+
+def _call_row(call_id: int | None, rec: CallRecord, owner: str | None = None) -> list[Any]:
+    """The INSERT parameters of a record."""
+    return [call_id, *_params(_COLUMNS, _values(rec, owner))]
 
 
 def _breakpoint_rows(call_id: int, rec: CallRecord) -> list[tuple[Any, ...]]:
@@ -430,13 +477,77 @@ class CallLog:
         self.db = db
 
     async def log(self, rec: CallRecord) -> int:
-        """Insert a call and its breakpoints in one transaction; return its id."""
+        """Insert a finished call and its breakpoints in one transaction; return its id.
+
+        For calls known only after the fact (imports). A call this process sends goes
+        through `begin` / `update` / `settle` instead, so that it is never lost.
+        """
         async with self.db.transaction() as conn:
             cursor = await conn.execute(_INSERT_CALL, _call_row(None, rec))
             call_id = int(cursor.lastrowid or 0)
             await conn.executemany(_INSERT_BREAKPOINT, _breakpoint_rows(call_id, rec))
         rec.id = call_id
         return call_id
+
+    # -- the lifecycle of a call this process sends -------------------------------------
+    #
+    #   rec = CallRecord(ts=..., kind="proxy", model=..., prices=..., ...)
+    #   await calls.begin(rec)          # before the request leaves: status in_flight
+    #   ...message_start arrives: rec.usage = input-side usage
+    #   await calls.update(rec)         # the row now has that usage and its cost
+    #   ...the answer ends, fails, or the process is told to stop:
+    #   rec.status = "ok" | "error" | "interrupted"; rec.usage = the usage so far
+    #   await calls.settle(rec)
+    #
+    # A process that dies in between leaves its row in flight, owned by its lease; the next
+    # process to open the store settles it as interrupted (Database.settle_orphans), and
+    # closing the store settles this process's own leftovers. Each call is one row in every
+    # state, so totals (the rollup) count it exactly once.
+
+    async def begin(self, rec: CallRecord) -> int:
+        """Log a call about to be sent, before its request leaves; return its id.
+
+        The row is written with status `in_flight` (whatever `rec.status` said) and
+        owned by this process's lease; `rec.id` is set. Raises StoreError if it cannot be
+        written: then do not send the call (it could not be accounted for).
+        """
+        rec.status = IN_FLIGHT
+        owner = self.db.lease_token()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(_INSERT_CALL, _call_row(None, rec, owner))
+            call_id = int(cursor.lastrowid or 0)
+            await conn.executemany(_INSERT_BREAKPOINT, _breakpoint_rows(call_id, rec))
+        rec.id = call_id
+        return call_id
+
+    async def update(self, rec: CallRecord) -> None:
+        """Store what an in-flight call has reported so far (usage, cost, ids, cached flags).
+
+        Call it when `message_start` arrives: that is where the API reports cache writes
+        and reads, which it bills even if the answer never finishes.
+        """
+        await self._write(rec, self.db.lease_token() if rec.status == IN_FLIGHT else None)
+
+    async def settle(self, rec: CallRecord) -> None:
+        """End a call begun with `begin`: `rec.status` is ok, error or interrupted, and
+        `rec.usage` the usage known so far (its cost follows from the record's prices)."""
+        if rec.status not in STATUSES:
+            raise ValueError(f"settle needs a final status, not {rec.status!r}")
+        await self._write(rec, None)
+
+    async def _write(self, rec: CallRecord, owner: str | None) -> None:
+        if rec.id is None:
+            raise ValueError("this call was never begun (no id)")
+        values = _values(rec, owner)
+        async with self.db.transaction() as conn:
+            await conn.execute(_UPDATE_CALL, [*_params(_UPDATED, values), rec.id])
+            await conn.executemany(
+                _UPDATE_BREAKPOINT, [(int(b.cached), rec.id, b.position) for b in rec.breakpoints]
+            )
+            cursor = await conn.execute("SELECT context FROM calls WHERE id = ?", (rec.id,))
+            row = await cursor.fetchone()
+        if row is not None:
+            rec.context = row[0]  # renamed while in flight: the record says so too
 
     async def log_many(self, records: Sequence[CallRecord]) -> list[int]:
         """Insert many calls in one transaction (imports, benchmarks); return their ids."""

@@ -7,17 +7,23 @@ import contextlib
 import os
 import shutil
 import sqlite3
-import time
+import stat
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.core.errors import UserError
+from promptcache_tui.store.lease import Lease, Orphans, lease_folder
 from promptcache_tui.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# PRAGMA application_id of our databases ("PCTU"), set from schema 7 on.
+APPLICATION_ID = int.from_bytes(b"PCTU", "big")
+# The error of a call whose process ended (killed, crashed) before the call did.
+ORPHAN_ERROR = "interrupted: the process making this call ended before it finished"
 BUSY_TIMEOUT_MS = 15_000
 BUSY_TIMEOUT_ENV = "PROMPTCACHE_TUI_BUSY_TIMEOUT_MS"  # how long a writer waits for a lock
 
@@ -36,18 +42,34 @@ class QueryInterrupted(StoreError):
     """A query was stopped by `Database.interrupt()` before it finished."""
 
 
-def now_iso() -> str:
-    """The current UTC time, ISO 8601 with microseconds."""
+def now_iso(clock: Clock = wall_clock) -> str:
+    """The time on `clock` (UTC), ISO 8601 with microseconds."""
     from promptcache_tui.core.records import iso_utc
 
-    return iso_utc(time.time())
+    return iso_utc(clock())
 
 
 def prepare_file(path: Path) -> None:
-    """Create the database file 0600 if missing; refuse a file that is not SQLite."""
-    if path.exists():
-        if path.is_dir():
+    """Create the database file 0600 if missing; refuse anything that is not a SQLite file.
+
+    A FIFO, socket or device at the path is refused from its mode, before it is opened:
+    opening a FIFO would wait forever for a writer.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise StoreError(
+                f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
+            ) from None
+        mode = None
+    except OSError as exc:
+        raise StoreError(f"cannot use database {path}: {exc.strerror}") from exc
+    if mode is not None:
+        if stat.S_ISDIR(mode):
             raise StoreError(f"{path} is a directory, not a database")
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"{path} is not a regular file ({_file_kind(mode)}), not a database")
         try:
             with path.open("rb") as handle:
                 head = handle.read(len(SQLITE_MAGIC))
@@ -63,6 +85,24 @@ def prepare_file(path: Path) -> None:
     except OSError as exc:
         raise StoreError(f"cannot create database {path}: {exc.strerror}") from exc
     os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _read_only(path: Path) -> bool:
+    """True when this process cannot write the database (a read-only dir, mount or file).
+
+    WAL needs its -wal and -shm files beside the database, so the folder counts too.
+    """
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def describe(exc: sqlite3.Error, path: Path) -> StoreError:
@@ -105,50 +145,152 @@ def _disk_full(path: Path) -> bool:
 class Database:
     """An aiosqlite connection in autocommit mode, with explicit write transactions."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Clock = wall_clock) -> None:
         self.conn = conn
         self.path = path
+        self.clock = clock  # stamps contexts and conversations (calls carry their own ts)
         # One connection serves the whole app: overlapping transactions would nest, which
         # SQLite refuses, so writers on this connection take turns.
         self._write_lock = asyncio.Lock()
+        self.read_only = False
+        self.orphans_settled = 0  # calls of dead processes settled when this one opened
+        self._lease: Lease | None = None
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
-        """Open (creating 0600 if needed), configure and migrate the database at `path`."""
+    async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Database:
+        """Open (creating 0600 if needed), check, configure and migrate the database at `path`.
+
+        Nothing is written until the file is known to be ours and not newer than this
+        program: the owner and version checks come before WAL mode and migrations. A
+        database this process cannot write opens read-only (reading needs no write access;
+        writes then fail with one line). Then the in-flight calls of dead processes are
+        settled as interrupted (`settle_orphans`).
+        """
         path = Path(path)
         prepare_file(path)
+        read_only = _read_only(path)
         try:
-            conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=busy_timeout_ms() / 1000
-            )
+            db = await cls._connect(path, read_only=read_only, clock=clock)
         except sqlite3.Error as exc:
             raise describe(exc, path) from exc
-        conn.row_factory = aiosqlite.Row
-        db = cls(conn, path)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await db._refuse_foreign()
-            mode = await db.scalar("PRAGMA journal_mode")
-            if str(mode).lower() != "wal":
-                await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await db.migrate()
+            await db._check_owner_and_version()
+            if read_only:
+                if int(await db.scalar("PRAGMA user_version") or 0) < SCHEMA_VERSION:
+                    raise StoreError(
+                        f"database {path} is read-only and needs an upgrade: it can be read "
+                        "once this program can write to it"
+                    )
+            else:
+                mode = await db.scalar("PRAGMA journal_mode")
+                if str(mode).lower() != "wal":
+                    await db.conn.execute("PRAGMA journal_mode = WAL")
+                await db.conn.execute("PRAGMA synchronous = NORMAL")
+                await db.migrate()
+                db.orphans_settled = await db.settle_orphans()
         except sqlite3.Error as exc:
-            await conn.close()
+            await db.conn.close()
             raise describe(exc, path) from exc
-        except StoreError:
-            await conn.close()
+        except BaseException:
+            await db.conn.close()
             raise
         return db
 
+    @classmethod
+    async def _connect(cls, path: Path, *, read_only: bool, clock: Clock) -> Database:
+        """A configured connection; read-only ones open with mode=ro (and, on a read-only
+        file system with no -shm file to share, immutable=1: no one can write it there)."""
+        attempts = [(path, False)]
+        if read_only:
+            uri = path.resolve().as_uri()
+            attempts = [(f"{uri}?mode=ro", True), (f"{uri}?mode=ro&immutable=1", True)]
+        for i, (target, uri_form) in enumerate(attempts):
+            pending = aiosqlite.connect(
+                target, isolation_level=None, timeout=busy_timeout_ms() / 1000, uri=uri_form
+            )
+            try:
+                conn = await pending
+            except sqlite3.Error:
+                # aiosqlite stops its thread without waiting: let it finish while the loop
+                # still runs, or it reports into a closed loop (a traceback after our line).
+                thread = getattr(pending, "_thread", None)
+                if thread is not None:
+                    await asyncio.to_thread(thread.join, 5)
+                raise
+            conn.row_factory = aiosqlite.Row
+            db = cls(conn, path, clock)
+            db.read_only = read_only
+            try:
+                await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+                await conn.execute("PRAGMA foreign_keys = ON")
+                await db.scalar("SELECT count(*) FROM sqlite_master")  # reads the file
+            except sqlite3.Error as exc:
+                await conn.close()
+                if isinstance(exc, sqlite3.OperationalError) and i + 1 < len(attempts):
+                    continue  # read-only without a -shm file: try immutable
+                raise
+            return db
+        raise AssertionError("unreachable")
+
     async def close(self) -> None:
-        """Close the connection."""
+        """Settle this process's calls still in flight as interrupted, then close."""
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            # A failure here leaves the rows to the next process's sweep: never lost.
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                async with self.transaction() as conn:
+                    await conn.execute(_SETTLE_OWNER, (ORPHAN_ERROR, lease.token))
+            lease.release()
         await self.conn.close()
 
     async def interrupt(self) -> None:
         """Stop whatever query the connection is running (it raises QueryInterrupted)."""
         await self.conn.interrupt()
+
+    def lease_token(self) -> str | None:
+        """The token naming this process's lease, taken on first use (see store/lease.py).
+
+        None when no lease can be taken (the folder cannot be created): such calls have no
+        owner, and the next process to open the database settles them if still in flight.
+        """
+        if self._lease is None:
+            lease = Lease(lease_folder(self.path))
+            try:
+                lease.acquire()
+            except OSError:
+                return None
+            self._lease = lease
+        return self._lease.token
+
+    async def settle_orphans(self) -> int:
+        """Settle as `interrupted` the in-flight calls whose process has died; return how many.
+
+        Exactly once: a dead owner's lease is locked by us while its rows are updated with
+        `WHERE status = 'in_flight'` in one write transaction, so two processes opening at
+        once cannot both settle a row, and the rollup triggers move each call from the
+        in_flight group to the interrupted one. Live owners hold their lease and are left
+        alone; so are the leases of processes that died with no call in flight (removed).
+        """
+        own = self._lease.token if self._lease is not None else None
+        found = await self.fetchall("SELECT DISTINCT owner FROM calls WHERE status = 'in_flight'")
+        tokens = [row[0] for row in found if row[0] != own or own is None]
+        folder = lease_folder(self.path)
+        orphans = Orphans(folder)
+        settled = 0
+        try:
+            dead = [token for token in tokens if orphans.claim(token)]
+            if dead:
+                async with self.transaction() as conn:
+                    for token in dead:
+                        cursor = await conn.execute(_SETTLE_OWNER, (ORPHAN_ERROR, token))
+                        settled += max(cursor.rowcount, 0)
+            with contextlib.suppress(OSError):  # leases of processes that died idle
+                for stale in folder.glob("*.lock"):
+                    if stale.stem != own and stale.stem not in tokens:
+                        orphans.claim(stale.stem)
+        finally:
+            orphans.release()
+        return settled
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """The first column of the first row, or None."""
@@ -200,16 +342,26 @@ class Database:
                 await self.conn.execute("ROLLBACK")
             raise describe(exc, self.path) from exc
 
-    async def _refuse_foreign(self) -> None:
-        """Refuse another program's SQLite database before anything (WAL mode, tables) is written.
+    async def _check_owner_and_version(self) -> None:
+        """Refuse another program's SQLite database, or a newer schema, before any write.
 
-        Ours has a user_version from its first migration on; version 0 with tables is not ours.
+        Ours carries our application_id (schema 7 on) and a user_version from its first
+        migration; another id, or version 0 with tables, is not ours.
         """
+        app_id = int(await self.scalar("PRAGMA application_id") or 0)
         version = int(await self.scalar("PRAGMA user_version") or 0)
-        if version == 0 and await self.scalar("SELECT count(*) FROM sqlite_master"):
+        foreign = app_id not in (0, APPLICATION_ID) or (
+            version == 0 and await self.scalar("SELECT count(*) FROM sqlite_master")
+        )
+        if foreign:
             raise StoreError(
                 f"{self.path} is a SQLite database of another program, not a "
                 "promptcache-tui database (left untouched)"
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer promptcache-tui (schema {version}); upgrade"
+                " (left untouched)"
             )
 
     async def migrate(self) -> int:
@@ -228,7 +380,12 @@ class Database:
                 for statement in _statements(MIGRATIONS[number]):
                     await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         return SCHEMA_VERSION
+
+
+_SETTLE_OWNER = """UPDATE calls SET status = 'interrupted', error = coalesce(error, ?),
+    owner = NULL WHERE status = 'in_flight' AND owner IS ?"""
 
 
 def _statements(script: str) -> list[str]:

@@ -246,6 +246,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX calls_errors_by_ts ON calls(ts) WHERE status = 'error';
     """,
+    # 7: the call lifecycle and observed traffic. A call's row is written before its request
+    # leaves (status 'in_flight') and settled as ok, error or interrupted; `owner` names the
+    # lease (store/lease.py) of the process that has it in flight, so a later process can
+    # tell an orphan (its owner died) from a call still running. `client` is the caller's
+    # User-Agent product, `session` a Claude Code session id or a proxy's grouping key.
+    # The rollup triggers already follow status and usage updates: a call counts once in
+    # every state. The partial index keeps the sweep for orphans free on a large log.
+    """
+    ALTER TABLE calls ADD COLUMN client TEXT;
+    ALTER TABLE calls ADD COLUMN session TEXT;
+    ALTER TABLE calls ADD COLUMN owner TEXT;
+    CREATE INDEX calls_in_flight ON calls(owner) WHERE status = 'in_flight';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

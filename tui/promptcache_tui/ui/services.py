@@ -9,11 +9,11 @@ no import circle.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.settings import DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
@@ -58,11 +58,11 @@ class Services:
             return self.clock()
         if self.service is not None:
             return self.service.now()
-        return time.time()
+        return wall_clock()
 
     def wall_now(self) -> float:
         """Wall-clock time for display (an injected clock wins); never reads the simulator."""
-        return self.clock() if self.clock is not None else time.time()
+        return self.clock() if self.clock is not None else wall_clock()
 
     async def current_time(self) -> float:
         """`now()` without blocking the event loop."""

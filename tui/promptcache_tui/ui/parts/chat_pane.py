@@ -20,6 +20,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from promptcache_tui.core.sanitize import terminal_safe
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import (
     CallFailed,
@@ -169,7 +170,7 @@ class ChatPane(Vertical):
         app = services(self)
 
         def on_text(text: str) -> None:
-            self.post_message(TextDelta(text))
+            self.post_message(TextDelta(terminal_safe(text)))  # an answer may quote escapes
 
         try:
             store, service = app.require_store(), app.require_service()

@@ -50,9 +50,11 @@ from textual.widgets import (
     TabPane,
 )
 
-from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.clock import wall_clock
+from promptcache_tui.core.records import IN_FLIGHT, KINDS, CallRecord
+from promptcache_tui.core.records import STATUSES as FINAL_STATUSES
 from promptcache_tui.core.timespan import SpanError, since_bound, until_bound
-from promptcache_tui.export import FORMATS, Exporter, format_for
+from promptcache_tui.export import FORMATS, Exporter, format_for, open_private
 from promptcache_tui.store import CallFilter, Store, StoreError
 from promptcache_tui.store.calls import Facets, Summary
 from promptcache_tui.ui.errors import one_line
@@ -66,8 +68,7 @@ PAGE_SIZE = 100
 EXPORT_CHUNK = 2000
 # Typing in a text filter waits this long for a pause before it queries.
 DEBOUNCE_SECONDS = 0.3
-KINDS = ("chat", "ask", "warm")
-STATUSES = ("ok", "error")
+STATUSES = (*FINAL_STATUSES, IN_FLIGHT)
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -379,7 +380,7 @@ class HistoryScreen(Screen[None]):
         self._pages = self._totals = None
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp((self._clock or time.time)(), UTC)
+        return datetime.fromtimestamp((self._clock or wall_clock)(), UTC)
 
     def _resolve_path(self) -> Path:
         if self._db_path is None:
@@ -503,7 +504,7 @@ class HistoryScreen(Screen[None]):
         # Write beside the target and rename at the end: a failed export leaves no half file.
         partial = path.with_name(path.name + ".part")
         try:
-            handle = await asyncio.to_thread(partial.open, "w", encoding="utf-8", newline="")
+            handle = await asyncio.to_thread(open_private, partial)  # 0600, like the database
         except OSError as exc:
             self.post_message(HistoryFailed("export", f"cannot write {path}: {exc.strerror}"))
             return
