@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +59,14 @@ def _as_blocks(content: Any) -> list[Any]:
     return []
 
 
-def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
-    """Every block of the request in prompt order, with chained hashes and token estimates."""
+def render(
+    params: Mapping[str, Any], *, estimate: Callable[[Any], int] = estimate_block
+) -> list[RenderedBlock]:
+    """Every block of the request in prompt order, with chained hashes and token estimates.
+
+    `estimate` counts one block's tokens; a caller that sees the same blocks again and again
+    (the proxy) passes a memoised one.
+    """
     out: list[RenderedBlock] = []
     digest = _SEED
     total = 0
@@ -100,9 +106,9 @@ def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
         )
 
     for pos, tool in enumerate(params.get("tools") or []):
-        add("tools", None, pos, tool, estimate_block(tool), None, True)
+        add("tools", None, pos, tool, estimate(tool), None, True)
     for pos, block in enumerate(_as_blocks(params.get("system"))):
-        add("system", None, pos, block, estimate_block(block), None, True)
+        add("system", None, pos, block, estimate(block), None, True)
     tier = {k: params[k] for k in _MESSAGE_TIER_FIELDS if params.get(k) is not None}
     for msg, message in enumerate(params.get("messages") or []):
         role = message.get("role") if isinstance(message, Mapping) else None
@@ -112,7 +118,7 @@ def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
             if msg == 0 and pos == 0 and tier:
                 extra["tier"] = tier
             kind = block.get("type") if isinstance(block, Mapping) else None
-            tokens = estimate_block(block) + (MESSAGE_OVERHEAD if pos == 0 else 0)
+            tokens = estimate(block) + (MESSAGE_OVERHEAD if pos == 0 else 0)
             add("messages", msg, pos, block, tokens, extra, kind in CACHEABLE_MESSAGE_TYPES)
     return out
 
