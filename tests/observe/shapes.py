@@ -14,10 +14,31 @@ PARAGRAPH = (
     "and report what you changed. Never guess a path: list the directory instead. "
 )
 TOOL_NAMES = (
-    "Agent Bash CronCreate CronDelete CronList Edit EnterWorktree ExitWorktree NotebookEdit "
-    "Read ReportFindings ScheduleWakeup SendMessage Skill TaskCreate TaskGet TaskList "
-    "TaskOutput TaskStop TaskUpdate WebFetch WebSearch Workflow Write"
-).split()
+    "Agent",
+    "Bash",
+    "CronCreate",
+    "CronDelete",
+    "CronList",
+    "Edit",
+    "EnterWorktree",
+    "ExitWorktree",
+    "NotebookEdit",
+    "Read",
+    "ReportFindings",
+    "ScheduleWakeup",
+    "SendMessage",
+    "Skill",
+    "TaskCreate",
+    "TaskGet",
+    "TaskList",
+    "TaskOutput",
+    "TaskStop",
+    "TaskUpdate",
+    "WebFetch",
+    "WebSearch",
+    "Workflow",
+    "Write",
+)
 MAIN_PROMPT = (
     "\nYou are an interactive agent that helps users with software engineering tasks. "
     + "Follow the instructions below carefully and use the tools available to you. " * 70

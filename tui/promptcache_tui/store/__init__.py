@@ -8,6 +8,7 @@ from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
 from promptcache_tui.store.contexts import ContextRepo, ContextSummary
 from promptcache_tui.store.conversations import ConversationRepo
 from promptcache_tui.store.database import Database, StoreError
+from promptcache_tui.store.observed import ObservedLog
 
 __all__ = ["CallFilter", "CallLog", "ContextSummary", "Store", "StoreError", "parse_since"]
 
@@ -20,6 +21,7 @@ class Store:
         self.contexts = ContextRepo(db)
         self.conversations = ConversationRepo(db)
         self.calls = CallLog(db)
+        self.observed = ObservedLog(db, self.calls, self.contexts)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

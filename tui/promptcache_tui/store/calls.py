@@ -143,6 +143,8 @@ class CallFilter:
     since: str | None = None  # ISO UTC, inclusive
     until: str | None = None  # ISO UTC, exclusive
     search: str | None = None  # substring of the prompt (ASCII case-insensitive)
+    session: str | None = None  # an observed group's key (a Claude Code session id...)
+    client: str | None = None  # the caller's User-Agent product (observed traffic)
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL WHERE clause over `calls` and its parameters."""
@@ -152,6 +154,8 @@ class CallFilter:
             ("context", self.context),
             ("model", self.model),
             ("kind", self.kind),
+            ("session", self.session),
+            ("client", self.client),
         ):
             if value:
                 clauses.append(f"{column} = ?")
@@ -223,8 +227,9 @@ def _next_day(day: str) -> str:
 
 def _plan(filters: CallFilter) -> _Plan:
     """Split a filter into rollup days and raw ranges that together cover it exactly once."""
-    if filters.search:
-        return _Plan(None, (filters,))  # the rollup knows nothing about prompts
+    if filters.search or filters.session or filters.client:
+        # The rollup knows nothing about prompts, sessions or clients.
+        return _Plan(None, (filters,))
     since, until = filters.since, filters.until
     if since and until and since >= until:
         return _Plan(None, ())

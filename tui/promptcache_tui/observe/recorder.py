@@ -1,0 +1,390 @@
+"""Log what the proxy forwards, off the forwarding path, through the call lifecycle.
+
+The proxy reports each `POST /v1/messages` twice (started, finished) and never waits. One
+worker task takes the reports in order and does the work: render the request
+(core/observed: prefix hashes and content per block), `begin` the call (an in-flight row),
+store its prompt by content, then `settle` it (ok / error / interrupted) with the usage the
+tap read, the cost (the same pricing as our own calls), the cached flags of its
+breakpoints and, when it missed, why (core/miss).
+
+A logging failure (disk full, a lock held too long) never reaches the client, whose call
+was already forwarded: the call is reported on stderr instead, with its usage, so nothing
+the API charged for goes unmentioned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from promptcache_tui.core.catalog import Catalog
+from promptcache_tui.core.cost import prices_for
+from promptcache_tui.core.miss import (
+    CallShape,
+    MissExplanation,
+    explain_miss,
+    pick_previous,
+    shape_of,
+)
+from promptcache_tui.core.observed import ObservedRequest, group_key, group_name, observe_request
+from promptcache_tui.core.records import (
+    IN_FLIGHT,
+    CallRecord,
+    LoggedBreakpoint,
+    iso_utc,
+    parse_iso,
+)
+from promptcache_tui.core.sanitize import one_line, redact
+from promptcache_tui.core.ttl import TTLLedger, breakpoint_cached
+from promptcache_tui.observe.exchange import Exchange
+from promptcache_tui.store import Store, StoreError
+
+Report = Callable[[str], None]
+OnLogged = Callable[[CallRecord, MissExplanation | None], None]
+_MEMO = 50_000  # token estimates kept, by content hash
+_RECENT = 4  # recent calls kept per client, to explain the next miss without a query
+_CLIENTS = 16
+CLOSE_TIMEOUT_S = 10.0
+
+
+def to_stderr(line: str) -> None:
+    """The default report: one line on stderr."""
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(slots=True)
+class _Call:
+    """A call between its two reports."""
+
+    record: CallRecord
+    request: ObservedRequest | None
+    logged: bool = False  # its row exists (begin succeeded)
+    problem: str | None = None  # why it could not be logged
+
+
+class _Memo(OrderedDict[str, int]):
+    """Token estimates by content hash, the oldest forgotten past a bound."""
+
+    def __setitem__(self, key: str, value: int) -> None:
+        super().__setitem__(key, value)
+        if len(self) > _MEMO:
+            self.popitem(last=False)
+
+
+class ProxyRecorder:
+    """The proxy's `Recorder`: every proxied call logged with kind `proxy`."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        keep_content: bool = True,
+        live: bool = True,
+        report: Report = to_stderr,
+        on_logged: OnLogged | None = None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.keep_content = keep_content
+        self.live = live
+        self.report = report
+        self.on_logged = on_logged
+        self.unlogged = 0  # calls forwarded but not logged (reported on stderr)
+        self._queue: asyncio.Queue[tuple[str, Exchange]] = asyncio.Queue()
+        self._calls: dict[int, _Call] = {}
+        self._memo = _Memo()
+        self._recent: OrderedDict[str | None, deque[CallShape]] = OrderedDict()
+        self._worker: asyncio.Task[None] | None = None
+        self._open = 0  # calls started and not yet logged as ended
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- the proxy's side: no waiting -------------------------------------------------------
+
+    def started(self, exchange: Exchange) -> None:
+        """A request came in (called on the event loop; returns at once)."""
+        self._ensure_worker()
+        self._open += 1
+        self._idle.clear()
+        self._queue.put_nowait(("started", exchange))
+
+    def finished(self, exchange: Exchange) -> None:
+        """Its response ended."""
+        self._ensure_worker()
+        self._queue.put_nowait(("finished", exchange))
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def drain(self) -> None:
+        """Wait until every call begun so far has ended and is logged (tests, shutdown).
+
+        A client can have its whole answer a moment before the proxy reports the end, so
+        this waits for the ends of the calls already started, not only for the queue.
+        """
+        self._ensure_worker()
+        await self._idle.wait()
+        await self._queue.join()
+
+    async def close(self) -> None:
+        """Log what is pending, then stop the worker."""
+        if self._worker is not None:
+            # A call still open past this is left in flight: closing the store settles it
+            # as interrupted (the lifecycle's own rule), so it is not lost either.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.drain(), CLOSE_TIMEOUT_S)
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    # -- the worker -----------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            what, exchange = await self._queue.get()
+            try:
+                if what == "started":
+                    await self._start(exchange)
+                else:
+                    await self._finish(exchange)
+            except Exception as exc:  # never let one call stop the logging of the next
+                self.report(
+                    f"promptcache-tui proxy: internal error while logging a call: "
+                    f"{type(exc).__name__}: {redact(str(exc), exchange.secrets)}"
+                )
+            finally:
+                if what == "finished":
+                    self._open -= 1
+                    if self._open <= 0:
+                        self._idle.set()
+                self._queue.task_done()
+
+    async def _start(self, exchange: Exchange) -> None:
+        record, request = self._record(exchange)
+        call = _Call(record=record, request=request)
+        self._calls[id(exchange)] = call
+        if exchange.outcome != IN_FLIGHT:
+            return  # already over: it is logged whole when its end is handled
+        try:
+            await self.store.calls.begin(record)
+            call.logged = True
+            await self._save_extras(call, exchange)
+        except StoreError as exc:
+            call.problem = str(exc)
+        await asyncio.sleep(0)  # let the forwarding path run between two pieces of work
+
+    async def _finish(self, exchange: Exchange) -> None:
+        call = self._calls.pop(id(exchange), None)
+        if call is None:  # the start was never seen (cannot happen in order); log it whole
+            record, request = self._record(exchange)
+            call = _Call(record=record, request=request)
+        record = call.record
+        self._settle(record, call.request, exchange)
+        found = await self._explain(record, call.request)
+        if found is not None and record.cache_miss_reason is None:
+            record.cache_miss_reason = redact(found.summary, exchange.secrets)
+        try:
+            if call.logged:
+                await self.store.calls.settle(record)
+            elif call.problem is None:
+                await self.store.calls.log(record)
+                await self._save_extras(call, exchange)
+            if call.problem is None and found is not None and record.id is not None:
+                await self.store.observed.save_miss(record.id, _redacted(found, exchange))
+        except StoreError as exc:
+            call.problem = call.problem or str(exc)
+        if call.problem is not None:
+            self._report_unlogged(record, call.problem)
+        elif self.on_logged is not None:
+            self.on_logged(record, found)
+        self._remember(record, call.request)
+
+    async def _save_extras(self, call: _Call, exchange: Exchange) -> None:
+        """The prompt by content and the group: written once the row exists."""
+        record, request = call.record, call.request
+        if record.id is None or request is None:
+            return
+        await self.store.observed.save_prompt(
+            record.id, request, keep_content=self.keep_content, secrets=exchange.secrets
+        )
+        if record.session is not None:
+            await self.store.observed.ensure_group(
+                record.session,
+                "proxy",
+                name=group_name(record.client, request),
+                client=record.client,
+                model=record.model,
+            )
+
+    # -- building the record --------------------------------------------------------------
+
+    def _record(self, exchange: Exchange) -> tuple[CallRecord, ObservedRequest | None]:
+        request: ObservedRequest | None = None
+        model = "unknown"
+        try:
+            params = json.loads(exchange.body)
+            if isinstance(params, dict):
+                model = str(params.get("model") or "unknown")
+                request = observe_request(params, token_memo=self._memo)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            request = None  # not a request the API would take: logged without a prompt
+        client = exchange.client
+        model = one_line(model)[:100]
+        record = CallRecord(
+            ts=iso_utc(exchange.started_at),
+            kind="proxy",
+            model=model,
+            status=IN_FLIGHT,
+            prices=prices_for(self.catalog, model),
+            client=client,
+            session=group_key(client, model, request.head_hash) if request else None,
+            live=self.live,
+            prompt=request.last_user_text() if request else None,
+            breakpoints=tuple(
+                LoggedBreakpoint(
+                    position=m.position,
+                    ttl=m.ttl,
+                    prefix_hash=m.prefix_hash,
+                    prefix_tokens=m.prefix_tokens,
+                    cached=False,
+                )
+                for m in (request.breakpoints if request else ())
+            ),
+        )
+        return record, request
+
+    def _settle(self, record: CallRecord, request: ObservedRequest | None, ex: Exchange) -> None:
+        tap = ex.tap
+        record.status = ex.outcome if ex.outcome != IN_FLIGHT else "interrupted"
+        record.error = redact(ex.error, ex.secrets) if ex.error else None
+        record.request_id = ex.request_id
+        record.ttft_ms = ex.ttft_ms
+        record.duration_ms = ex.duration_ms
+        if tap is not None:
+            record.usage = tap.to_usage()
+            record.message_id = tap.message_id
+            record.stop_reason = tap.stop_reason
+            if tap.miss_reason:
+                record.cache_miss_reason = tap.miss_reason
+                record.cache_missed_input_tokens = tap.missed_tokens
+            if tap.unreadable and record.status == "ok":
+                record.error = f"usage unreadable: {tap.unreadable}"
+        usage = record.usage
+        cached_tokens = usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+        minimum = self.catalog.min_cache_tokens(record.model)
+        # An interrupted answer had started: its cache writes were made (and billed).
+        wrote = record.status in ("ok", "interrupted")
+        record.breakpoints = tuple(
+            LoggedBreakpoint(
+                position=b.position,
+                ttl=b.ttl,
+                prefix_hash=b.prefix_hash,
+                prefix_tokens=b.prefix_tokens,
+                cached=breakpoint_cached(b.prefix_tokens, cached_tokens, minimum, wrote),
+            )
+            for b in record.breakpoints
+        )
+
+    # -- explaining a miss ----------------------------------------------------------------
+
+    def _shape(self, record: CallRecord, request: ObservedRequest) -> CallShape:
+        return shape_of(
+            request,
+            ts=parse_iso(record.ts),
+            cache_read=record.usage.cache_read_input_tokens,
+            cache_creation=record.usage.cache_creation_input_tokens,
+            cached=[b.cached for b in record.breakpoints],
+            keep_content=self.keep_content,
+            id=record.id,
+        )
+
+    async def _explain(
+        self, record: CallRecord, request: ObservedRequest | None
+    ) -> MissExplanation | None:
+        if request is None or record.status != "ok" or not request.breakpoints:
+            return None
+        current = self._shape(record, request)
+        candidates = list(self._recent.get(record.client, ()))
+        if not candidates and current.cache_read == 0 and record.id is not None:
+            # Nothing in memory (the proxy just started): ask the log.
+            for earlier in await self.store.observed.recent_cached(
+                client=record.client, before_id=record.id, session=record.session
+            ):
+                shape = await self.store.observed.shape(earlier)
+                if shape is not None:
+                    candidates.append(shape)
+        previous = pick_previous(current, candidates)
+        expiry = await self._expiry(record, previous) if previous is not None else None
+        return explain_miss(
+            current,
+            previous,
+            min_tokens=self.catalog.min_cache_tokens(record.model),
+            expiry=expiry,
+        )
+
+    async def _expiry(self, record: CallRecord, previous: CallShape) -> dict[str, float]:
+        """When the ledger thought each of the earlier call's entries expired, as of this call
+        (reads by other calls in between refresh them)."""
+        if record.usage.cache_read_input_tokens > 0:
+            return {}  # partial misses are about content, not time
+        now = parse_iso(record.ts)
+        hashes = [m.prefix_hash for m in previous.marks if m.cached]
+        ledger = TTLLedger(lambda: now)
+        ledger.record_all(e for e in await self.store.calls.cache_events(hashes) if e.ts < now)
+        out: dict[str, float] = {}
+        for h in hashes:
+            state = ledger.state(previous.model, h, now)
+            if state.expires_at is not None:
+                out[h] = state.expires_at
+        return out
+
+    def _remember(self, record: CallRecord, request: ObservedRequest | None) -> None:
+        if (
+            request is None
+            or record.status != "ok"
+            or not any(b.cached for b in record.breakpoints)
+        ):
+            return
+        recent = self._recent.get(record.client)
+        if recent is None:
+            recent = self._recent[record.client] = deque(maxlen=_RECENT)
+        self._recent.move_to_end(record.client)
+        recent.appendleft(self._shape(record, request))
+        while len(self._recent) > _CLIENTS:
+            self._recent.popitem(last=False)
+
+    def _report_unlogged(self, record: CallRecord, problem: str) -> None:
+        self.unlogged += 1
+        u = record.usage
+        self.report(
+            "promptcache-tui proxy: a call was forwarded but not logged "
+            f"({one_line(problem)}): {record.ts} {one_line(record.model)} {record.status}, "
+            f"input {u.input_tokens}, cache write {u.cache_creation_input_tokens} "
+            f"(5m {u.cache_creation_5m_tokens}, 1h {u.cache_creation_1h_tokens}), "
+            f"cache read {u.cache_read_input_tokens}, output {u.output_tokens}, "
+            f"request id {one_line(record.request_id or '-')}"
+        )
+
+
+def _redacted(found: MissExplanation, exchange: Exchange) -> MissExplanation:
+    def clean(text: str | None) -> str | None:
+        return redact(text, exchange.secrets) if text else text
+
+    return MissExplanation(
+        code=found.code,
+        summary=clean(found.summary) or found.code,
+        block_index=found.block_index,
+        block_label=found.block_label,
+        before=clean(found.before),
+        after=clean(found.after),
+        gap_s=found.gap_s,
+        previous_call_id=found.previous_call_id,
+    )
