@@ -63,6 +63,7 @@ SUBCOMMANDS = {
     "stats": "promptcache_tui.cli.history_cmd:stats",
     "plan": "promptcache_tui.cli.plan_cmd:plan_cmd",
     "sim": "promptcache_tui.cli.sim_cmd:sim",
+    "import": "promptcache_tui.cli.import_cmd:import_group",
 }
 
 

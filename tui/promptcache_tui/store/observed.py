@@ -34,7 +34,7 @@ from promptcache_tui.core.observed import (
 from promptcache_tui.core.records import CallRecord, parse_iso
 from promptcache_tui.core.sanitize import REDACTED, one_line
 from promptcache_tui.core.ttl import EntryState, SessionEvent, TTLLedger, session_state
-from promptcache_tui.store.calls import CallLog
+from promptcache_tui.store.calls import _INSERT_CALL, CallLog, _call_row
 from promptcache_tui.store.contexts import ContextRepo
 from promptcache_tui.store.database import Database, StoreError, now_iso
 
@@ -551,6 +551,24 @@ class ObservedLog:
         except (SaveError, ValueError) as exc:
             raise StoreError(str(exc)) from exc
         return await self.contexts.add(ctx)
+
+    # -- imports --------------------------------------------------------------------------
+
+    async def insert_imported(self, records: Sequence[CallRecord]) -> list[int | None]:
+        """Insert imported calls in one transaction; a call already imported (by another
+        process meanwhile: the unique index on imported message ids) is skipped: its id
+        is None."""
+        if not records:
+            return []
+        ids: list[int | None] = []
+        statement = _INSERT_CALL.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+        async with self.db.transaction() as conn:
+            for record in records:
+                cursor = await conn.execute(statement, _call_row(None, record))
+                ids.append(int(cursor.lastrowid) if cursor.rowcount == 1 else None)
+        for record, call_id in zip(records, ids, strict=True):
+            record.id = call_id
+        return ids
 
     # -- import progress ------------------------------------------------------------------
 
