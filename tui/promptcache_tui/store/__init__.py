@@ -9,6 +9,7 @@ from promptcache_tui.store.contexts import ContextRepo, ContextSummary
 from promptcache_tui.store.conversations import ConversationRepo
 from promptcache_tui.store.database import Database, StoreError
 from promptcache_tui.store.observed import ObservedLog
+from promptcache_tui.store.watch import CallWatch
 
 __all__ = ["CallFilter", "CallLog", "ContextSummary", "Store", "StoreError", "parse_since"]
 
@@ -27,6 +28,10 @@ class Store:
     async def open(cls, path: Path) -> Store:
         """Open (and create or migrate) the database at `path`."""
         return cls(await Database.open(path))
+
+    async def watch(self) -> CallWatch:
+        """Follow calls logged by any process from now on (poll it once a second)."""
+        return await CallWatch.from_now(self.db, self.calls)
 
     async def close(self) -> None:
         """Close the connection."""
