@@ -63,6 +63,9 @@ class Exchange:
 class Recorder(Protocol):
     """Where the proxy reports exchanges. Both calls must return at once (no I/O)."""
 
+    async def room(self) -> None:
+        """Returns when the recorder can take another call (at once, unless far behind)."""
+
     def started(self, exchange: Exchange) -> None:
         """A request came in and is being forwarded."""
 

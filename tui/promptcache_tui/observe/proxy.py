@@ -189,6 +189,8 @@ class ProxyApp:
         recorded = scope["method"] == "POST" and scope["path"] in RECORDED
         exchange = None
         if recorded and self.recorder is not None:
+            arrived, perf_arrived = self._clock(), time.perf_counter()
+            await self.recorder.room()  # waits only when the log is far behind
             exchange = Exchange(
                 method=scope["method"],
                 path=scope["path"],
@@ -196,8 +198,8 @@ class ProxyApp:
                 user_agent=_header(headers, b"user-agent"),
                 session_header=_header(headers, b"x-claude-code-session-id"),
                 body=body,
-                started_at=self._clock(),
-                perf_start=time.perf_counter(),
+                started_at=arrived,
+                perf_start=perf_arrived,
                 secrets=_credentials(headers),
             )
             self.recorder.started(exchange)

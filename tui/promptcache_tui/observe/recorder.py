@@ -20,7 +20,9 @@ import json
 import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import aiosqlite
 
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.cost import prices_for
@@ -43,12 +45,17 @@ from promptcache_tui.core.sanitize import one_line, redact
 from promptcache_tui.core.ttl import TTLLedger, breakpoint_cached
 from promptcache_tui.observe.exchange import Exchange
 from promptcache_tui.store import Store, StoreError
+from promptcache_tui.store.calls import Also
+from promptcache_tui.store.observed import PreparedPrompt
 
 Report = Callable[[str], None]
 OnLogged = Callable[[CallRecord, MissExplanation | None], None]
-_MEMO = 50_000  # token estimates kept, by content hash
+_MEMO = 5_000  # token estimates kept, by content hash (bounded: RSS stays flat)
 _RECENT = 4  # recent calls kept per client, to explain the next miss without a query
 _CLIENTS = 16
+BATCH = 64  # reports handled together when the log is behind
+MAX_BACKLOG = 512  # calls not yet logged before new requests wait (see `room`)
+MAX_BACKLOG_BYTES = 128 * 1024 * 1024
 CLOSE_TIMEOUT_S = 10.0
 
 
@@ -63,8 +70,12 @@ class _Call:
 
     record: CallRecord
     request: ObservedRequest | None
+    exchange: Exchange
+    miss: MissExplanation | None = None  # why it missed (redacted)
+    compared: CallRecord | None = None  # the call the miss was explained against
     logged: bool = False  # its row exists (begin succeeded)
     problem: str | None = None  # why it could not be logged
+    prepared: PreparedPrompt | None = None  # its prompt, ready to write
 
 
 class _Memo(OrderedDict[str, int]):
@@ -99,18 +110,34 @@ class ProxyRecorder:
         self._queue: asyncio.Queue[tuple[str, Exchange]] = asyncio.Queue()
         self._calls: dict[int, _Call] = {}
         self._memo = _Memo()
-        self._recent: OrderedDict[str | None, deque[CallShape]] = OrderedDict()
+        self._recent: OrderedDict[str | None, deque[tuple[CallShape, CallRecord]]] = OrderedDict()
         self._worker: asyncio.Task[None] | None = None
         self._open = 0  # calls started and not yet logged as ended
         self._idle = asyncio.Event()
         self._idle.set()
+        self._pending_bytes = 0  # request bodies held by calls not yet logged
+        self._room = asyncio.Event()
+        self._room.set()
 
     # -- the proxy's side: no waiting -------------------------------------------------------
+
+    async def room(self) -> None:
+        """Wait while the log is too far behind (only under sustained overload).
+
+        Every pending call holds its request body; past `MAX_BACKLOG` calls or
+        `MAX_BACKLOG_BYTES` of bodies the proxy holds new requests back (before they are
+        forwarded) until the log has caught up by half, so memory stays bounded and no
+        call goes unlogged.
+        """
+        while self._open >= MAX_BACKLOG or self._pending_bytes >= MAX_BACKLOG_BYTES:
+            self._room.clear()
+            await self._room.wait()
 
     def started(self, exchange: Exchange) -> None:
         """A request came in (called on the event loop; returns at once)."""
         self._ensure_worker()
         self._open += 1
+        self._pending_bytes += len(exchange.body)
         self._idle.clear()
         self._queue.put_nowait(("started", exchange))
 
@@ -149,80 +176,153 @@ class ProxyRecorder:
 
     async def _work(self) -> None:
         while True:
-            what, exchange = await self._queue.get()
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            whole: list[_Call] = []
             try:
-                if what == "started":
-                    await self._start(exchange)
-                else:
-                    await self._finish(exchange)
-            except Exception as exc:  # never let one call stop the logging of the next
-                self.report(
-                    f"promptcache-tui proxy: internal error while logging a call: "
-                    f"{type(exc).__name__}: {redact(str(exc), exchange.secrets)}"
-                )
+                for what, exchange in batch:
+                    try:
+                        if what == "started":
+                            await self._start(exchange)
+                        else:
+                            call = await self._finish(exchange)
+                            if call is not None:
+                                whole.append(call)
+                    except Exception as exc:  # one call never stops the logging of the next
+                        self._internal_error(exc, exchange)
+                    await asyncio.sleep(0)  # the forwarding path runs between two calls' work
+                if whole:
+                    try:
+                        await self._log_whole(whole)
+                    except Exception as exc:
+                        self._internal_error(exc, whole[0].exchange)
             finally:
-                if what == "finished":
-                    self._open -= 1
-                    if self._open <= 0:
-                        self._idle.set()
-                self._queue.task_done()
+                for what, exchange in batch:
+                    if what == "finished":
+                        self._open -= 1
+                        self._pending_bytes -= len(exchange.body)
+                    self._queue.task_done()
+                if self._open <= 0:
+                    self._idle.set()
+                if self._open < MAX_BACKLOG // 2 and self._pending_bytes < MAX_BACKLOG_BYTES // 2:
+                    self._room.set()
+
+    def _internal_error(self, exc: Exception, exchange: Exchange | None) -> None:
+        secrets = exchange.secrets if exchange is not None else ()
+        self.report(
+            f"promptcache-tui proxy: internal error while logging a call: "
+            f"{type(exc).__name__}: {redact(str(exc), secrets)}"
+        )
 
     async def _start(self, exchange: Exchange) -> None:
         record, request = self._record(exchange)
-        call = _Call(record=record, request=request)
+        call = _Call(record=record, request=request, exchange=exchange)
         self._calls[id(exchange)] = call
         if exchange.outcome != IN_FLIGHT:
-            return  # already over: it is logged whole when its end is handled
+            # Already over (the log is behind): logged whole with its end, in a batch.
+            return
         try:
-            await self.store.calls.begin(record)
+            also = await self._prompt_writer(call)
+            await self.store.calls.begin(record, also=also)
             call.logged = True
-            await self._save_extras(call, exchange)
+            self._written(call)
         except StoreError as exc:
             call.problem = str(exc)
-        await asyncio.sleep(0)  # let the forwarding path run between two pieces of work
 
-    async def _finish(self, exchange: Exchange) -> None:
+    async def _finish(self, exchange: Exchange) -> _Call | None:
+        """Settle a call begun in flight; return one never begun, to be logged whole."""
         call = self._calls.pop(id(exchange), None)
         if call is None:  # the start was never seen (cannot happen in order); log it whole
             record, request = self._record(exchange)
-            call = _Call(record=record, request=request)
+            call = _Call(record=record, request=request, exchange=exchange)
         record = call.record
         self._settle(record, call.request, exchange)
-        found = await self._explain(record, call.request)
-        if found is not None and record.cache_miss_reason is None:
-            record.cache_miss_reason = redact(found.summary, exchange.secrets)
-        try:
-            if call.logged:
-                await self.store.calls.settle(record)
-            elif call.problem is None:
-                await self.store.calls.log(record)
-                await self._save_extras(call, exchange)
-            if call.problem is None and found is not None and record.id is not None:
-                await self.store.observed.save_miss(record.id, _redacted(found, exchange))
-        except StoreError as exc:
-            call.problem = call.problem or str(exc)
-        if call.problem is not None:
-            self._report_unlogged(record, call.problem)
-        elif self.on_logged is not None:
-            self.on_logged(record, found)
+        found, call.compared = await self._explain(record, call.request)
+        if found is not None:
+            call.miss = _redacted(found, exchange)
+            if record.cache_miss_reason is None:
+                record.cache_miss_reason = call.miss.summary
         self._remember(record, call.request)
+        if call.problem is None and not call.logged:
+            return call
+        if call.logged:
+            try:
+                await self.store.calls.settle(record, also=self._miss_writer(call))
+            except StoreError as exc:
+                call.problem = str(exc)
+        self._done(call)
+        return None
 
-    async def _save_extras(self, call: _Call, exchange: Exchange) -> None:
-        """The prompt by content and the group: written once the row exists."""
+    async def _log_whole(self, calls: list[_Call]) -> None:
+        """Calls that ended before the log got to them: all in two transactions."""
+        try:
+            await self.store.calls.log_many([c.record for c in calls])
+            writers = [(c, await self._prompt_writer(c)) for c in calls]
+            async with self.store.db.transaction() as conn:
+                for call, prompt in writers:
+                    call_id = call.record.id or 0
+                    if prompt is not None:
+                        await prompt(conn, call_id)
+                    await self._miss_writer(call)(conn, call_id)
+            for call in calls:
+                self._written(call)
+        except StoreError as exc:
+            for call in calls:
+                call.problem = call.problem or str(exc)
+        for call in calls:
+            self._done(call)
+
+    def _miss_writer(self, call: _Call) -> Also:
+        async def write(conn: aiosqlite.Connection, call_id: int) -> None:
+            miss = call.miss
+            if miss is None:
+                return
+            if call.compared is not None and call.compared.id is not None:
+                # The call compared with may have been logged in this same batch.
+                miss = replace(miss, previous_call_id=call.compared.id)
+            await self.store.observed.write_miss(conn, call_id, miss)
+
+        return write
+
+    def _done(self, call: _Call) -> None:
+        if call.problem is not None:
+            self._report_unlogged(call.record, call.problem)
+        elif self.on_logged is not None:
+            self.on_logged(call.record, call.miss)
+
+    async def _prompt_writer(self, call: _Call) -> Also | None:
+        """What to write with the call's row: its prompt by content, and its group the
+        first time (prepared here, with reads only; written in the row's transaction)."""
         record, request = call.record, call.request
-        if record.id is None or request is None:
-            return
-        await self.store.observed.save_prompt(
-            record.id, request, keep_content=self.keep_content, secrets=exchange.secrets
+        if request is None:
+            return None
+        observed = self.store.observed
+        call.prepared = await observed.prepare_prompt(
+            request, keep_content=self.keep_content, secrets=call.exchange.secrets
         )
-        if record.session is not None:
-            await self.store.observed.ensure_group(
-                record.session,
-                "proxy",
-                name=group_name(record.client, request),
-                client=record.client,
-                model=record.model,
-            )
+        prepared = call.prepared
+        group = (
+            record.session if record.session and not observed.knows_group(record.session) else None
+        )
+        name = group_name(record.client, request)
+
+        async def write(conn: aiosqlite.Connection, call_id: int) -> None:
+            await observed.write_prompt(conn, call_id, prepared)
+            if group is not None:
+                await observed.write_group(
+                    conn, group, "proxy", name=name, client=record.client, model=record.model
+                )
+
+        return write
+
+    def _written(self, call: _Call) -> None:
+        """The row and its prompt committed: remember what is stored now."""
+        observed = self.store.observed
+        if call.prepared is not None:
+            observed.remember(call.prepared)
+        if call.record.session is not None:
+            observed.group_written(call.record.session)
 
     # -- building the record --------------------------------------------------------------
 
@@ -308,12 +408,15 @@ class ProxyRecorder:
 
     async def _explain(
         self, record: CallRecord, request: ObservedRequest | None
-    ) -> MissExplanation | None:
+    ) -> tuple[MissExplanation | None, CallRecord | None]:
+        """Why the call missed, and the earlier call it was compared with."""
         if request is None or record.status != "ok" or not request.breakpoints:
-            return None
+            return None, None
         current = self._shape(record, request)
-        candidates = list(self._recent.get(record.client, ()))
-        if not candidates and current.cache_read == 0 and record.id is not None:
+        recent = list(self._recent.get(record.client, ()))
+        candidates = [shape for shape, _ in recent]
+        owners = {id(shape): earlier for shape, earlier in recent}
+        if not candidates and current.cache_read == 0:
             # Nothing in memory (the proxy just started): ask the log.
             for earlier in await self.store.observed.recent_cached(
                 client=record.client, before_id=record.id, session=record.session
@@ -321,14 +424,16 @@ class ProxyRecorder:
                 shape = await self.store.observed.shape(earlier)
                 if shape is not None:
                     candidates.append(shape)
+                    owners[id(shape)] = earlier
         previous = pick_previous(current, candidates)
         expiry = await self._expiry(record, previous) if previous is not None else None
-        return explain_miss(
+        found = explain_miss(
             current,
             previous,
             min_tokens=self.catalog.min_cache_tokens(record.model),
             expiry=expiry,
         )
+        return found, owners.get(id(previous)) if previous is not None else None
 
     async def _expiry(self, record: CallRecord, previous: CallShape) -> dict[str, float]:
         """When the ledger thought each of the earlier call's entries expired, as of this call
@@ -357,7 +462,7 @@ class ProxyRecorder:
         if recent is None:
             recent = self._recent[record.client] = deque(maxlen=_RECENT)
         self._recent.move_to_end(record.client)
-        recent.appendleft(self._shape(record, request))
+        recent.appendleft((self._shape(record, request), record))
         while len(self._recent) > _CLIENTS:
             self._recent.popitem(last=False)
 

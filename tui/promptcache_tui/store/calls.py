@@ -9,7 +9,7 @@ and last day of a date range that does not start or end at midnight UTC.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,6 +29,8 @@ from promptcache_tui.core.sanitize import redact
 from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
 
+# Rows written with a call in the same transaction: `also(conn, call_id)`.
+Also = Callable[[aiosqlite.Connection, int], Awaitable[None]]
 # What stats and breakdowns group by: the key in the rollup, and in raw `calls` rows.
 GROUPS = ("context", "model", "day", "kind", "status")
 _RAW_KEY = {
@@ -491,7 +493,7 @@ class CallLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def log(self, rec: CallRecord) -> int:
+    async def log(self, rec: CallRecord, *, also: Also | None = None) -> int:
         """Insert a finished call and its breakpoints in one transaction; return its id.
 
         For calls known only after the fact (imports). A call this process sends goes
@@ -501,6 +503,8 @@ class CallLog:
             cursor = await conn.execute(_INSERT_CALL, _call_row(None, rec))
             call_id = int(cursor.lastrowid or 0)
             await conn.executemany(_INSERT_BREAKPOINT, _breakpoint_rows(call_id, rec))
+            if also is not None:
+                await also(conn, call_id)
         rec.id = call_id
         return call_id
 
@@ -519,12 +523,14 @@ class CallLog:
     # closing the store settles this process's own leftovers. Each call is one row in every
     # state, so totals (the rollup) count it exactly once.
 
-    async def begin(self, rec: CallRecord) -> int:
+    async def begin(self, rec: CallRecord, *, also: Also | None = None) -> int:
         """Log a call about to be sent, before its request leaves; return its id.
 
         The row is written with status `in_flight` (whatever `rec.status` said) and
         owned by this process's lease; `rec.id` is set. Raises StoreError if it cannot be
-        written: then do not send the call (it could not be accounted for).
+        written: then do not send the call (it could not be accounted for). `also(conn,
+        call_id)` writes rows that belong with the call in the same transaction (the
+        proxy stores the call's prompt so).
         """
         rec.status = IN_FLIGHT
         owner = self.db.lease_token()
@@ -532,6 +538,8 @@ class CallLog:
             cursor = await conn.execute(_INSERT_CALL, _call_row(None, rec, owner))
             call_id = int(cursor.lastrowid or 0)
             await conn.executemany(_INSERT_BREAKPOINT, _breakpoint_rows(call_id, rec))
+            if also is not None:
+                await also(conn, call_id)
         rec.id = call_id
         return call_id
 
@@ -543,14 +551,15 @@ class CallLog:
         """
         await self._write(rec, self.db.lease_token() if rec.status == IN_FLIGHT else None)
 
-    async def settle(self, rec: CallRecord) -> None:
+    async def settle(self, rec: CallRecord, *, also: Also | None = None) -> None:
         """End a call begun with `begin`: `rec.status` is ok, error or interrupted, and
-        `rec.usage` the usage known so far (its cost follows from the record's prices)."""
+        `rec.usage` the usage known so far (its cost follows from the record's prices).
+        `also` as for `begin` (the proxy stores why the call missed so)."""
         if rec.status not in STATUSES:
             raise ValueError(f"settle needs a final status, not {rec.status!r}")
-        await self._write(rec, None)
+        await self._write(rec, None, also)
 
-    async def _write(self, rec: CallRecord, owner: str | None) -> None:
+    async def _write(self, rec: CallRecord, owner: str | None, also: Also | None = None) -> None:
         if rec.id is None:
             raise ValueError("this call was never begun (no id)")
         values = _values(rec, owner)
@@ -559,6 +568,8 @@ class CallLog:
             await conn.executemany(
                 _UPDATE_BREAKPOINT, [(int(b.cached), rec.id, b.position) for b in rec.breakpoints]
             )
+            if also is not None:
+                await also(conn, rec.id)
 
     async def log_many(self, records: Sequence[CallRecord]) -> list[int]:
         """Insert many calls in one transaction (imports, benchmarks); return their ids."""
