@@ -9,11 +9,11 @@ logged here.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import TTL_SECONDS
 
 Clock = Callable[[], float]
@@ -77,7 +77,7 @@ def breakpoint_cached(
 class TTLLedger:
     """Entries and their expiry, fed with cache events from the call log."""
 
-    def __init__(self, clock: Clock = time.time) -> None:
+    def __init__(self, clock: Clock = wall_clock) -> None:
         self._clock = clock
         self._expiry: dict[tuple[str, str], tuple[float, str]] = {}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
 from promptcache_tui.store.contexts import ContextRepo, ContextSummary
 from promptcache_tui.store.conversations import ConversationRepo
@@ -25,9 +26,10 @@ class Store:
         self.observed = ObservedLog(db, self.calls, self.contexts)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (and create or migrate) the database at `path`."""
-        return cls(await Database.open(path))
+    async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Store:
+        """Open (and create or migrate) the database at `path`; `clock` stamps contexts and
+        conversations (created, updated, last used)."""
+        return cls(await Database.open(path, clock=clock))
 
     async def watch(self) -> CallWatch:
         """Follow calls logged by any process from now on (poll it once a second)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import (
     IN_FLIGHT,
@@ -25,7 +26,7 @@ from promptcache_tui.core.records import (
     iso_utc,
     parse_iso,
 )
-from promptcache_tui.core.sanitize import redact
+from promptcache_tui.core.sanitize import one_line, redact
 from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
 
@@ -104,17 +105,23 @@ _RAW_SUMS = """COUNT(*), SUM(input_tokens), SUM(cache_creation_input_tokens),
 
 def parse_since(value: str, now: datetime | None = None) -> str:
     """`7d`, `12h`, `30m`, `2w` or an ISO date/time -> an ISO UTC lower bound."""
-    now = now or datetime.now(UTC)
+    now = now or datetime.fromtimestamp(wall_clock(), UTC)
     text = value.strip()
     match = _SINCE_RE.match(text)
     if match:
-        delta = timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
-        return (now - delta).isoformat(timespec="microseconds")
+        try:
+            delta = timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
+            return (now - delta).isoformat(timespec="microseconds")
+        except (OverflowError, ValueError) as exc:
+            raise StoreError(
+                f"invalid --since {one_line(value)!r}: that reaches back before the year 1"
+            ) from exc
     try:
         return iso_utc(parse_iso(text))
     except ValueError as exc:
         raise StoreError(
-            f"invalid --since {value!r}: use a span like 7d, 12h, 30m or an ISO date (2026-11-01)"
+            f"invalid --since {one_line(value)!r}: use a span like 7d, 12h, 30m or an ISO date "
+            "(2026-11-01)"
         ) from exc
 
 
@@ -570,6 +577,10 @@ class CallLog:
             )
             if also is not None:
                 await also(conn, rec.id)
+            cursor = await conn.execute("SELECT context FROM calls WHERE id = ?", (rec.id,))
+            row = await cursor.fetchone()
+        if row is not None:
+            rec.context = row[0]  # renamed while in flight: the record says so too
 
     async def log_many(self, records: Sequence[CallRecord]) -> list[int]:
         """Insert many calls in one transaction (imports, benchmarks); return their ids."""
