@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import Iterator
@@ -348,11 +349,12 @@ def test_a_logging_failure_never_fails_the_call(
     assert proxy_to.recorder is not None
     store = proxy_to.recorder.store
 
-    async def full(*args: Any, **kwargs: Any) -> None:
+    @contextlib.asynccontextmanager
+    async def full() -> Any:
         raise StoreError(f"disk full: cannot write to {home / 'promptcache.sqlite3'}")
+        yield  # (a generator: the context manager fails on entry)
 
-    monkeypatch.setattr(store.calls, "begin", full)
-    monkeypatch.setattr(store.calls, "log", full)
+    monkeypatch.setattr(store.db, "transaction", full)  # every write fails
     client = anthropic.Anthropic(api_key=SECRET, base_url=proxy_to.base_url, max_retries=0)
     with client.messages.stream(**{k: v for k, v in BODY.items() if k != "stream"}) as stream:
         assert "".join(stream.text_stream) == "Hello"

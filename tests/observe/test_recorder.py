@@ -64,6 +64,7 @@ def test_a_backlog_is_logged_in_batches_with_prompts_and_misses(home: Path) -> N
             recorder = ProxyRecorder(store, load_catalog(home))
             for exchange in exchanges:  # reported before the worker gets to any of them
                 recorder.started(exchange)
+                recorder.streaming(exchange)
                 recorder.finished(exchange)
             await recorder.drain()
             await recorder.close()
@@ -96,6 +97,7 @@ def test_new_calls_wait_while_the_log_is_far_behind(
                 exchange = finished_exchange(claude_code_request(turns=1), T0 + i, usage)
                 exchange.outcome = "in_flight"  # still streaming
                 recorder.started(exchange)
+                recorder.streaming(exchange)
                 open_calls.append(exchange)
             waiting = asyncio.ensure_future(recorder.room())
             await asyncio.sleep(0)

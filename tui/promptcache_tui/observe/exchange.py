@@ -53,6 +53,7 @@ class Exchange:
     error: str | None = None
     ttft_ms: float | None = None
     duration_ms: float | None = None
+    reported: bool = False  # the recorder was told it is streaming
 
     @property
     def client(self) -> str | None:
@@ -67,7 +68,10 @@ class Recorder(Protocol):
         """Returns when the recorder can take another call (at once, unless far behind)."""
 
     def started(self, exchange: Exchange) -> None:
-        """A request came in and is being forwarded."""
+        """A request came in and is being forwarded (count it; nothing to write yet)."""
+
+    def streaming(self, exchange: Exchange) -> None:
+        """Its first token is on its way to the client (or it took long): log it in flight."""
 
     def finished(self, exchange: Exchange) -> None:
         """The response ended (fully, with an error, or cut short)."""

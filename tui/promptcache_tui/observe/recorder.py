@@ -134,11 +134,15 @@ class ProxyRecorder:
             await self._room.wait()
 
     def started(self, exchange: Exchange) -> None:
-        """A request came in (called on the event loop; returns at once)."""
-        self._ensure_worker()
+        """A request came in (called on the event loop; returns at once): counted, so that
+        `drain` waits for its end and `room` for the backlog."""
         self._open += 1
         self._pending_bytes += len(exchange.body)
         self._idle.clear()
+
+    def streaming(self, exchange: Exchange) -> None:
+        """Its answer is under way: the worker writes the row in flight."""
+        self._ensure_worker()
         self._queue.put_nowait(("started", exchange))
 
     def finished(self, exchange: Exchange) -> None:

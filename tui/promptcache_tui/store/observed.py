@@ -238,15 +238,18 @@ class ObservedLog:
         """Write a prepared prompt inside the caller's transaction (e.g. `calls.begin`'s)."""
         if prepared.leaf is None:
             return
-        await conn.executemany(
-            "INSERT OR IGNORE INTO prompt_contents (hash, size, data) VALUES (?, ?, ?)",
-            prepared.contents,
-        )
-        await conn.executemany(
-            "INSERT OR IGNORE INTO prompt_prefixes (hash, parent, content, depth, section,"
-            " message_index, block_index, role, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            prepared.nodes,
-        )
+        # Each statement is a round trip to the database thread: none for nothing to add.
+        if prepared.contents:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO prompt_contents (hash, size, data) VALUES (?, ?, ?)",
+                prepared.contents,
+            )
+        if prepared.nodes:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO prompt_prefixes (hash, parent, content, depth, section,"
+                " message_index, block_index, role, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                prepared.nodes,
+            )
         await conn.execute(
             "UPDATE calls SET prompt_leaf = ? WHERE id = ?", (prepared.leaf, call_id)
         )
