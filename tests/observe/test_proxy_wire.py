@@ -364,3 +364,13 @@ def test_a_logging_failure_never_fails_the_call(
     assert "forwarded but not logged (disk full" in line
     assert "cache write 3000 (5m 1000, 1h 2000)" in line and "output 5" in line
     assert SECRET not in line
+
+
+def test_a_body_of_exactly_32_mb_is_forwarded(
+    proxy_to: ProxyServer, upstream: ScriptedUpstream
+) -> None:
+    body = b"x" * MAX_BODY_BYTES
+    with httpx2.Client(timeout=120) as client:
+        response = client.put(proxy_to.base_url + "/v1/files", content=body)
+    assert response.status_code == 200
+    assert len(upstream.seen[0].body) == MAX_BODY_BYTES

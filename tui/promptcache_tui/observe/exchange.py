@@ -44,7 +44,6 @@ class Exchange:
     body: bytes
     started_at: float  # epoch seconds (the recorder's clock) when the request came in
     perf_start: float  # perf_counter at the same moment
-    session_header: str | None = None  # Claude Code's x-claude-code-session-id
     secrets: tuple[str, ...] = field(default=(), repr=False)
     status: int | None = None
     request_id: str | None = None

@@ -198,7 +198,6 @@ class ProxyApp:
                 path=scope["path"],
                 query=scope.get("query_string", b"").decode("latin-1"),
                 user_agent=_header(headers, b"user-agent"),
-                session_header=_header(headers, b"x-claude-code-session-id"),
                 body=body,
                 started_at=arrived,
                 perf_start=perf_arrived,

@@ -183,24 +183,10 @@ class ProxyRecorder:
             batch = [await self._queue.get()]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            whole: list[_Call] = []
             try:
-                for what, exchange in batch:
-                    try:
-                        if what == "started":
-                            await self._start(exchange)
-                        else:
-                            call = await self._finish(exchange)
-                            if call is not None:
-                                whole.append(call)
-                    except Exception as exc:  # one call never stops the logging of the next
-                        self._internal_error(exc, exchange)
-                    await asyncio.sleep(0)  # the forwarding path runs between two calls' work
-                if whole:
-                    try:
-                        await self._log_whole(whole)
-                    except Exception as exc:
-                        self._internal_error(exc, whole[0].exchange)
+                await self._handle(batch)
+            except Exception as exc:  # one batch never stops the logging of the next
+                self._internal_error(exc, batch[0][1])
             finally:
                 for what, exchange in batch:
                     if what == "finished":
@@ -219,28 +205,52 @@ class ProxyRecorder:
             f"{type(exc).__name__}: {redact(str(exc), secrets)}"
         )
 
-    async def _start(self, exchange: Exchange) -> None:
+    async def _handle(self, batch: list[tuple[str, Exchange]]) -> None:
+        """The reports that piled up, in order, in as few transactions as they allow.
+
+        One report when the log keeps up; when it is behind, the calls that started are
+        begun together, those that ended are settled together, and those that both
+        started and ended meanwhile are logged whole, once.
+        """
+        ending = {id(exchange) for what, exchange in batch if what == "finished"}
+        begin: list[_Call] = []  # started here and still going: rows in flight
+        whole: list[_Call] = []  # started and ended here: one row, already final
+        settle: list[_Call] = []  # begun before, ended here
+        for what, exchange in batch:
+            try:
+                if what == "started":
+                    call = self._open_call(exchange)
+                    if id(exchange) not in ending and exchange.outcome == IN_FLIGHT:
+                        begin.append(call)
+                else:
+                    call = self._calls.pop(id(exchange), None) or self._open_call(
+                        exchange, keep=False
+                    )
+                    await self._close(call)
+                    if call.logged:
+                        settle.append(call)
+                    elif call.problem is None:
+                        whole.append(call)
+                    else:
+                        self._done(call)
+            except Exception as exc:
+                self._internal_error(exc, exchange)
+            await asyncio.sleep(0)  # the forwarding path runs between two calls' work
+        # Whole calls first: a call settled below may have been compared with one of them.
+        await self._write(begin, "begin")
+        await self._write(whole, "whole")
+        await self._write(settle, "settle")
+
+    def _open_call(self, exchange: Exchange, *, keep: bool = True) -> _Call:
         record, request = self._record(exchange)
         call = _Call(record=record, request=request, exchange=exchange)
-        self._calls[id(exchange)] = call
-        if exchange.outcome != IN_FLIGHT:
-            # Already over (the log is behind): logged whole with its end, in a batch.
-            return
-        try:
-            also = await self._prompt_writer(call)
-            await self.store.calls.begin(record, also=also)
-            call.logged = True
-            self._written(call)
-        except StoreError as exc:
-            call.problem = str(exc)
+        if keep:
+            self._calls[id(exchange)] = call
+        return call
 
-    async def _finish(self, exchange: Exchange) -> _Call | None:
-        """Settle a call begun in flight; return one never begun, to be logged whole."""
-        call = self._calls.pop(id(exchange), None)
-        if call is None:  # the start was never seen (cannot happen in order); log it whole
-            record, request = self._record(exchange)
-            call = _Call(record=record, request=request, exchange=exchange)
-        record = call.record
+    async def _close(self, call: _Call) -> None:
+        """The call ended: its outcome, usage, cached flags and why it missed."""
+        record, exchange = call.record, call.exchange
         self._settle(record, call.request, exchange)
         found, call.compared = await self._explain(record, call.request)
         if found is not None:
@@ -248,34 +258,54 @@ class ProxyRecorder:
             if record.cache_miss_reason is None:
                 record.cache_miss_reason = call.miss.summary
         self._remember(record, call.request)
-        if call.problem is None and not call.logged:
-            return call
-        if call.logged:
-            try:
-                await self.store.calls.settle(record, also=self._miss_writer(call))
-            except StoreError as exc:
-                call.problem = str(exc)
-        self._done(call)
-        return None
 
-    async def _log_whole(self, calls: list[_Call]) -> None:
-        """Calls that ended before the log got to them: all in two transactions."""
+    async def _write(self, calls: list[_Call], stage: str) -> None:
+        """Write a group of calls: `begin` (rows in flight), `whole` or `settle`."""
+        if not calls:
+            return
+        how = {"begin": self._begin, "whole": self._log_whole, "settle": self._settle_many}
         try:
-            await self.store.calls.log_many([c.record for c in calls])
-            writers = [(c, await self._prompt_writer(c)) for c in calls]
-            async with self.store.db.transaction() as conn:
-                for call, prompt in writers:
-                    call_id = call.record.id or 0
-                    if prompt is not None:
-                        await prompt(conn, call_id)
-                    await self._miss_writer(call)(conn, call_id)
-            for call in calls:
-                self._written(call)
+            await how[stage](calls)
         except StoreError as exc:
             for call in calls:
                 call.problem = call.problem or str(exc)
         for call in calls:
+            if stage == "begin":
+                if call.problem is None:
+                    call.logged = True
+                    self._written(call)
+                continue
+            if stage == "whole" and call.problem is None:
+                self._written(call)
             self._done(call)
+
+    async def _begin(self, calls: list[_Call]) -> None:
+        writers = [await self._prompt_writer(c) for c in calls]
+
+        async def also(conn: aiosqlite.Connection) -> None:
+            for call, write in zip(calls, writers, strict=True):
+                if write is not None:
+                    await write(conn, call.record.id or 0)
+
+        await self.store.calls.begin_many([c.record for c in calls], also=also)
+
+    async def _log_whole(self, calls: list[_Call]) -> None:
+        writers = [await self._prompt_writer(c) for c in calls]
+
+        async def also(conn: aiosqlite.Connection) -> None:
+            for call, write in zip(calls, writers, strict=True):
+                if write is not None:
+                    await write(conn, call.record.id or 0)
+                await self._miss_writer(call)(conn, call.record.id or 0)
+
+        await self.store.calls.log_many([c.record for c in calls], also=also)
+
+    async def _settle_many(self, calls: list[_Call]) -> None:
+        async def also(conn: aiosqlite.Connection) -> None:
+            for call in calls:
+                await self._miss_writer(call)(conn, call.record.id or 0)
+
+        await self.store.calls.settle_many([c.record for c in calls], also=also)
 
     def _miss_writer(self, call: _Call) -> Also:
         async def write(conn: aiosqlite.Connection, call_id: int) -> None:
@@ -306,9 +336,8 @@ class ProxyRecorder:
             request, keep_content=self.keep_content, secrets=call.exchange.secrets
         )
         prepared = call.prepared
-        group = (
-            record.session if record.session and not observed.knows_group(record.session) else None
-        )
+        known = record.session is None or observed.knows_group(record.session)
+        group = None if known else record.session
         name = group_name(record.client, request)
 
         async def write(conn: aiosqlite.Connection, call_id: int) -> None:

@@ -32,6 +32,7 @@ from promptcache_tui.store.database import Database, StoreError
 
 # Rows written with a call in the same transaction: `also(conn, call_id)`.
 Also = Callable[[aiosqlite.Connection, int], Awaitable[None]]
+AlsoMany = Callable[[aiosqlite.Connection], Awaitable[None]]  # the same, for a batch
 # What stats and breakdowns group by: the key in the rollup, and in raw `calls` rows.
 GROUPS = ("context", "model", "day", "kind", "status")
 _RAW_KEY = {
@@ -582,25 +583,80 @@ class CallLog:
         if row is not None:
             rec.context = row[0]  # renamed while in flight: the record says so too
 
-    async def log_many(self, records: Sequence[CallRecord]) -> list[int]:
-        """Insert many calls in one transaction (imports, benchmarks); return their ids."""
+    async def log_many(
+        self, records: Sequence[CallRecord], *, also: AlsoMany | None = None
+    ) -> list[int]:
+        """Insert many calls in one transaction (imports, benchmarks); return their ids.
+
+        `also(conn)` runs in the same transaction, the records' ids already set.
+        """
+        return await self._insert_many(records, None, also)
+
+    async def begin_many(
+        self, records: Sequence[CallRecord], *, also: AlsoMany | None = None
+    ) -> list[int]:
+        """`begin` for several calls in one transaction (the proxy, when calls come in
+        faster than one transaction each): rows in flight, owned by this process."""
+        for rec in records:
+            rec.status = IN_FLIGHT
+        return await self._insert_many(records, self.db.lease_token(), also)
+
+    async def _insert_many(
+        self, records: Sequence[CallRecord], owner: str | None, also: AlsoMany | None
+    ) -> list[int]:
         if not records:
             return []
-        async with self.db.transaction() as conn:
-            # Ids are handed out here, under the write lock, so breakpoints can name their call
-            # without a round trip per row.
-            first = int(await self.db.scalar("SELECT coalesce(MAX(id), 0) FROM calls")) + 1
-            ids = list(range(first, first + len(records)))
-            await conn.executemany(
-                _INSERT_CALL, [_call_row(i, r) for i, r in zip(ids, records, strict=True)]
-            )
-            await conn.executemany(
-                _INSERT_BREAKPOINT,
-                [row for i, r in zip(ids, records, strict=True) for row in _breakpoint_rows(i, r)],
-            )
-        for call_id, rec in zip(ids, records, strict=True):
-            rec.id = call_id
+        try:
+            async with self.db.transaction() as conn:
+                # Ids are handed out here, under the write lock, so breakpoints can name
+                # their call without a round trip per row.
+                first = int(await self.db.scalar("SELECT coalesce(MAX(id), 0) FROM calls")) + 1
+                ids = list(range(first, first + len(records)))
+                await conn.executemany(
+                    _INSERT_CALL,
+                    [_call_row(i, r, owner) for i, r in zip(ids, records, strict=True)],
+                )
+                await conn.executemany(
+                    _INSERT_BREAKPOINT,
+                    [
+                        row
+                        for i, r in zip(ids, records, strict=True)
+                        for row in _breakpoint_rows(i, r)
+                    ],
+                )
+                for call_id, rec in zip(ids, records, strict=True):
+                    rec.id = call_id
+                if also is not None:
+                    await also(conn)
+        except BaseException:
+            for rec in records:
+                rec.id = None  # rolled back: none of them has a row
+            raise
         return ids
+
+    async def settle_many(
+        self, records: Sequence[CallRecord], *, also: AlsoMany | None = None
+    ) -> None:
+        """`settle` for several calls in one transaction. For calls without a context (the
+        proxy's): a record's context name is not read back."""
+        for rec in records:
+            if rec.status not in STATUSES:
+                raise ValueError(f"settle needs a final status, not {rec.status!r}")
+            if rec.id is None:
+                raise ValueError("this call was never begun (no id)")
+        if not records:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                _UPDATE_CALL,
+                [[*_params(_UPDATED, _values(rec, None)), rec.id] for rec in records],
+            )
+            await conn.executemany(
+                _UPDATE_BREAKPOINT,
+                [(int(b.cached), rec.id, b.position) for rec in records for b in rec.breakpoints],
+            )
+            if also is not None:
+                await also(conn)
 
     async def get(self, call_id: int) -> CallRecord | None:
         """One call in full: prompt, answer, prices and breakpoints."""
