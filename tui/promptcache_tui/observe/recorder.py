@@ -338,7 +338,10 @@ class ProxyRecorder:
         prepared = call.prepared
         known = record.session is None or observed.knows_group(record.session)
         group = None if known else record.session
-        name = group_name(record.client, request)
+        if self.keep_content:
+            name = redact(group_name(record.client, request), call.exchange.secrets)
+        else:  # --no-content: not even the first words of the system prompt
+            name = f"{(record.client or 'unknown').split(' ')[0]} · {record.model}"
 
         async def write(conn: aiosqlite.Connection, call_id: int) -> None:
             await observed.write_prompt(conn, call_id, prepared)
@@ -380,7 +383,10 @@ class ProxyRecorder:
             client=client,
             session=group_key(client, model, request.head_hash) if request else None,
             live=self.live,
-            prompt=request.last_user_text() if request else None,
+            # What the user typed last, for history's search; nothing with --no-content.
+            prompt=redact(text, exchange.secrets)
+            if self.keep_content and request and (text := request.last_user_text())
+            else None,
             breakpoints=tuple(
                 LoggedBreakpoint(
                     position=m.position,
