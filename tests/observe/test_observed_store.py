@@ -262,3 +262,17 @@ def test_a_key_pasted_into_a_prompt_is_not_stored(proxy: ProxyServer, home: Path
     for path in home.iterdir():
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path.name
+
+
+def test_an_idle_poll_reads_no_table(home: Path) -> None:
+    async def run() -> list[str]:
+        async with await Store.open(home / "promptcache.sqlite3") as store:
+            watch = await store.watch()
+            statements: list[str] = []
+            await store.db.conn.set_trace_callback(statements.append)
+            for _ in range(3):
+                assert not await watch.poll()
+            await store.db.conn.set_trace_callback(None)
+            return statements
+
+    assert asyncio.run(run()) == ["PRAGMA data_version"] * 3
