@@ -190,6 +190,7 @@ class ProxyApp:
             return
         recorded = scope["method"] == "POST" and scope["path"] in RECORDED
         exchange = None
+        timer: asyncio.TimerHandle | None = None
         if recorded and self.recorder is not None:
             arrived, perf_arrived = self._clock(), time.perf_counter()
             await self.recorder.room()  # waits only when the log is far behind
@@ -214,7 +215,8 @@ class ProxyApp:
             await self._relay(scope, receive, send, headers, body, exchange, recorded)
         finally:
             if exchange is not None and self.recorder is not None:
-                timer.cancel()
+                if timer is not None:
+                    timer.cancel()
                 if exchange.outcome == "in_flight":
                     exchange.outcome = "interrupted"
                     exchange.error = exchange.error or "the proxy stopped before the answer ended"

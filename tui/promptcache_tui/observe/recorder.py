@@ -1,11 +1,13 @@
 """Log what the proxy forwards, off the forwarding path, through the call lifecycle.
 
-The proxy reports each `POST /v1/messages` twice (started, finished) and never waits. One
-worker task takes the reports in order and does the work: render the request
-(core/observed: prefix hashes and content per block), `begin` the call (an in-flight row),
-store its prompt by content, then `settle` it (ok / error / interrupted) with the usage the
-tap read, the cost (the same pricing as our own calls), the cached flags of its
-breakpoints and, when it missed, why (core/miss).
+The proxy reports each `POST /v1/messages` as it goes (started, streaming, finished) and
+never waits on the disk. One worker task takes the reports in order and does the work:
+render the request (core/observed: prefix hashes and content per block), `begin` the call
+(a row in flight) with its prompt stored by content, then `settle` it (ok / error /
+interrupted) with the usage the tap read, the cost (the same pricing as our own calls),
+the cached flags of its breakpoints and, when it missed, why (core/miss). Reports that
+piled up are written a batch per stage (begun, settled, or logged whole when a call both
+started and ended meanwhile).
 
 A logging failure (disk full, a lock held too long) never reaches the client, whose call
 was already forwarded: the call is reported on stderr instead, with its usage, so nothing
