@@ -125,7 +125,8 @@ def session_state(events: Iterable[SessionEvent], now: float) -> EntryState:
 
     Imports carry no request, so there are no prefixes to key on: the session's cache lives
     for the TTL of its last write (the larger part of that write's 5m / 1h split) and every
-    read refreshes it for that TTL, counted from the call's start, as on the API.
+    read refreshes it for that TTL, counted from the call's start, as on the API (reads
+    with no write before them count as 5m, the default).
     """
     ttl: str | None = None
     until: float | None = None
@@ -133,7 +134,10 @@ def session_state(events: Iterable[SessionEvent], now: float) -> EntryState:
         if event.write_5m > 0 or event.write_1h > 0:
             ttl = "1h" if event.write_1h >= event.write_5m else "5m"
             until = event.ts + TTL_SECONDS[ttl]
-        elif event.read > 0 and ttl is not None:
+        elif event.read > 0:
+            # A read of an entry whose write is not in the log (an earlier session, a
+            # trimmed transcript): its TTL is unknown; 5m is the API's default.
+            ttl = ttl or "5m"
             until = max(until or 0.0, event.ts + TTL_SECONDS[ttl])
     if until is None:
         return EntryState("cold", None, None, None)
