@@ -324,3 +324,36 @@ def test_the_transcript_reader_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_follow_stops_cleanly_on_a_signal(tmp_path: Path, home: Path) -> None:
+    import os
+    import signal
+
+    projects = tmp_path / "projects"
+    Session(projects, SID).response(
+        "2026-11-20T10:00:05.000Z", message_id="msg_A", request_id="req_A", write_5m=9
+    ).write()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "promptcache_tui",
+            "import",
+            "claude-code",
+            "--path",
+            str(projects),
+            "--follow",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.startswith("imported 1 call (0 API errors) from 1 transcript; following")
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert out.strip().endswith("; stopped following") and "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 
 import click
@@ -72,14 +73,24 @@ def claude_code(ctx: click.Context, path: Path | None, follow: bool, fmt: str) -
             importer = ClaudeCodeImporter(store, load_catalog(settings.data_dir))
             summary = await importer.run(roots)
             if follow:
-                if fmt == "text":
-                    click.echo(_summary_line(summary) + "; following (Ctrl-C to stop)")
+                # Ctrl-C or a plain `kill` ends the follow cleanly, between two passes
+                # (even where a background shell started it with SIGINT ignored).
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(signum, stop.set)
 
                 def show(part: ImportSummary) -> None:
                     if fmt == "text":
                         click.echo(_summary_line(part))
 
-                summary.add(await importer.follow(roots, on_pass=show))
+                try:
+                    if fmt == "text":
+                        click.echo(_summary_line(summary) + "; following (Ctrl-C to stop)")
+                    summary.add(await importer.follow(roots, on_pass=show, stop=stop))
+                finally:
+                    for signum in (signal.SIGINT, signal.SIGTERM):
+                        loop.remove_signal_handler(signum)
             return summary
 
     summary = asyncio.run(run())
@@ -96,5 +107,5 @@ def claude_code(ctx: click.Context, path: Path | None, follow: bool, fmt: str) -
                 "unreadable": summary.unreadable,
             }
         )
-    elif not follow:
-        click.echo(_summary_line(summary))
+    else:
+        click.echo(_summary_line(summary) + ("; stopped following" if follow else ""))
