@@ -65,6 +65,9 @@ SUBCOMMANDS = {
     "stats": "promptcache_tui.cli.history_cmd:stats",
     "plan": "promptcache_tui.cli.plan_cmd:plan_cmd",
     "sim": "promptcache_tui.cli.sim_cmd:sim",
+    "proxy": "promptcache_tui.cli.proxy_cmd:proxy",
+    "import": "promptcache_tui.cli.import_cmd:import_group",
+    "observed": "promptcache_tui.cli.observed_cmd:observed",
 }
 
 

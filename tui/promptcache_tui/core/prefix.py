@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,8 +118,14 @@ def messages_tier(params: Mapping[str, Any]) -> dict[str, Any]:
     return tier
 
 
-def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
-    """Every block of the request in prompt order, with chained hashes and token estimates."""
+def render(
+    params: Mapping[str, Any], *, estimate: Callable[[Any], int] = estimate_block
+) -> list[RenderedBlock]:
+    """Every block of the request in prompt order, with chained hashes and token estimates.
+
+    `estimate` counts one block's tokens; a caller that sees the same blocks again and again
+    (the proxy) passes a memoised one.
+    """
     out: list[RenderedBlock] = []
     digest = _SEED
     total = 0
@@ -168,19 +174,19 @@ def render(params: Mapping[str, Any]) -> list[RenderedBlock]:
     ordered = [(p, t) for p, t in enumerate(tools) if not _web_search(t)]
     ordered += [(p, t) for p, t in enumerate(tools) if _web_search(t)]
     for pos, tool in ordered:
-        add("tools", None, pos, tool, estimate_block(tool), None, True)
+        add("tools", None, pos, tool, estimate(tool), None, True)
     fold("system", system_tier(params))
     system = params.get("system")
     for pos, block in enumerate(_as_blocks(system) if system != "" else []):
         is_text = isinstance(block, Mapping) and block.get("type") == "text"
-        add("system", None, pos, block, estimate_block(block), None, is_text)
+        add("system", None, pos, block, estimate(block), None, is_text)
     fold("messages", messages_tier(params))
     for msg, message in enumerate(params.get("messages") or []):
         role = message.get("role") if isinstance(message, Mapping) else None
         blocks = _as_blocks(message.get("content") if isinstance(message, Mapping) else None)
         for pos, block in enumerate(blocks):
             kind = block.get("type") if isinstance(block, Mapping) else None
-            tokens = estimate_block(block) + (MESSAGE_OVERHEAD if pos == 0 else 0)
+            tokens = estimate(block) + (MESSAGE_OVERHEAD if pos == 0 else 0)
             cacheable = kind in CACHEABLE_MESSAGE_TYPES
             add("messages", msg, pos, block, tokens, {"role": role}, cacheable)
     return out

@@ -313,3 +313,39 @@ def settle(
     if cache_read > 0 and prediction.read_tokens > 0:
         return tuple(p.cached for p in points)
     return tuple(min_tokens is None or p.prefix_tokens >= min_tokens for p in points)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """One call of an imported session: its cache writes (by TTL) and reads."""
+
+    ts: float
+    write_5m: int
+    write_1h: int
+    read: int
+
+
+def session_state(events: Iterable[SessionEvent], now: float) -> EntryState:
+    """A Claude Code session's cache, from its calls' usage alone (oldest first).
+
+    Imports carry no request, so there are no prefixes to key on: the session's cache lives
+    for the TTL of its last write (the larger part of that write's 5m / 1h split) and every
+    read refreshes it for that TTL, counted from the call's start, as on the API (reads
+    with no write before them count as 5m, the default).
+    """
+    ttl: str | None = None
+    until: float | None = None
+    for event in events:
+        if event.write_5m > 0 or event.write_1h > 0:
+            ttl = "1h" if event.write_1h >= event.write_5m else "5m"
+            until = event.ts + TTL_SECONDS[ttl]
+        elif event.read > 0:
+            # A read of an entry whose write is not in the log (an earlier session, a
+            # trimmed transcript): its TTL is unknown; 5m is the API's default.
+            ttl = ttl or "5m"
+            until = max(until or 0.0, event.ts + TTL_SECONDS[ttl])
+    if until is None:
+        return EntryState("cold", None, None, None)
+    if until <= now:
+        return EntryState("expired", until, None, ttl)
+    return EntryState("warm", until, until - now, ttl)

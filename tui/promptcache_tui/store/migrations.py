@@ -259,6 +259,64 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE calls ADD COLUMN owner TEXT;
     CREATE INDEX calls_in_flight ON calls(owner) WHERE status = 'in_flight';
     """,
+    # 8: observed traffic (proxy, Claude Code imports). Storage grows with distinct content,
+    # not with calls: each distinct prompt block is stored once in prompt_contents (by the
+    # hash of its canonical JSON, zlib-compressed; data NULL under --no-content), and each
+    # distinct prefix once in prompt_prefixes, a tree whose node is (parent prefix, block):
+    # a proxied call only names the last node of its prompt (calls.prompt_leaf), so a call
+    # that extends the previous one adds the nodes of its new blocks and nothing else.
+    # observed_groups names the groups (calls.session is their key); call_misses keeps why a
+    # call missed, with the changed block and a short diff; import_files remembers how far
+    # each transcript was read, and calls_imported makes an import idempotent.
+    """
+    CREATE TABLE prompt_contents (
+        hash BLOB PRIMARY KEY,
+        size INTEGER NOT NULL,
+        data BLOB
+    ) WITHOUT ROWID;
+    CREATE TABLE prompt_prefixes (
+        hash BLOB PRIMARY KEY,
+        parent BLOB,
+        content BLOB NOT NULL,
+        depth INTEGER NOT NULL,
+        section INTEGER NOT NULL,
+        message_index INTEGER,
+        block_index INTEGER NOT NULL,
+        role TEXT,
+        tokens INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE calls ADD COLUMN prompt_leaf BLOB;
+    CREATE TABLE observed_groups (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        client TEXT,
+        model TEXT,
+        project TEXT,
+        name TEXT NOT NULL,
+        renamed INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX calls_by_session ON calls(session, ts) WHERE session IS NOT NULL;
+    CREATE TABLE call_misses (
+        call_id INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+        code TEXT NOT NULL,
+        block_index INTEGER,
+        block_label TEXT,
+        before TEXT,
+        after TEXT,
+        gap_s REAL,
+        previous_call_id INTEGER
+    );
+    CREATE TABLE import_files (
+        path TEXT PRIMARY KEY,
+        device INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX calls_imported ON calls(message_id) WHERE kind = 'claude-code';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
