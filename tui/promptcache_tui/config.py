@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
-import logging
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptcache_tui.core.errors import UserError
+
+# The status line runs after every Claude Code message: `typing` stays out of its imports.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 APP_NAME = "promptcache-tui"
@@ -66,6 +70,8 @@ def load_dotenv_file(path: Path) -> None:
             f"cannot read {path}: not UTF-8 text (bad byte "
             f"0x{data[exc.start]:02x} at offset {exc.start})"
         ) from exc
+    import logging  # here: the status line imports this module and has no use for it
+
     from dotenv import load_dotenv
     from dotenv.parser import parse_stream
 

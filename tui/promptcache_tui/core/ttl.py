@@ -12,13 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
 
-from promptcache_tui.core.context import TTL_SECONDS
+# The status line runs after every Claude Code message: `typing` stays out of its imports.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
+    State = Literal["cold", "warm", "expired"]
+    Urgency = Literal["cold", "warm", "expiring"]
 
 Clock = Callable[[], float]
-State = Literal["cold", "warm", "expired"]
-Urgency = Literal["cold", "warm", "expiring"]
+TTL_SECONDS: dict[str, int] = {"5m": 300, "1h": 3600}
 # A warm entry counts as "expiring" in its last fifth (1 min of 5m, 12 min of 1h).
 EXPIRING_FRACTION = 0.2
 

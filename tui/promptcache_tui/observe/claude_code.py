@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.cost import Usage, prices_for
 from promptcache_tui.core.miss import MissExplanation, SessionCall, explain_session_miss
-from promptcache_tui.core.observed import session_name
 from promptcache_tui.core.records import CallRecord, iso_utc, parse_iso
 from promptcache_tui.core.sanitize import one_line, redact
 from promptcache_tui.observe.transcripts import (
@@ -33,6 +32,7 @@ from promptcache_tui.observe.transcripts import (
     TranscriptResponse,
     project_of,
     read_transcript,
+    session_name,
     transcript_files,
 )
 from promptcache_tui.store.imports import ImportLog, ImportProgress

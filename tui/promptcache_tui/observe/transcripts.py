@@ -23,7 +23,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+# The status line runs after every Claude Code message: `typing` stays out of its imports.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SYNTHETIC = "<synthetic>"
 _CHUNK = 1 << 20
@@ -100,12 +104,16 @@ class ReadResult:
     restarted: bool  # the file was replaced or truncated: read again from its start
 
 
+# Lines come from json.loads, so their objects are dicts: `isinstance(x, dict)` is several
+# times cheaper than the Mapping ABC, which counts on a 500-message first read.
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _split(creation: Any) -> tuple[int | None, int | None]:
-    if not isinstance(creation, Mapping):
+    if not isinstance(creation, dict):
         return None, None
     return _int(creation.get("ephemeral_5m_input_tokens")), _int(
         creation.get("ephemeral_1h_input_tokens")
@@ -125,26 +133,26 @@ def epoch(timestamp: str) -> float | None:
 
 def _error_text(message: Mapping[str, Any]) -> str | None:
     for block in message.get("content") or ():
-        if isinstance(block, Mapping) and isinstance(block.get("text"), str):
+        if isinstance(block, dict) and isinstance(block.get("text"), str):
             return block["text"][:500]
     return None
 
 
 def response_of(entry: Any, fallback_session: str | None = None) -> TranscriptResponse | None:
     """The API response a transcript line records, or None for any other line."""
-    if not isinstance(entry, Mapping) or entry.get("type") != "assistant":
+    if not isinstance(entry, dict) or entry.get("type") != "assistant":
         return None
     message = entry.get("message")
-    if not isinstance(message, Mapping):
+    if not isinstance(message, dict):
         return None
     usage = message.get("usage")
     model = message.get("model")
     is_error = entry.get("isApiErrorMessage") is True
     if model == SYNTHETIC and not is_error:
         return None  # Claude Code's own placeholder text, not an API response
-    if not isinstance(usage, Mapping) and not is_error:
+    if not isinstance(usage, dict) and not is_error:
         return None
-    usage = usage if isinstance(usage, Mapping) else {}
+    usage = usage if isinstance(usage, dict) else {}
     key = message.get("id") or entry.get("uuid")
     stamp = entry.get("timestamp")
     ts = epoch(stamp) if isinstance(stamp, str) else None
@@ -202,11 +210,18 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 
 def read_transcript(
-    path: Path | str, cursor: FileCursor | None = None, *, final: bool = True
+    path: Path | str,
+    cursor: FileCursor | None = None,
+    *,
+    final: bool = True,
+    responses_only: bool = False,
 ) -> ReadResult:
     """Read the lines added to a transcript since `cursor` (all of it without one).
 
-    Malformed lines are skipped and counted, never fatal. A last line without its newline
+    Malformed lines are skipped and counted, never fatal. With `responses_only`, a line
+    that does not even contain the word `assistant` is skipped unparsed (most of a long
+    session's bytes are user turns and tool results); malformed ones among them are not
+    counted then. A last line without its newline
     is left for the next read when `final` is false (it may still be being written); with
     `final` it is read if it parses, and the cursor still stops before it, so a later read
     sees it again (the response's key makes that harmless). Raises OSError when the file
@@ -239,7 +254,7 @@ def read_transcript(
             if complete:
                 offset = end
             text = line.strip()
-            if not text:
+            if not text or (responses_only and b"assistant" not in text):
                 continue
             try:
                 entry = json.loads(text)
@@ -315,3 +330,9 @@ def project_of(path: Path, cwd: str | None = None) -> str:
         return Path(cwd).name or cwd
     folder = path.parent.name if path.parent.name != "subagents" else path.parent.parent.name
     return folder.rsplit("-", 1)[-1] or folder
+
+
+def session_name(project: str | None, session_id: str) -> str:
+    """A Claude Code session's default name: its project (the working dir's last part)."""
+    place = project or "unknown project"
+    return f"claude-code · {place} · {session_id[:8]}"

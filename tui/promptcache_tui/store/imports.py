@@ -89,9 +89,14 @@ class ImportLog:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> ImportLog:
-        """Open an existing database at the current schema (else SchemaNotReady)."""
+    def open(cls, path: Path, *, lock_wait_ms: int | None = None) -> ImportLog:
+        """Open an existing database at the current schema (else SchemaNotReady).
+
+        `lock_wait_ms`: how long a write waits for another process's lock (default: as
+        the store, PROMPTCACHE_TUI_BUSY_TIMEOUT_MS or 15 s).
+        """
         path = Path(path)
+        wait = busy_timeout_ms() if lock_wait_ms is None else lock_wait_ms
         try:
             mode = path.stat().st_mode
         except FileNotFoundError as exc:
@@ -108,7 +113,7 @@ class ImportLog:
         log = cls(conn, path)
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+            conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             if version != SCHEMA_VERSION or app_id != APPLICATION_ID:
