@@ -526,8 +526,12 @@ def test_the_hot_path_imports_no_click_store_sdk_ui_or_simulator(
     session = a_session(projects)
     session.write()
     check = (
-        "import sys\n"
+        "import os, sys\n"
         "sys.argv = ['promptcache-tui', 'statusline']\n"
+        "parent, real_exit = os.getpid(), os._exit\n"
+        "def leave(code):\n"  # the parent ends with os._exit: let it report first
+        "    if os.getpid() == parent:\n        raise SystemExit(code)\n    real_exit(code)\n"
+        "os._exit = leave\n"
         "from promptcache_tui.cli import entry\n"
         "try:\n    entry.main()\nexcept SystemExit:\n    pass\n"
         "heavy = {'click', 'asyncio', 'aiosqlite', 'sqlite3', 'anthropic', 'httpx2', 'textual',"
@@ -561,6 +565,34 @@ def test_the_hot_path_imports_no_click_store_sdk_ui_or_simulator(
     out = subprocess.run([sys.executable, "-c", logger], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
     assert [r["message_id"] for r in calls(home)][-1] == "msg_F"
+
+
+def test_claude_codes_timestamps_are_read_as_datetime_reads_them() -> None:
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from promptcache_tui.observe.transcripts import epoch
+
+    def reference(ts: str) -> float | None:
+        try:
+            moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+    shuffled = random.Random(17)
+    start = datetime(1999, 12, 31, tzinfo=UTC)
+    for _ in range(3000):
+        moment = start + timedelta(seconds=shuffled.randrange(120 * 365 * 86400))
+        moment += timedelta(microseconds=shuffled.randrange(10**6))
+        base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        for ts in (f"{base}.{moment.microsecond // 1000:03d}Z", f"{base}.{moment.microsecond:06d}Z",
+                   f"{base}Z", f"{base}.{moment.microsecond // 1000:03d}+02:00"):  # fmt: skip
+            assert epoch(ts) == reference(ts), ts
+    for ts in ("2024-02-29T12:00:00.000Z", "2026-02-29T12:00:00.000Z", "2026-04-31T00:00:00Z",
+               "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z", "2026-01-01T00:00:00.5Z",
+               "2026-11-20 10:00:05", "not a time", ""):  # fmt: skip
+        assert epoch(ts) == reference(ts), ts
 
 
 def test_a_fresh_data_dir_gets_its_database_from_the_store(projects: Path, home: Path) -> None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 # The status line runs after every Claude Code message: `typing` stays out of its imports.
@@ -120,8 +120,48 @@ def _split(creation: Any) -> tuple[int | None, int | None]:
     )
 
 
+# What Claude Code writes (JavaScript's toISOString): read without the datetime module, which
+# the status line would otherwise import after every message only for this.
+_UTC_Z = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{3}|\d{6}))?Z", re.ASCII)
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _epoch_utc_z(timestamp: str) -> float | None:
+    """`YYYY-MM-DDTHH:MM:SS[.fff|.ffffff]Z` in epoch seconds, computed as datetime does it
+    (whole microseconds over 10**6); None for any other form or an impossible date."""
+    found = _UTC_Z.fullmatch(timestamp)
+    if found is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in found.groups()[:6])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (
+        year >= 1
+        and 1 <= month <= 12
+        and 1 <= day <= _DAYS[month - 1] + (month == 2 and leap)
+        and hour < 24
+        and minute < 60
+        and second < 60
+    ):
+        return None
+    fraction = found.group(7) or ""
+    micro = int(fraction) * (1000 if len(fraction) == 3 else 1) if fraction else 0
+    # Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return ((days * 86400 + hour * 3600 + minute * 60 + second) * 10**6 + micro) / 10**6
+
+
 def epoch(timestamp: str) -> float | None:
     """Epoch seconds of an ISO 8601 timestamp (`Z` or an offset; naive means UTC)."""
+    if isinstance(timestamp, str):
+        fast = _epoch_utc_z(timestamp)
+        if fast is not None:
+            return fast
+    from datetime import UTC, datetime
+
     try:
         moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
