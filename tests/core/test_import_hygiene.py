@@ -10,6 +10,11 @@ import sys
 import promptcache_tui.core.advisor, promptcache_tui.core.overview, promptcache_tui.core.request
 import promptcache_tui.core.ttl, promptcache_tui.core.cost, promptcache_tui.core.catalog
 import promptcache_tui.store, promptcache_tui.export, promptcache_tui.config
+# The store package loads its modules on first use: name them, so that they are checked.
+import promptcache_tui.store.calls, promptcache_tui.store.database, promptcache_tui.store.imports
+import promptcache_tui.store.observed, promptcache_tui.store.watch
+import promptcache_tui.observe.statusline, promptcache_tui.observe.claude_settings
+import promptcache_tui.cli.entry, promptcache_tui.cli.statusline_cmd
 import promptcache_tui.cli.main
 try:
     import promptcache_tui.sim.server, promptcache_tui.sim.engine
