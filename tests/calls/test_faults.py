@@ -75,5 +75,7 @@ def test_connection_refused(
     monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
     result = cli("ask", book, "Q?")
     assert result.code == 1 and "cannot reach http://127.0.0.1" in result.err
+    # One line on stderr only: no zero-usage summary, nothing on stdout.
+    assert result.out == "" and len(result.err.strip().splitlines()) == 1, result
     [row] = logged_calls(isolated_env)
     assert row["status"] == "error" and row["live"] == 1

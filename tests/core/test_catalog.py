@@ -43,7 +43,7 @@ def test_user_file_overrides_and_adds(tmp_path: Path) -> None:
     "content, fragment",
     [
         ("[models.x\ninput = 1", "not valid TOML"),
-        ("[models.x]\ninput = 'three'", "input must be a non-negative, finite number"),
+        ("[models.x]\ninput = 'three'", "input must be a number from 0 to 10000"),
         ("[models.x]\nmin_cache_tokens = 1.5", "min_cache_tokens must be a whole number"),
         ("[models.x]\ndeprecated_on = 'soon'", "deprecated_on must be a date"),
     ],

@@ -78,3 +78,20 @@ def test_breakpoint_cached_rules() -> None:
     assert not breakpoint_cached(500, cached_tokens=2000, min_tokens=1024, ok=True)
     assert not breakpoint_cached(2000, cached_tokens=0, min_tokens=1024, ok=True)
     assert not breakpoint_cached(2000, cached_tokens=2000, min_tokens=1024, ok=False)
+
+
+def test_a_sessions_cache_follows_its_last_write_and_reads() -> None:
+    from promptcache_tui.core.ttl import SessionEvent, session_state
+
+    t0 = 1_796_000_000.0
+    events = [
+        SessionEvent(t0, write_5m=0, write_1h=900, read=0),
+        SessionEvent(t0 + 600, write_5m=0, write_1h=0, read=900),  # refreshes the 1h entry
+    ]
+    assert session_state(events, t0 + 600 + 3599).countdown() == "0:01"
+    assert session_state(events, t0 + 600 + 3600).state == "expired"
+    later_5m = [events[0], SessionEvent(t0 + 10, write_5m=50, write_1h=0, read=0)]
+    assert session_state(later_5m, t0 + 310).state == "expired"  # the last write was 5m
+    reads_only = [SessionEvent(t0, write_5m=0, write_1h=0, read=500)]
+    assert session_state(reads_only, t0 + 299).ttl == "5m"
+    assert session_state([], t0).state == "cold"

@@ -107,6 +107,10 @@ def test_without_content_only_hashes_and_sizes_are_kept(
         send(proxy, claude_code_request(suffix="bbb"))
     rows = query(home, "SELECT size, data FROM prompt_contents")
     assert rows and all(r["data"] is None and r["size"] > 0 for r in rows)
+    assert {r["prompt"] for r in calls(home)} == {None}  # not even the last user turn
+    assert {g["name"] for g in query(home, "SELECT name FROM observed_groups")} == {
+        "Anthropic/Python · claude-opus-4-8"
+    }
     last = calls(home)[-1]
     assert last["cache_miss_reason"] == "system block 0 changed"
     saved = cli("observed", "save", str(last["id"]), "copy")
@@ -242,3 +246,33 @@ def test_proxy_refuses_bad_hosts_and_upstreams(cli: Callable[..., CliResult]) ->
     assert bad.code == 2 and "not an http(s) URL" in bad.err
     loop = cli("proxy", "--port", "8788", "--upstream", "http://localhost:8788")
     assert loop.code == 2 and "this proxy itself" in loop.err
+
+
+def test_a_key_pasted_into_a_prompt_is_not_stored(proxy: ProxyServer, home: Path) -> None:
+    import zlib
+
+    params = claude_code_request(turns=1)
+    params["messages"][-1]["content"][-1]["text"] = f"why does {SECRET} fail?"
+    send(proxy, params)
+    stored = [zlib.decompress(r["data"]) for r in query(home, "SELECT data FROM prompt_contents")]
+    assert any(b"[redacted]" in data for data in stored)
+    assert not any(SECRET.encode() in data for data in stored)
+    (row,) = calls(home)
+    assert row["prompt"] == "why does [redacted] fail?"
+    for path in home.iterdir():
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path.name
+
+
+def test_an_idle_poll_reads_no_table(home: Path) -> None:
+    async def run() -> list[str]:
+        async with await Store.open(home / "promptcache.sqlite3") as store:
+            watch = await store.watch()
+            statements: list[str] = []
+            await store.db.conn.set_trace_callback(statements.append)
+            for _ in range(3):
+                assert not await watch.poll()
+            await store.db.conn.set_trace_callback(None)
+            return statements
+
+    assert asyncio.run(run()) == ["PRAGMA data_version"] * 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import Iterator
@@ -348,11 +349,12 @@ def test_a_logging_failure_never_fails_the_call(
     assert proxy_to.recorder is not None
     store = proxy_to.recorder.store
 
-    async def full(*args: Any, **kwargs: Any) -> None:
+    @contextlib.asynccontextmanager
+    async def full() -> Any:
         raise StoreError(f"disk full: cannot write to {home / 'promptcache.sqlite3'}")
+        yield  # (a generator: the context manager fails on entry)
 
-    monkeypatch.setattr(store.calls, "begin", full)
-    monkeypatch.setattr(store.calls, "log", full)
+    monkeypatch.setattr(store.db, "transaction", full)  # every write fails
     client = anthropic.Anthropic(api_key=SECRET, base_url=proxy_to.base_url, max_retries=0)
     with client.messages.stream(**{k: v for k, v in BODY.items() if k != "stream"}) as stream:
         assert "".join(stream.text_stream) == "Hello"
@@ -362,3 +364,13 @@ def test_a_logging_failure_never_fails_the_call(
     assert "forwarded but not logged (disk full" in line
     assert "cache write 3000 (5m 1000, 1h 2000)" in line and "output 5" in line
     assert SECRET not in line
+
+
+def test_a_body_of_exactly_32_mb_is_forwarded(
+    proxy_to: ProxyServer, upstream: ScriptedUpstream
+) -> None:
+    body = b"x" * MAX_BODY_BYTES
+    with httpx2.Client(timeout=120) as client:
+        response = client.put(proxy_to.base_url + "/v1/files", content=body)
+    assert response.status_code == 200
+    assert len(upstream.seen[0].body) == MAX_BODY_BYTES

@@ -157,7 +157,8 @@ async def test_a_rename_while_in_flight_logs_the_call_under_the_new_name(tmp_pat
         await store.calls.begin(rec)
         await store.contexts.save(ctx.with_changes(name="final"))
         rec.status = "ok"
-        await store.calls.settle(rec)  # rec still says "draft"
+        await store.calls.settle(rec)  # rec said "draft"; the settled record says "final"
+        assert rec.context == "final"
         # And a call begun with a stale name after the rename is filed under the new one too.
         late = _call(kind="chat", context="draft", context_id=ctx.id)
         await store.calls.begin(late)

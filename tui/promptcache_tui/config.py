@@ -83,9 +83,12 @@ def load_dotenv_file(path: Path) -> None:
     finally:
         logger.removeFilter(_drop_parse_warnings)
     if bad:
+        from promptcache_tui.core.sanitize import one_line
+
         where = ", ".join(str(n) for n in bad)
         print(
-            f"{APP_NAME}: warning: {path}: cannot parse line{'s' if len(bad) > 1 else ''} "
+            f"{APP_NAME}: warning: {one_line(str(path))}: cannot parse line"
+            f"{'s' if len(bad) > 1 else ''} "
             f"{where} (ignored)",
             file=sys.stderr,
         )
@@ -131,7 +134,13 @@ def load_settings(
     load_dotenv_file(path / ".env")
     # A blank key is no key (offline), not a header the HTTP client refuses to send.
     key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or None
+    from promptcache_tui.core.sanitize import register_secret
+
+    register_secret(key)  # redacted from every message from now on, whatever its shape
+    register_secret(os.environ.get("ANTHROPIC_AUTH_TOKEN"))  # the SDK would send it too
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or None
+    if base_url is not None and key and not offline:
+        check_base_url(base_url)
     return Settings(
         data_dir=path,
         api_key=key,
@@ -140,6 +149,25 @@ def load_settings(
         model=model,
         max_tokens=_max_tokens(os.environ.get(MAX_TOKENS_ENV)),
     )
+
+
+def check_base_url(value: str) -> None:
+    """Refuse an ANTHROPIC_BASE_URL that is not an http(s) URL with a host (one line)."""
+    from urllib.parse import urlsplit
+
+    from promptcache_tui.core.sanitize import one_line
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises on a port that is not a number in range
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"ANTHROPIC_BASE_URL must be an http(s) URL such as https://api.anthropic.com, "
+            f"not '{one_line(value)}'"
+        )
+    del port
 
 
 def _max_tokens(raw: str | None) -> int:

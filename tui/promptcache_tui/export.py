@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO
 
 from promptcache_tui.core.records import PUBLIC_FIELDS, CallRecord
+from promptcache_tui.core.sanitize import json_safe, one_line, redact
 
 FORMATS = ("csv", "json")
 
@@ -34,12 +37,22 @@ class Exporter:
         """Add calls."""
         for record in records:
             row = record.public()
+            if row["error"]:
+                row["error"] = redact(row["error"])  # rows logged before errors were redacted
             if self._csv is not None:
-                self._csv.writerow({k: "" if v is None else v for k, v in row.items()})
+                # CSV has no escapes: control characters (a hostile model id, client or
+                # session) are written visibly, as the tables show them.
+                self._csv.writerow(
+                    {
+                        k: "" if v is None else one_line(v) if isinstance(v, str) else v
+                        for k, v in row.items()
+                    }
+                )
             else:
-                # Byte for byte what json.dump(list, indent=2) writes, one item at a time.
+                # Byte for byte what json.dump(list, indent=2) writes, one item at a time
+                # (with the escapes json_safe adds: the same JSON value, inert in a terminal).
                 item = json.dumps(row, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-                self.out.write(("[\n  " if self.count == 0 else ",\n  ") + item)
+                self.out.write(("[\n  " if self.count == 0 else ",\n  ") + json_safe(item))
             self.count += 1
 
     def close(self) -> int:
@@ -54,6 +67,18 @@ def write(records: Iterable[CallRecord], out: IO[str], fmt: str) -> int:
     exporter = Exporter(out, fmt)
     exporter.write(records)
     return exporter.close()
+
+
+def open_private(path: Path) -> IO[str]:
+    """Open `path` for writing text, created (or truncated) with mode 0600 like the database:
+    an export holds prompts' costs and errors, which are nobody else's business."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a file that existed keeps its old mode otherwise
+        return open(fd, "w", encoding="utf-8", newline="")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def format_for(path: str, default: str = "csv") -> str:

@@ -1,8 +1,10 @@
 """The call service: every call, from the TUI or the shell, is built, sent, measured, logged.
 
-Flow: build the request from the context -> stream it with `AsyncAnthropic` -> hand text deltas
-to the caller -> log one `calls` row with the full usage, ok or not. No Textual here, and the
-`anthropic` SDK (about a second to import) loads only when the first call is sent.
+Flow: build the request from the context -> log its row in flight -> stream it with
+`AsyncAnthropic` -> record the input-side usage when `message_start` arrives -> hand text
+deltas to the caller -> settle the row as ok, error or interrupted (cancelled: a signal, a
+quit, a reader gone) with the usage known so far. No Textual here, and the `anthropic` SDK
+(about a second to import) loads only when the first call is sent.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from promptcache_tui.config import Settings
 from promptcache_tui.core.advisor import infer_miss_reason
 from promptcache_tui.core.catalog import Catalog
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.cost import Usage, prices_for
-from promptcache_tui.core.records import CallRecord, LoggedBreakpoint, iso_utc
+from promptcache_tui.core.records import IN_FLIGHT, CallRecord, LoggedBreakpoint, iso_utc
 from promptcache_tui.core.request import (
     BuiltRequest,
     Turn,
@@ -28,6 +31,7 @@ from promptcache_tui.core.request import (
     filler_params,
     prefix_params,
 )
+from promptcache_tui.core.sanitize import redact
 from promptcache_tui.core.ttl import CacheEvent, TTLLedger, breakpoint_cached
 from promptcache_tui.store import CallFilter, Store, StoreError
 
@@ -39,6 +43,14 @@ if TYPE_CHECKING:
 TextSink = Callable[[str], Awaitable[None] | None]
 OFFLINE_KEY = "offline-simulator"  # the in-process simulator wants a key; this one is not secret
 DEFAULT_TIMEOUT_S = 300.0
+INTERRUPTED = "interrupted before the answer ended"
+
+
+class ReaderGone(Exception):
+    """Raised by a text sink when no one reads the answer any more (a closed pipe).
+
+    The call stops and is settled as `interrupted` with this message; `run` returns it.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,8 @@ class _Progress:
     miss_reason: str | None = None
     missed_tokens: int | None = None
     ttft_ms: float | None = None  # time to the first text delta
+    started: bool = False  # the response began (message_start): the cache was written
+    finished: bool = False  # the whole answer arrived
 
     def take_usage(self, usage: Any) -> None:
         """Merge a usage object from message_start, message_delta or the final message."""
@@ -162,6 +176,9 @@ class CallService:
         self._client: AsyncAnthropic | None = None
         self._sim: InProcessSimulator | None = None
         self._counts: dict[tuple[str, str], int] = {}  # (model, prefix hash) -> tokens
+        # Why calls are being cancelled ("quit", "SIGTERM"), for their error; set it before
+        # cancelling where the cancellation itself cannot carry it (Textual's workers).
+        self.interrupt_reason: str | None = None
 
     @property
     def live(self) -> bool:
@@ -181,7 +198,7 @@ class CallService:
             return self._clock()
         if self._sim is not None:
             return self._sim.now()
-        return time.time()
+        return wall_clock()
 
     def start_simulator(self) -> None:
         """Offline: start the in-process simulator now (cheap; no SDK import)."""
@@ -283,11 +300,18 @@ class CallService:
         model: str | None = None,
         max_tokens: int | None = None,
         on_text: TextSink | None = None,
+        on_begin: Callable[[CallRecord], object] | None = None,
     ) -> CallRecord:
-        """Send one call and log it; return the logged record (status ok or error).
+        """Send one call and log it; return the logged record (status ok, error or interrupted).
 
-        `prompt=None` sends a prefill-only warm request. Errors never raise: they come back
-        as a record with `status == "error"` and a one-line `error`.
+        `on_begin(record)` is told of the record once its in-flight row exists.
+
+        `prompt=None` sends a prefill-only warm request. The call's row is written (in
+        flight) before the request leaves; if it cannot be, a StoreError is raised and
+        nothing is sent. API errors never raise: they come back as a record with
+        `status == "error"` and a one-line `error`. A sink raising ReaderGone stops the call
+        (`interrupted`). Cancelled (a signal, a quit), the call is settled as `interrupted`
+        (or `ok` if its answer had already ended) and the cancellation goes on.
         """
         built = build_request(
             ctx,
@@ -301,32 +325,58 @@ class CallService:
         client = await self.ensure_client()  # offline, this starts the simulator we follow
         started = self.now()
         before = await self._before(ctx, built, started)
-        clock_start = time.perf_counter()
         progress = _Progress()
-        error: str | None = None
+        record = self._record(ctx, built, kind, conversation_id, prompt, started)
+        try:
+            await self.store.calls.begin(record)
+        except StoreError as exc:
+            raise StoreError(f"the call was not sent, as it could not be logged: {exc}") from exc
+        if on_begin is not None:
+            on_begin(record)
+        clock_start = time.perf_counter()
+
+        async def reached_start() -> None:
+            # The input side (cache writes and reads) is billed from here on: store it now.
+            self._apply(record, built, progress, IN_FLIGHT, None, clock_start)
+            with contextlib.suppress(StoreError):  # settling writes it again
+                await self.store.calls.update(record)
+
+        status, error = "ok", None
         try:
             params = {**built.params, "diagnostics": {"previous_message_id": previous}}
             if prompt is None:
                 await self._prefill(client, params, progress)
             else:
-                await self._stream(client, params, progress, on_text, clock_start)
+                await self._stream(client, params, progress, on_text, clock_start, reached_start)
+        except ReaderGone as exc:
+            status, error = "interrupted", str(exc) or INTERRUPTED
         except Exception as exc:  # every failure is logged, then reported as one line
+            status = "error"
             error = describe_error(exc, base_url=self.base_url, live=self.live)
             progress.request_id = getattr(exc, "request_id", None) or progress.request_id
-        duration = (time.perf_counter() - clock_start) * 1000
-        record = self._record(
-            ctx, built, kind, conversation_id, prompt, started, duration, progress, error
-        )
-        if record.status == "ok" and record.cache_miss_reason is None:
-            record.cache_miss_reason = self._inferred_miss(built, record, before)
+        except BaseException as exc:  # cancelled (signal, quit) or KeyboardInterrupt
+            if not progress.finished:
+                status, error = "interrupted", _interruption(exc, self.interrupt_reason)
+            self._apply(record, built, progress, status, error, clock_start, before)
+            # Shielded: a second cancellation must not lose the settle (close() would
+            # settle the row anyway, without the usage that arrived since message_start).
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._settle(record, ctx))
+            raise
+        self._apply(record, built, progress, status, error, clock_start, before)
+        await self._settle(record, ctx)
+        return record
+
+    async def _settle(self, record: CallRecord, ctx: Context) -> None:
         try:
-            await self.store.calls.log(record)
+            await self.store.calls.settle(record)
         except StoreError as exc:
             # The call happened (and was paid for): say so rather than lose it silently.
+            # Its row stays in flight and is settled as interrupted by the next process.
             raise StoreError(f"the call was made but could not be logged: {exc}") from exc
         if ctx.id is not None:
-            await self.store.contexts.touch(ctx.id)
-        return record
+            with contextlib.suppress(StoreError):  # recency only; the call is logged
+                await self.store.contexts.touch(ctx.id)
 
     async def _previous_message(
         self, ctx: Context, kind: str, conversation_id: int | None
@@ -391,6 +441,7 @@ class CallService:
             response = await client.messages.with_raw_response.create(**{**params, "max_tokens": 1})
         progress.request_id = response.headers.get("request-id")
         progress.take_message(await response.parse())
+        progress.started = progress.finished = True
 
     async def _stream(
         self,
@@ -399,6 +450,7 @@ class CallService:
         progress: _Progress,
         on_text: TextSink | None,
         clock_start: float,
+        reached_start: Callable[[], Awaitable[None]],
     ) -> None:
         async with client.messages.stream(**params) as stream:
             progress.request_id = stream.request_id
@@ -406,6 +458,8 @@ class CallService:
                 kind = event.type
                 if kind == "message_start":
                     progress.take_message(event.message)
+                    progress.started = True
+                    await reached_start()
                 elif kind == "message_delta":
                     progress.take_usage(event.usage)
                     progress.stop_reason = event.delta.stop_reason or progress.stop_reason
@@ -418,6 +472,7 @@ class CallService:
                         if inspect.isawaitable(result):
                             await result
             progress.take_message(await stream.get_final_message())
+            progress.finished = True
 
     def _record(
         self,
@@ -427,35 +482,19 @@ class CallService:
         conversation_id: int | None,
         prompt: str | None,
         started: float,
-        duration_ms: float,
-        progress: _Progress,
-        error: str | None,
     ) -> CallRecord:
-        usage = progress.to_usage()
-        cached_tokens = usage.cache_creation_input_tokens + usage.cache_read_input_tokens
-        minimum = self.catalog.min_cache_tokens(built.model)
-        ok = error is None
+        """The record of a call about to be sent: no usage yet, nothing cached."""
         return CallRecord(
             ts=iso_utc(started),
             kind=kind,
             model=built.model,
-            status="ok" if ok else "error",
-            error=error,
+            status=IN_FLIGHT,
             context=ctx.name,
             context_id=ctx.id,
             conversation_id=conversation_id,
-            usage=usage,
             prices=prices_for(self.catalog, built.model),
-            ttft_ms=progress.ttft_ms,
-            duration_ms=duration_ms,
-            cache_miss_reason=progress.miss_reason,
-            cache_missed_input_tokens=progress.missed_tokens,
-            request_id=progress.request_id,
-            message_id=progress.message_id,
-            stop_reason=progress.stop_reason,
             live=self.live,
             prompt=prompt,
-            answer="".join(progress.text) or None,
             breakpoints=tuple(
                 LoggedBreakpoint(
                     position=bp.position,
@@ -463,11 +502,56 @@ class CallService:
                     prefix_hash=bp.prefix_hash,
                     prefix_tokens=bp.prefix_tokens,
                     context_block=bp.context_block,
-                    cached=breakpoint_cached(bp.prefix_tokens, cached_tokens, minimum, ok),
+                    cached=False,
                 )
                 for bp in built.breakpoints
             ),
         )
+
+    def _apply(
+        self,
+        record: CallRecord,
+        built: BuiltRequest,
+        progress: _Progress,
+        status: str,
+        error: str | None,
+        clock_start: float,
+        before: _Before | None = None,
+    ) -> None:
+        """Bring the record up to what the call has reported so far.
+
+        A breakpoint counts as written or read once the response has begun, whatever
+        happens next: the API bills (and keeps) the cache from message_start on.
+        """
+        usage = progress.to_usage()
+        cached_tokens = usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+        minimum = self.catalog.min_cache_tokens(built.model)
+        record.status = status
+        record.error = redact(error, [self.settings.api_key]) if error else None
+        record.usage = usage
+        record.ttft_ms = progress.ttft_ms
+        record.duration_ms = (time.perf_counter() - clock_start) * 1000
+        record.cache_miss_reason = progress.miss_reason
+        record.cache_missed_input_tokens = progress.missed_tokens
+        record.request_id = progress.request_id
+        record.message_id = progress.message_id
+        record.stop_reason = progress.stop_reason
+        record.answer = "".join(progress.text) or None
+        record.breakpoints = tuple(
+            replace(
+                b,
+                cached=breakpoint_cached(b.prefix_tokens, cached_tokens, minimum, progress.started),
+            )
+            for b in record.breakpoints
+        )
+        if before is not None and progress.started and record.cache_miss_reason is None:
+            record.cache_miss_reason = self._inferred_miss(built, record, before)
+
+
+def _interruption(exc: BaseException, fallback: str | None = None) -> str:
+    """The error of a cancelled call: why (a signal's name, "quit") when the canceller said."""
+    reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else fallback
+    return f"{INTERRUPTED} ({reason})" if reason else INTERRUPTED
 
 
 def events_of(record: CallRecord) -> list[CacheEvent]:

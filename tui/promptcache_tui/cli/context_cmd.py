@@ -9,16 +9,19 @@ import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, warn
+from promptcache_tui.core.advisor import breakpoint_warnings
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.context import (
     Block,
     Breakpoint,
     Context,
+    ContextError,
+    check_context,
     parse_tools,
-    require_valid,
     validate_name,
 )
 from promptcache_tui.core.overview import breakpoint_hashes, breakpoint_views, context_json
+from promptcache_tui.core.sanitize import one_line
 from promptcache_tui.core.tokens import estimate_text
 from promptcache_tui.core.ttl import TTLLedger
 from promptcache_tui.documents import read_text_file
@@ -56,7 +59,15 @@ def context() -> None:
     type=click.Choice(["5m", "1h"]),
     default="5m",
     show_default=True,
-    help="TTL of the breakpoint after the last block.",
+    help="TTL of each breakpoint that does not name its own.",
+)
+@click.option(
+    "--breakpoint-after",
+    "marks",
+    multiple=True,
+    metavar="N[:TTL]",
+    help="A breakpoint after block N (1 = the first, as `context show` numbers them), "
+    "optionally with its TTL (3:1h). Repeatable, up to 4. Default: one after the last block.",
 )
 @click.option("--model", default=None, help="Default model (default: claude-sonnet-4-6).")
 @global_options
@@ -69,11 +80,18 @@ def add_cmd(
     system: str | None,
     tools_file: Path | None,
     ttl: str,
+    marks: tuple[str, ...],
     model: str | None,
 ) -> None:
-    """Create context NAME from files, text and instructions, with one breakpoint."""
+    """Create context NAME from files, text and instructions, with up to 4 breakpoints.
+
+    Blocks are numbered in the order they are sent: tools, system, each --file, each --text.
+    """
     settings = settings_from(ctx)
-    validate_name(name)
+    try:
+        validate_name(name)
+    except ContextError as exc:
+        raise click.UsageError(str(exc)) from exc  # a bad argument: exit 2
     blocks: list[Block] = []
     if tools_file is not None:
         text = read_text_file(tools_file)
@@ -96,28 +114,56 @@ def add_cmd(
     from promptcache_tui.config import DEFAULT_MODEL
 
     chosen = model or settings.model or DEFAULT_MODEL
-    new = require_valid(
-        Context(
-            name=name,
-            model=chosen,
-            blocks=tuple(blocks),
-            breakpoints=(Breakpoint(block=len(blocks) - 1, ttl=ttl),),  # type: ignore[arg-type]
-        )
-    )
+    breakpoints = _breakpoints(marks, ttl, len(blocks))
+    new = Context(name=name, model=chosen, blocks=tuple(blocks), breakpoints=breakpoints)
+    # The editor's checks: a problem refuses the context, a warning is said and kept.
+    problems = check_context(new)
+    if problems:
+        raise click.UsageError(problems[0])
     catalog = load_catalog(settings.data_dir)
-    if catalog.get(chosen) is None:
-        warn(f"{chosen} is not in the model catalog: costs will show as unknown")
 
     async def run() -> Context:
         async with await Store.open(settings.db_path) as store:
             return await store.contexts.add(new)
 
     saved = asyncio.run(run())
+    # Said once the context exists (a refused one gets its one error line only).
+    if catalog.get(chosen) is None:
+        warn(f"{one_line(chosen)} is not in the model catalog: costs will show as unknown")
+    for bp, found in zip(new.sorted_breakpoints(), breakpoint_warnings(new, catalog), strict=False):
+        for warning in found:
+            warn(f"breakpoint after block {bp.block + 1}: {warning.message}")
+    placed = ", ".join(f"after {bp.block + 1}: {bp.ttl}" for bp in saved.sorted_breakpoints())
+    count = len(saved.breakpoints)
     click.echo(
-        f"created context {saved.name}: {len(blocks)} block(s), 1 breakpoint ({ttl}), "
-        f"model {chosen}",
+        f"created context {one_line(saved.name)}: {len(blocks)} block(s), "
+        f"{count} breakpoint{'s' if count > 1 else ''} ({placed}), model {one_line(chosen)}",
         err=True,
     )
+
+
+def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpoint, ...]:
+    """`--breakpoint-after N[:TTL]` values as breakpoints (bad values are usage errors)."""
+    if not marks:
+        return (Breakpoint(block=blocks - 1, ttl=ttl),)  # type: ignore[arg-type]
+    out = []
+    for raw in marks:
+        number, _, own = raw.partition(":")
+        try:
+            position = int(number)
+        except ValueError:
+            position = 0
+        if not 1 <= position <= blocks:
+            raise click.BadParameter(
+                f"{one_line(raw)!r}: N must be a block number from 1 to {blocks}",
+                param_hint="--breakpoint-after",
+            )
+        if own and own not in ("5m", "1h"):
+            raise click.BadParameter(
+                f"{one_line(raw)!r}: the TTL must be 5m or 1h", param_hint="--breakpoint-after"
+            )
+        out.append(Breakpoint(block=position - 1, ttl=own or ttl))  # type: ignore[arg-type]
+    return tuple(out)
 
 
 @context.command("list")
@@ -204,7 +250,7 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     info = catalog.get(found.model)
     minimum = info.min_cache_tokens if info else None
     click.echo(
-        f"{found.name}  model {found.model}"
+        f"{one_line(found.name)}  model {one_line(found.model)}"
         f"  (cache minimum {minimum if minimum else 'unknown'} tokens)"
     )
     emit_table(
@@ -240,7 +286,7 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     )
     for v in views:
         for w in v.warnings:
-            click.echo(f"  bp {v.position}: {w.code}: {w.message}")
+            click.echo(f"  bp {v.position}: {w.code}: {one_line(w.message)}")
     click.echo(
         "(~ estimated offline, counted with count_tokens live; "
         "states are estimates from the logged calls)"
@@ -261,4 +307,4 @@ def rm_cmd(ctx: click.Context, name: str) -> None:
             return await store.contexts.delete(name)
 
     asyncio.run(run())
-    click.echo(f"removed context {name}", err=True)
+    click.echo(f"removed context {one_line(name)}", err=True)

@@ -12,8 +12,9 @@ import click
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
 from promptcache_tui.core.records import IN_FLIGHT, KINDS, STATUSES, CallRecord
+from promptcache_tui.core.sanitize import safe_message
 from promptcache_tui.export import write
-from promptcache_tui.store import CallFilter, Store, parse_since
+from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
 
 
 def filter_options(func: Any) -> Any:
@@ -38,14 +39,12 @@ def make_filter(
     status: str | None,
     since: str | None,
 ) -> CallFilter:
-    """A CallFilter from command-line values."""
-    return CallFilter(
-        context=context_name,
-        model=model,
-        kind=kind,
-        status=status,
-        since=parse_since(since) if since else None,
-    )
+    """A CallFilter from command-line values (a bad --since is a usage error: exit 2)."""
+    try:
+        lower = parse_since(since) if since else None
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return CallFilter(context=context_name, model=model, kind=kind, status=status, since=lower)
 
 
 async def exact_names(store: Store, filters: CallFilter) -> CallFilter:
@@ -59,7 +58,8 @@ async def exact_names(store: Store, filters: CallFilter) -> CallFilter:
 
 @click.command()
 @filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+# SQLite's LIMIT is a signed 64-bit integer.
+@click.option("--limit", type=click.IntRange(min=1, max=2**63 - 1), default=50, show_default=True)
 @click.option(
     "--format",
     "fmt",
@@ -126,7 +126,7 @@ def history(
                 money(r.cost.cost_usd),
                 money(r.cost.saved_usd),
                 percent(r.usage.hit_rate),
-                r.cache_miss_reason or (r.error[:40] if r.error else None),
+                r.cache_miss_reason or (safe_message(r.error)[:40] if r.error else None),
             )
             for r in records
         ],

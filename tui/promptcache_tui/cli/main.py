@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from promptcache_tui import __version__
+from promptcache_tui.cli.signals import Interrupted
 from promptcache_tui.config import Settings, load_settings
 from promptcache_tui.core.errors import UserError
 
@@ -113,8 +115,12 @@ def cli(ctx: click.Context) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print one line on stderr and exit."""
-    click.echo(f"{PROG}: error: {message}", err=True)
+    """Print one line on stderr (outside text in it made safe, secrets redacted) and exit."""
+    from promptcache_tui.core.sanitize import safe_message
+
+    # The terminal may be gone (SIGHUP: it was closed); the exit code still tells.
+    with contextlib.suppress(OSError):
+        click.echo(f"{PROG}: error: {safe_message(message)}", err=True)
     sys.exit(code)
 
 
@@ -127,13 +133,19 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"{exc.format_message()}{hint}", 2)
     except click.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
+    except Interrupted as exc:  # a signal: its call (if any) was settled as interrupted
+        fail(str(exc), exc.code)
     except UserError as exc:
         fail(str(exc), 1)
     except (click.Abort, KeyboardInterrupt):
-        click.echo("", err=True)
-        sys.exit(130)
+        fail("interrupted", 130)
     except BrokenPipeError:
-        sys.exit(1)
+        # The reader of stdout left (`| head`): what it asked for. Quietly, and without
+        # Python's own complaint when it flushes stdout at exit.
+        from promptcache_tui.cli.output import silence_stdout
+
+        silence_stdout()
+        sys.exit(0)
     except OSError as exc:  # the file system said no (read-only, full, permissions): one line
         fail(os_error_line(exc), 1)
     sys.exit(result if isinstance(result, int) else 0)

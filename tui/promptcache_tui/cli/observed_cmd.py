@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.miss import MissExplanation
 from promptcache_tui.core.records import CallRecord
 from promptcache_tui.core.sanitize import one_line
@@ -68,7 +68,7 @@ def list_cmd(ctx: click.Context, kind: str | None, limit: int, fmt: str) -> None
 
     async def run() -> list[ObservedGroup]:
         async with await Store.open(settings.db_path) as store:
-            return await store.observed.groups(time.time(), kind=kind, limit=limit)
+            return await store.observed.groups(wall_clock(), kind=kind, limit=limit)
 
     groups = asyncio.run(run())
     if fmt == "json":

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from promptcache_tui.core.sanitize import json_safe, one_line, safe_message
+
 
 def emit_json(value: Any) -> None:
     """One JSON document on stdout, nothing else."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    click.echo(json_safe(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def emit_table(
@@ -45,11 +50,8 @@ def emit_table(
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
-    text = str(value)
-    if text.isprintable():
-        return text
     # A newline would break the row, an escape sequence would drive the terminal: show them.
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return one_line(str(value))
 
 
 def money(value: float | None) -> str:
@@ -68,4 +70,12 @@ def percent(value: float | None) -> str:
 
 def warn(message: str) -> None:
     """A one-line warning on stderr."""
-    click.echo(f"promptcache-tui: warning: {message}", err=True)
+    click.echo(f"promptcache-tui: warning: {safe_message(message)}", err=True)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null: its reader left, and Python's final flush must not fail."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

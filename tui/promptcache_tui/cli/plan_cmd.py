@@ -12,6 +12,7 @@ from promptcache_tui.cli.output import emit_json, emit_table, money
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.planner import parse_gap
+from promptcache_tui.core.sanitize import one_line
 from promptcache_tui.store import Store
 
 
@@ -71,7 +72,8 @@ def plan_cmd(ctx: click.Context, name: str, gap: str | None, fmt: str) -> None:
         return
     source = "given" if given is not None else "typical gap in your history"
     click.echo(
-        f"{found.name}: ~{result.prefix_tokens:,} cached tokens on {found.model}, "
+        f"{one_line(found.name)}: ~{result.prefix_tokens:,} cached tokens on "
+        f"{one_line(found.model)}, "
         f"a call every {gap_s:.0f} s ({source})"
     )
     emit_table(

@@ -95,16 +95,21 @@ def _parse_date(value: Any, where: str) -> date | None:
         raise CatalogError(f"{where}: deprecated_on must be a date (YYYY-MM-DD)") from exc
 
 
-def _number(value: Any, where: str, key: str) -> float | None:
+# Above this, a "price" is a typo (1e308 made every cost Inf and history JSON invalid): USD
+# per million tokens for prices, a factor of the input price for the cache multipliers.
+MAX_NUMBER = 10_000.0
+
+
+def _number(value: Any, where: str, key: str, maximum: float = MAX_NUMBER) -> float | None:
     if value is None:
         return None
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or value < 0
         or not math.isfinite(value)
+        or not 0 <= value <= maximum
     ):
-        raise CatalogError(f"{where}: {key} must be a non-negative, finite number")
+        raise CatalogError(f"{where}: {key} must be a number from 0 to {maximum:g}, not {value!r}")
     return float(value)
 
 

@@ -35,7 +35,12 @@ _KEY_VALUE = re.compile(
 _secrets: set[str] = set()
 
 
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _visible(ch: str) -> str:
+    if ch in _SHORT:
+        return _SHORT[ch]  # as Python writes them: \n reads better than \x0a
     code = ord(ch)
     if code < 0x100:
         return f"\\x{code:02x}"
@@ -65,6 +70,20 @@ def one_line(text: str) -> str:
     For names, model ids, table cells and error messages.
     """
     return terminal_safe(text, layout=False)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def json_safe(document: str) -> str:
+    """A serialized JSON document with DEL, C1 controls, bidi overrides and line separators
+    written as `\\uXXXX` escapes: the same JSON value, exactly, but inert in a terminal.
+
+    (json.dumps escapes only U+0000-U+001F; these characters can only occur inside strings.)
+    """
+    if document.isascii() and "\x7f" not in document:
+        return document
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
 
 
 def register_secret(value: str | None) -> None:

@@ -9,9 +9,10 @@ logged here.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from promptcache_tui.core.clock import wall_clock
 
 # The status line runs after every Claude Code message: `typing` stays out of its imports.
 TYPE_CHECKING = False
@@ -81,7 +82,7 @@ def breakpoint_cached(
 class TTLLedger:
     """Entries and their expiry, fed with cache events from the call log."""
 
-    def __init__(self, clock: Clock = time.time) -> None:
+    def __init__(self, clock: Clock = wall_clock) -> None:
         self._clock = clock
         self._expiry: dict[tuple[str, str], tuple[float, str]] = {}
 
@@ -130,8 +131,9 @@ class SessionCache:
 
     Imports carry no request, so there are no prefixes to key on: the session's cache lives
     for the TTL of its last write (the larger part of that write's 5m / 1h split) and every
-    read refreshes it for that TTL, counted from the call's start, as on the API. Caches are
-    per model: fold each model's calls into its own SessionCache.
+    read refreshes it for that TTL, counted from the call's start, as on the API (reads
+    with no write before them count as 5m, the default). Caches are per model: fold each
+    model's calls into its own SessionCache.
     """
 
     ttl: str | None = None
@@ -142,8 +144,11 @@ class SessionCache:
         if event.write_5m > 0 or event.write_1h > 0:
             ttl = "1h" if event.write_1h >= event.write_5m else "5m"
             return SessionCache(ttl, event.ts + TTL_SECONDS[ttl])
-        if event.read > 0 and self.ttl is not None:
-            return SessionCache(self.ttl, max(self.until or 0.0, event.ts + TTL_SECONDS[self.ttl]))
+        if event.read > 0:
+            # A read of an entry whose write is not in the log (an earlier session, a
+            # trimmed transcript): its TTL is unknown; 5m is the API's default.
+            ttl = self.ttl or "5m"
+            return SessionCache(ttl, max(self.until or 0.0, event.ts + TTL_SECONDS[ttl]))
         return self
 
     def state(self, now: float) -> EntryState:

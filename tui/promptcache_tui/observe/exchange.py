@@ -44,7 +44,6 @@ class Exchange:
     body: bytes
     started_at: float  # epoch seconds (the recorder's clock) when the request came in
     perf_start: float  # perf_counter at the same moment
-    session_header: str | None = None  # Claude Code's x-claude-code-session-id
     secrets: tuple[str, ...] = field(default=(), repr=False)
     status: int | None = None
     request_id: str | None = None
@@ -53,6 +52,7 @@ class Exchange:
     error: str | None = None
     ttft_ms: float | None = None
     duration_ms: float | None = None
+    reported: bool = False  # the recorder was told it is streaming
 
     @property
     def client(self) -> str | None:
@@ -63,8 +63,14 @@ class Exchange:
 class Recorder(Protocol):
     """Where the proxy reports exchanges. Both calls must return at once (no I/O)."""
 
+    async def room(self) -> None:
+        """Returns when the recorder can take another call (at once, unless far behind)."""
+
     def started(self, exchange: Exchange) -> None:
-        """A request came in and is being forwarded."""
+        """A request came in and is being forwarded (count it; nothing to write yet)."""
+
+    def streaming(self, exchange: Exchange) -> None:
+        """Its first token is on its way to the client (or it took long): log it in flight."""
 
     def finished(self, exchange: Exchange) -> None:
         """The response ended (fully, with an error, or cut short)."""

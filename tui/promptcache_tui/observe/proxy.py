@@ -20,11 +20,12 @@ import json
 import logging
 import secrets as random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx2
 
+from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.core.hosts import is_loopback
 from promptcache_tui.observe.exchange import Exchange, Recorder
 from promptcache_tui.observe.tap import DECODABLE, UsageTap
@@ -39,6 +40,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 600.0  # what the SDKs allow a long answer (Claude Code: x-stainless-timeout)
 RECORDED = ("/v1/messages",)
+START_REPORT_DELAY_S = 0.05  # a call is reported in flight by then, first token or not
 # Headers that belong to one connection, not to the request (RFC 9110 7.6.1), plus the two
 # the HTTP client recomputes for the upstream connection.
 _HOP_BY_HOP = frozenset(
@@ -132,7 +134,7 @@ class ProxyApp:
         connect_timeout: float = CONNECT_TIMEOUT_S,
         read_timeout: float = READ_TIMEOUT_S,
         max_body_bytes: int = MAX_BODY_BYTES,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = wall_clock,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self.upstream = upstream.rstrip("/")
@@ -188,27 +190,43 @@ class ProxyApp:
             return
         recorded = scope["method"] == "POST" and scope["path"] in RECORDED
         exchange = None
+        timer: asyncio.TimerHandle | None = None
         if recorded and self.recorder is not None:
+            arrived, perf_arrived = self._clock(), time.perf_counter()
+            await self.recorder.room()  # waits only when the log is far behind
             exchange = Exchange(
                 method=scope["method"],
                 path=scope["path"],
                 query=scope.get("query_string", b"").decode("latin-1"),
                 user_agent=_header(headers, b"user-agent"),
-                session_header=_header(headers, b"x-claude-code-session-id"),
                 body=body,
-                started_at=self._clock(),
-                perf_start=time.perf_counter(),
+                started_at=arrived,
+                perf_start=perf_arrived,
                 secrets=_credentials(headers),
             )
             self.recorder.started(exchange)
+            # The row in flight is written once the first token is on its way to the
+            # client (or 50 ms in, for a long prefill): the log's work then never
+            # delays a first token.
+            timer = asyncio.get_running_loop().call_later(
+                START_REPORT_DELAY_S, self._report_start, exchange
+            )
         try:
             await self._relay(scope, receive, send, headers, body, exchange, recorded)
         finally:
             if exchange is not None and self.recorder is not None:
+                if timer is not None:
+                    timer.cancel()
                 if exchange.outcome == "in_flight":
                     exchange.outcome = "interrupted"
                     exchange.error = exchange.error or "the proxy stopped before the answer ended"
+                self._report_start(exchange)
                 self.recorder.finished(exchange)
+
+    def _report_start(self, exchange: Exchange) -> None:
+        if not exchange.reported and self.recorder is not None:
+            exchange.reported = True
+            self.recorder.streaming(exchange)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -379,10 +397,12 @@ class ProxyApp:
                     ],
                 }
             )
-            async for chunk in response.aiter_raw():
+            async for chunk in _bursts(response):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if tap is not None:
                     tap.feed(chunk)
+                    if exchange is not None and tap.result.first_delta_at is not None:
+                        self._report_start(exchange)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except httpx2.HTTPError as exc:
             if exchange is not None:
@@ -409,6 +429,47 @@ class ProxyApp:
             exchange.error = message
             _finish_timing(exchange)
         await self._reply(send, status, kind, message)
+
+
+async def _bursts(response: httpx2.Response) -> AsyncIterator[bytes]:
+    """The response's raw chunks as they arrive, those that arrived together joined.
+
+    A read from the network often holds several SSE events; sending each on its own costs a
+    system call apiece. A reader task takes chunks as fast as they come, and each burst
+    already received goes out as one write: nothing ever waits to be joined.
+    """
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+
+    async def read() -> None:
+        try:
+            async for chunk in response.aiter_raw():
+                queue.put_nowait(chunk)
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put_nowait(exc)
+            return
+        queue.put_nowait(None)
+
+    reader = asyncio.ensure_future(read())
+    try:
+        while True:
+            item = await queue.get()
+            parts: list[bytes] = []
+            while True:
+                if item is None or isinstance(item, BaseException):
+                    if parts:
+                        yield b"".join(parts)
+                    if isinstance(item, BaseException):
+                        raise item
+                    return
+                parts.append(item)
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            yield b"".join(parts)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(BaseException):
+            await reader
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

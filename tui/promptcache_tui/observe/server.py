@@ -13,14 +13,13 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
 
 from promptcache_tui.core.catalog import Catalog, load_catalog
+from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.observe.proxy import DEFAULT_UPSTREAM, ProxyApp, install_log_filter
 from promptcache_tui.observe.recorder import OnLogged, ProxyRecorder, Report, to_stderr
 from promptcache_tui.store import Store
@@ -87,6 +86,7 @@ class ProxyServer:
         report: Report = to_stderr,
         on_logged: OnLogged | None = None,
         log_level: str = "warning",
+        clock: Clock | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = db_path or self.data_dir / "promptcache.sqlite3"
@@ -102,6 +102,7 @@ class ProxyServer:
         self.report = report
         self.on_logged = on_logged
         self.log_level = log_level
+        self.clock = clock  # the calls' timestamps (default: the simulator's or the wall's)
         self.recorder: ProxyRecorder | None = None
         self.app: ProxyApp | None = None
         self.sim: InProcessSimulator | None = None
@@ -132,9 +133,11 @@ class ProxyServer:
             self.port = self._sock.getsockname()[1]
         return self._sock
 
-    def _clock(self) -> Callable[[], float]:
+    def _clock(self) -> Clock:
         sim = self.sim
-        return sim.now if sim is not None else time.time
+        if self.clock is not None:
+            return self.clock
+        return sim.now if sim is not None else wall_clock
 
     async def serve(self) -> None:
         """Run until told to stop (Ctrl-C in the foreground, `stop()` from another thread)."""

@@ -323,7 +323,9 @@ def clock_now() -> float:
             found = epoch(raw)
             if found is not None:
                 return found
-    return time.time()
+    from promptcache_tui.core.clock import wall_clock
+
+    return wall_clock()
 
 
 # -- one run ---------------------------------------------------------------------------

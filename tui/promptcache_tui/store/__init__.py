@@ -11,6 +11,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptcache_tui.core.clock import Clock, wall_clock
+
 if TYPE_CHECKING:
     from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
     from promptcache_tui.store.contexts import ContextSummary
@@ -54,11 +56,12 @@ class Store:
         self.observed = ObservedLog(db, self.calls, self.contexts)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (and create or migrate) the database at `path`."""
+    async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Store:
+        """Open (and create or migrate) the database at `path`; `clock` stamps contexts and
+        conversations (created, updated, last used)."""
         from promptcache_tui.store.database import Database
 
-        return cls(await Database.open(path))
+        return cls(await Database.open(path, clock=clock))
 
     async def watch(self) -> CallWatch:
         """Follow calls logged by any process from now on (poll it once a second)."""

@@ -9,13 +9,14 @@ and last day of a date range that does not start or end at midnight UTC.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import (
     IN_FLIGHT,
@@ -25,6 +26,7 @@ from promptcache_tui.core.records import (
     iso_utc,
     parse_iso,
 )
+from promptcache_tui.core.sanitize import one_line
 from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
 from promptcache_tui.store.rows import INSERT_CALL as _INSERT_CALL
@@ -32,6 +34,9 @@ from promptcache_tui.store.rows import UPDATE_CALL as _UPDATE_CALL
 from promptcache_tui.store.rows import call_row as _call_row
 from promptcache_tui.store.rows import update_row
 
+# Rows written with a call in the same transaction: `also(conn, call_id)`.
+Also = Callable[[aiosqlite.Connection, int], Awaitable[None]]
+AlsoMany = Callable[[aiosqlite.Connection], Awaitable[None]]  # the same, for a batch
 # What stats and breakdowns group by: the key in the rollup, and in raw `calls` rows.
 GROUPS = ("context", "model", "day", "kind", "status")
 _RAW_KEY = {
@@ -79,17 +84,23 @@ _RAW_SUMS = """COUNT(*), SUM(input_tokens), SUM(cache_creation_input_tokens),
 
 def parse_since(value: str, now: datetime | None = None) -> str:
     """`7d`, `12h`, `30m`, `2w` or an ISO date/time -> an ISO UTC lower bound."""
-    now = now or datetime.now(UTC)
+    now = now or datetime.fromtimestamp(wall_clock(), UTC)
     text = value.strip()
     match = _SINCE_RE.match(text)
     if match:
-        delta = timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
-        return (now - delta).isoformat(timespec="microseconds")
+        try:
+            delta = timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
+            return (now - delta).isoformat(timespec="microseconds")
+        except (OverflowError, ValueError) as exc:
+            raise StoreError(
+                f"invalid --since {one_line(value)!r}: that reaches back before the year 1"
+            ) from exc
     try:
         return iso_utc(parse_iso(text))
     except ValueError as exc:
         raise StoreError(
-            f"invalid --since {value!r}: use a span like 7d, 12h, 30m or an ISO date (2026-11-01)"
+            f"invalid --since {one_line(value)!r}: use a span like 7d, 12h, 30m or an ISO date "
+            "(2026-11-01)"
         ) from exc
 
 
@@ -408,7 +419,7 @@ class CallLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def log(self, rec: CallRecord) -> int:
+    async def log(self, rec: CallRecord, *, also: Also | None = None) -> int:
         """Insert a finished call and its breakpoints in one transaction; return its id.
 
         For calls known only after the fact (imports). A call this process sends goes
@@ -418,6 +429,8 @@ class CallLog:
             cursor = await conn.execute(_INSERT_CALL, _call_row(None, rec))
             call_id = int(cursor.lastrowid or 0)
             await conn.executemany(_INSERT_BREAKPOINT, _breakpoint_rows(call_id, rec))
+            if also is not None:
+                await also(conn, call_id)
         rec.id = call_id
         return call_id
 
@@ -436,12 +449,14 @@ class CallLog:
     # closing the store settles this process's own leftovers. Each call is one row in every
     # state, so totals (the rollup) count it exactly once.
 
-    async def begin(self, rec: CallRecord) -> int:
+    async def begin(self, rec: CallRecord, *, also: Also | None = None) -> int:
         """Log a call about to be sent, before its request leaves; return its id.
 
         The row is written with status `in_flight` (whatever `rec.status` said) and
         owned by this process's lease; `rec.id` is set. Raises StoreError if it cannot be
-        written: then do not send the call (it could not be accounted for).
+        written: then do not send the call (it could not be accounted for). `also(conn,
+        call_id)` writes rows that belong with the call in the same transaction (the
+        proxy stores the call's prompt so).
         """
         rec.status = IN_FLIGHT
         owner = self.db.lease_token()
@@ -449,6 +464,8 @@ class CallLog:
             cursor = await conn.execute(_INSERT_CALL, _call_row(None, rec, owner))
             call_id = int(cursor.lastrowid or 0)
             await conn.executemany(_INSERT_BREAKPOINT, _breakpoint_rows(call_id, rec))
+            if also is not None:
+                await also(conn, call_id)
         rec.id = call_id
         return call_id
 
@@ -460,14 +477,15 @@ class CallLog:
         """
         await self._write(rec, self.db.lease_token() if rec.status == IN_FLIGHT else None)
 
-    async def settle(self, rec: CallRecord) -> None:
+    async def settle(self, rec: CallRecord, *, also: Also | None = None) -> None:
         """End a call begun with `begin`: `rec.status` is ok, error or interrupted, and
-        `rec.usage` the usage known so far (its cost follows from the record's prices)."""
+        `rec.usage` the usage known so far (its cost follows from the record's prices).
+        `also` as for `begin` (the proxy stores why the call missed so)."""
         if rec.status not in STATUSES:
             raise ValueError(f"settle needs a final status, not {rec.status!r}")
-        await self._write(rec, None)
+        await self._write(rec, None, also)
 
-    async def _write(self, rec: CallRecord, owner: str | None) -> None:
+    async def _write(self, rec: CallRecord, owner: str | None, also: Also | None = None) -> None:
         if rec.id is None:
             raise ValueError("this call was never begun (no id)")
         async with self.db.transaction() as conn:
@@ -475,26 +493,87 @@ class CallLog:
             await conn.executemany(
                 _UPDATE_BREAKPOINT, [(int(b.cached), rec.id, b.position) for b in rec.breakpoints]
             )
+            if also is not None:
+                await also(conn, rec.id)
+            cursor = await conn.execute("SELECT context FROM calls WHERE id = ?", (rec.id,))
+            row = await cursor.fetchone()
+        if row is not None:
+            rec.context = row[0]  # renamed while in flight: the record says so too
 
-    async def log_many(self, records: Sequence[CallRecord]) -> list[int]:
-        """Insert many calls in one transaction (imports, benchmarks); return their ids."""
+    async def log_many(
+        self, records: Sequence[CallRecord], *, also: AlsoMany | None = None
+    ) -> list[int]:
+        """Insert many calls in one transaction (imports, benchmarks); return their ids.
+
+        `also(conn)` runs in the same transaction, the records' ids already set.
+        """
+        return await self._insert_many(records, None, also)
+
+    async def begin_many(
+        self, records: Sequence[CallRecord], *, also: AlsoMany | None = None
+    ) -> list[int]:
+        """`begin` for several calls in one transaction (the proxy, when calls come in
+        faster than one transaction each): rows in flight, owned by this process."""
+        for rec in records:
+            rec.status = IN_FLIGHT
+        return await self._insert_many(records, self.db.lease_token(), also)
+
+    async def _insert_many(
+        self, records: Sequence[CallRecord], owner: str | None, also: AlsoMany | None
+    ) -> list[int]:
         if not records:
             return []
-        async with self.db.transaction() as conn:
-            # Ids are handed out here, under the write lock, so breakpoints can name their call
-            # without a round trip per row.
-            first = int(await self.db.scalar("SELECT coalesce(MAX(id), 0) FROM calls")) + 1
-            ids = list(range(first, first + len(records)))
-            await conn.executemany(
-                _INSERT_CALL, [_call_row(i, r) for i, r in zip(ids, records, strict=True)]
-            )
-            await conn.executemany(
-                _INSERT_BREAKPOINT,
-                [row for i, r in zip(ids, records, strict=True) for row in _breakpoint_rows(i, r)],
-            )
-        for call_id, rec in zip(ids, records, strict=True):
-            rec.id = call_id
+        try:
+            async with self.db.transaction() as conn:
+                # Ids are handed out here, under the write lock, so breakpoints can name
+                # their call without a round trip per row.
+                first = int(await self.db.scalar("SELECT coalesce(MAX(id), 0) FROM calls")) + 1
+                ids = list(range(first, first + len(records)))
+                await conn.executemany(
+                    _INSERT_CALL,
+                    [_call_row(i, r, owner) for i, r in zip(ids, records, strict=True)],
+                )
+                await conn.executemany(
+                    _INSERT_BREAKPOINT,
+                    [
+                        row
+                        for i, r in zip(ids, records, strict=True)
+                        for row in _breakpoint_rows(i, r)
+                    ],
+                )
+                for call_id, rec in zip(ids, records, strict=True):
+                    rec.id = call_id
+                if also is not None:
+                    await also(conn)
+        except BaseException:
+            for rec in records:
+                rec.id = None  # rolled back: none of them has a row
+            raise
         return ids
+
+    async def settle_many(
+        self, records: Sequence[CallRecord], *, also: AlsoMany | None = None
+    ) -> None:
+        """`settle` for several calls in one transaction. For calls without a context (the
+        proxy's): a record's context name is not read back."""
+        for rec in records:
+            if rec.status not in STATUSES:
+                raise ValueError(f"settle needs a final status, not {rec.status!r}")
+            if rec.id is None:
+                raise ValueError("this call was never begun (no id)")
+        if not records:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                _UPDATE_CALL,
+                [update_row(rec) for rec in records],
+            )
+            await conn.executemany(
+                _UPDATE_BREAKPOINT,
+                [(int(b.cached), rec.id, b.position) for rec in records for b in rec.breakpoints],
+            )
+            if also is not None:
+                await also(conn)
 
     async def get(self, call_id: int) -> CallRecord | None:
         """One call in full: prompt, answer, prices and breakpoints."""

@@ -35,7 +35,7 @@ class ContextRepo:
     async def add(self, ctx: Context) -> Context:
         """Store a new context; refuse a duplicate name."""
         validate_name(ctx.name)
-        stamp = now_iso()
+        stamp = now_iso(self.db.clock)
         try:
             async with self.db.transaction() as conn:
                 cursor = await conn.execute(
@@ -66,7 +66,7 @@ class ContextRepo:
                 await conn.execute(
                     "UPDATE contexts SET name = ?, model = ?, keep_warm = ?, updated_at = ?"
                     " WHERE id = ?",
-                    (ctx.name, ctx.model, int(ctx.keep_warm), now_iso(), ctx.id),
+                    (ctx.name, ctx.model, int(ctx.keep_warm), now_iso(self.db.clock), ctx.id),
                 )
                 if old[0] != ctx.name:
                     # History follows a renamed context.
@@ -177,5 +177,6 @@ class ContextRepo:
         """Mark a context as just used (the TUI selects the most recent on start)."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE contexts SET last_used_at = ? WHERE id = ?", (now_iso(), context_id)
+                "UPDATE contexts SET last_used_at = ? WHERE id = ?",
+                (now_iso(self.db.clock), context_id),
             )

@@ -28,7 +28,7 @@ class ConversationRepo:
 
     async def create(self, context_id: int, title: str = "") -> int:
         """A new, empty conversation for a context."""
-        stamp = now_iso()
+        stamp = now_iso(self.db.clock)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO conversations (context_id, title, created_at, updated_at)"
@@ -49,7 +49,7 @@ class ConversationRepo:
         self, conversation_id: int, turns: Sequence[Turn], call_id: int | None = None
     ) -> None:
         """Add turns (a prompt and its answer) in one transaction."""
-        stamp = now_iso()
+        stamp = now_iso(self.db.clock)
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO messages (conversation_id, role, text, call_id, created_at)"

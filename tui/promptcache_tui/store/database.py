@@ -7,13 +7,13 @@ import contextlib
 import os
 import sqlite3
 import stat
-import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.store.errors import (
     StoreError,
     busy_timeout_ms,
@@ -27,11 +27,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 ORPHAN_ERROR = "interrupted: the process making this call ended before it finished"
 
 
-def now_iso() -> str:
-    """The current UTC time, ISO 8601 with microseconds."""
+def now_iso(clock: Clock = wall_clock) -> str:
+    """The time on `clock` (UTC), ISO 8601 with microseconds."""
     from promptcache_tui.core.records import iso_utc
 
-    return iso_utc(time.time())
+    return iso_utc(clock())
 
 
 def prepare_file(path: Path) -> None:
@@ -43,6 +43,10 @@ def prepare_file(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
+        if path.is_symlink():
+            raise StoreError(
+                f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
+            ) from None
         mode = None
     except OSError as exc:
         raise StoreError(f"cannot use database {path}: {exc.strerror}") from exc
@@ -89,9 +93,10 @@ def _read_only(path: Path) -> bool:
 class Database:
     """An aiosqlite connection in autocommit mode, with explicit write transactions."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Clock = wall_clock) -> None:
         self.conn = conn
         self.path = path
+        self.clock = clock  # stamps contexts and conversations (calls carry their own ts)
         # One connection serves the whole app: overlapping transactions would nest, which
         # SQLite refuses, so writers on this connection take turns.
         self._write_lock = asyncio.Lock()
@@ -100,7 +105,7 @@ class Database:
         self._lease: Lease | None = None
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Database:
         """Open (creating 0600 if needed), check, configure and migrate the database at `path`.
 
         Nothing is written until the file is known to be ours and not newer than this
@@ -113,7 +118,7 @@ class Database:
         prepare_file(path)
         read_only = _read_only(path)
         try:
-            db = await cls._connect(path, read_only=read_only)
+            db = await cls._connect(path, read_only=read_only, clock=clock)
         except sqlite3.Error as exc:
             raise describe(exc, path) from exc
         try:
@@ -140,7 +145,7 @@ class Database:
         return db
 
     @classmethod
-    async def _connect(cls, path: Path, *, read_only: bool) -> Database:
+    async def _connect(cls, path: Path, *, read_only: bool, clock: Clock) -> Database:
         """A configured connection; read-only ones open with mode=ro (and, on a read-only
         file system with no -shm file to share, immutable=1: no one can write it there)."""
         attempts = [(path, False)]
@@ -148,20 +153,29 @@ class Database:
             uri = path.resolve().as_uri()
             attempts = [(f"{uri}?mode=ro", True), (f"{uri}?mode=ro&immutable=1", True)]
         for i, (target, uri_form) in enumerate(attempts):
-            conn = await aiosqlite.connect(
+            pending = aiosqlite.connect(
                 target, isolation_level=None, timeout=busy_timeout_ms() / 1000, uri=uri_form
             )
+            try:
+                conn = await pending
+            except sqlite3.Error:
+                # aiosqlite stops its thread without waiting: let it finish while the loop
+                # still runs, or it reports into a closed loop (a traceback after our line).
+                thread = getattr(pending, "_thread", None)
+                if thread is not None:
+                    await asyncio.to_thread(thread.join, 5)
+                raise
             conn.row_factory = aiosqlite.Row
-            db = cls(conn, path)
+            db = cls(conn, path, clock)
             db.read_only = read_only
             try:
                 await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
                 await conn.execute("PRAGMA foreign_keys = ON")
                 await db.scalar("SELECT count(*) FROM sqlite_master")  # reads the file
-            except sqlite3.OperationalError:
+            except sqlite3.Error as exc:
                 await conn.close()
-                if i + 1 < len(attempts):
-                    continue
+                if isinstance(exc, sqlite3.OperationalError) and i + 1 < len(attempts):
+                    continue  # read-only without a -shm file: try immutable
                 raise
             return db
         raise AssertionError("unreachable")

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.core.records import CallRecord, iso_utc
 from promptcache_tui.store.errors import StoreError, busy_timeout_ms, describe
 from promptcache_tui.store.migrations import APPLICATION_ID, SCHEMA_VERSION
@@ -84,12 +84,15 @@ class SessionTotals:
 class ImportLog:
     """Imported calls, their groups, miss explanations and read positions."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = wall_clock) -> None:
         self.conn = conn
         self.path = path
+        self.clock = clock  # stamps groups and read positions (calls carry their own ts)
 
     @classmethod
-    def open(cls, path: Path, *, lock_wait_ms: int | None = None) -> ImportLog:
+    def open(
+        cls, path: Path, *, lock_wait_ms: int | None = None, clock: Clock = wall_clock
+    ) -> ImportLog:
         """Open an existing database at the current schema (else SchemaNotReady).
 
         `lock_wait_ms`: how long a write waits for another process's lock (default: as
@@ -110,7 +113,7 @@ class ImportLog:
             conn = sqlite3.connect(path, timeout=busy_timeout_ms() / 1000, isolation_level=None)
         except sqlite3.Error as exc:
             raise describe(exc, path) from exc
-        log = cls(conn, path)
+        log = cls(conn, path, clock)
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
@@ -183,7 +186,7 @@ class ImportLog:
 
     def save_progress(self, progress: Sequence[ImportProgress]) -> None:
         """Remember how far these files were read (inside a transaction)."""
-        stamp = iso_utc(time.time())
+        stamp = iso_utc(self.clock())
         self.conn.executemany(
             "INSERT OR REPLACE INTO import_files (path, device, inode, offset, skipped,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -241,7 +244,7 @@ class ImportLog:
                 client=client,
                 model=model,
                 project=project,
-                now=iso_utc(time.time()),
+                now=iso_utc(self.clock()),
             ),
         )
 

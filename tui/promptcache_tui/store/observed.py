@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from promptcache_tui.core.context import Context
 from promptcache_tui.core.miss import CallBlock, CallMark, CallShape, MissExplanation
 from promptcache_tui.core.observed import (
@@ -46,7 +48,7 @@ from promptcache_tui.store.rows import (
 )
 
 OBSERVED_KINDS = ("proxy", "claude-code")
-_KNOWN = 20_000  # hashes remembered as stored, per kind (bounded: RSS stays flat)
+_KNOWN = 4_000  # hashes remembered as stored, per kind (bounded: RSS stays flat)
 _SESSION_EVENTS = 200  # recent calls read to work out a session's cache
 _CHAIN = """WITH RECURSIVE chain(hash, parent, content, depth, section, message_index,
         block_index, role, tokens) AS (
@@ -79,6 +81,16 @@ class PromptNode:
         return block_label(
             self.section, self.message_index, self.block_index, self.role, self.content
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPrompt:
+    """What storing a prompt will write: its leaf, and its new nodes and contents."""
+
+    leaf: bytes | None
+    nodes: list[tuple[Any, ...]]
+    contents: list[tuple[bytes, int, bytes | None]]
+    present: list[bytes]  # contents found already stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +158,7 @@ class ObservedLog:
         self.contexts = contexts
         self._prefixes = _Seen()
         self._contents = _Seen()
+        self._groups = _Seen(2_000)
 
     # -- prompts --------------------------------------------------------------------------
 
@@ -159,10 +172,25 @@ class ObservedLog:
     ) -> int:
         """Store a call's prompt (only the blocks never seen before); return how many
         prefix nodes were new."""
+        prepared = await self.prepare_prompt(request, keep_content=keep_content, secrets=secrets)
+        async with self.db.transaction() as conn:
+            await self.write_prompt(conn, call_id, prepared)
+        self.remember(prepared)
+        return len(prepared.nodes)
+
+    async def prepare_prompt(
+        self,
+        request: ObservedRequest,
+        *,
+        keep_content: bool = True,
+        secrets: Sequence[str] = (),
+    ) -> PreparedPrompt:
+        """Work out (reading only) which of a prompt's nodes and contents are new, and
+        compress the new contents, so that writing them is quick (`write_prompt`)."""
         blocks = request.blocks
-        if not blocks:
-            return 0
         hashes = [bytes.fromhex(b.prefix_hash) for b in blocks]
+        if not blocks:
+            return PreparedPrompt(None, [], [], [])
         known = await self._stored_depth(hashes)
         fresh = blocks[known:]
         contents: dict[bytes, tuple[int, bytes | None]] = {}
@@ -178,37 +206,59 @@ class ObservedLog:
                 continue
             data = zlib.compress(_scrub(block.content, secrets), 6) if keep_content else None
             contents[key] = (len(block.content), data)
-        async with self.db.transaction() as conn:
+        nodes = [
+            (
+                hashes[b.index],
+                hashes[b.index - 1] if b.index else None,
+                bytes.fromhex(b.content_hash),
+                b.index,
+                SECTIONS.index(b.section),
+                b.message_index,
+                b.block_index,
+                b.role,
+                b.tokens,
+            )
+            for b in fresh
+        ]
+        return PreparedPrompt(
+            leaf=hashes[-1],
+            nodes=nodes,
+            contents=[(k, size, data) for k, (size, data) in contents.items()],
+            present=list(present),
+        )
+
+    async def write_prompt(
+        self, conn: aiosqlite.Connection, call_id: int, prepared: PreparedPrompt
+    ) -> None:
+        """Write a prepared prompt inside the caller's transaction (e.g. `calls.begin`'s)."""
+        if prepared.leaf is None:
+            return
+        # Each statement is a round trip to the database thread: none for nothing to add.
+        if prepared.contents:
             await conn.executemany(
                 "INSERT OR IGNORE INTO prompt_contents (hash, size, data) VALUES (?, ?, ?)",
-                [(k, size, data) for k, (size, data) in contents.items()],
+                prepared.contents,
             )
+        if prepared.nodes:
             await conn.executemany(
                 "INSERT OR IGNORE INTO prompt_prefixes (hash, parent, content, depth, section,"
                 " message_index, block_index, role, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        hashes[b.index],
-                        hashes[b.index - 1] if b.index else None,
-                        bytes.fromhex(b.content_hash),
-                        b.index,
-                        SECTIONS.index(b.section),
-                        b.message_index,
-                        b.block_index,
-                        b.role,
-                        b.tokens,
-                    )
-                    for b in fresh
-                ],
+                prepared.nodes,
             )
-            await conn.execute(
-                "UPDATE calls SET prompt_leaf = ? WHERE id = ?", (hashes[-1], call_id)
-            )
-        for key in hashes[known:]:
-            self._prefixes.add(key)
-        for key in (*present, *contents):
+        await conn.execute(
+            "UPDATE calls SET prompt_leaf = ? WHERE id = ?", (prepared.leaf, call_id)
+        )
+
+    def remember(self, prepared: PreparedPrompt) -> None:
+        """After the transaction that wrote `prepared` committed: its hashes are stored.
+
+        Only then: a node remembered but rolled back would be skipped next time, and the
+        tree would lose a link.
+        """
+        for node in prepared.nodes:
+            self._prefixes.add(node[0])
+        for key in (*prepared.present, *(c[0] for c in prepared.contents)):
             self._contents.add(key)
-        return len(fresh)
 
     async def _stored_depth(self, hashes: Sequence[bytes]) -> int:
         """How many leading prefixes of this prompt are stored already."""
@@ -310,12 +360,18 @@ class ObservedLog:
         )
 
     async def recent_cached(
-        self, *, client: str | None, before_id: int, limit: int = 8, session: str | None = None
+        self,
+        *,
+        client: str | None,
+        before_id: int | None,
+        limit: int = 8,
+        session: str | None = None,
     ) -> list[CallRecord]:
         """Recent proxied calls that wrote or read the cache: candidates to compare a miss
         with (the group's own latest first, then the client's)."""
         found: dict[int, CallRecord] = {}
         queries: list[tuple[str, list[Any]]] = []
+        before_id = before_id if before_id is not None else 1 << 62  # not logged yet: all
         if session is not None:
             queries.append(
                 (
@@ -346,7 +402,13 @@ class ObservedLog:
     async def save_miss(self, call_id: int, found: MissExplanation) -> None:
         """Keep why a call missed (its one-line summary is the call's cache_miss_reason)."""
         async with self.db.transaction() as conn:
-            await conn.execute(SAVE_MISS, miss_row(call_id, found))
+            await self.write_miss(conn, call_id, found)
+
+    async def write_miss(
+        self, conn: aiosqlite.Connection, call_id: int, found: MissExplanation
+    ) -> None:
+        """`save_miss` inside the caller's transaction (e.g. `calls.settle`'s)."""
+        await conn.execute(SAVE_MISS, miss_row(call_id, found))
 
     async def miss(self, call_id: int) -> MissExplanation | None:
         """Why a call missed, with the changed block and its diff; None if not explained."""
@@ -381,13 +443,40 @@ class ObservedLog:
         project: str | None = None,
     ) -> None:
         """Create a group the first time one of its calls is logged (a rename is kept)."""
+        if self.knows_group(key):
+            return
         async with self.db.transaction() as conn:
-            await conn.execute(
-                ENSURE_GROUP,
-                group_row(
-                    key, kind, name=name, client=client, model=model, project=project, now=now_iso()
-                ),
+            await self.write_group(
+                conn, key, kind, name=name, client=client, model=model, project=project
             )
+        self._groups.add(key.encode())
+
+    def knows_group(self, key: str) -> bool:
+        """Whether this process already made sure the group exists."""
+        return key.encode() in self._groups
+
+    async def write_group(
+        self,
+        conn: aiosqlite.Connection,
+        key: str,
+        kind: str,
+        *,
+        name: str,
+        client: str | None = None,
+        model: str | None = None,
+        project: str | None = None,
+    ) -> None:
+        """`ensure_group` inside the caller's transaction (call `group_written` after)."""
+        await conn.execute(
+            ENSURE_GROUP,
+            group_row(
+                key, kind, name=name, client=client, model=model, project=project, now=now_iso()
+            ),
+        )
+
+    def group_written(self, key: str) -> None:
+        """After the transaction that wrote a group committed."""
+        self._groups.add(key.encode())
 
     async def rename_group(self, key_or_name: str, name: str) -> str:
         """Rename a group (found by key or by its current name); return its key."""

@@ -10,26 +10,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import time
+import os
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.worker import Worker
 
 from promptcache_tui.config import DEFAULT_MODEL, Settings
+from promptcache_tui.core.clock import wall_clock
+from promptcache_tui.core.sanitize import redact, safe_message, terminal_safe
 from promptcache_tui.ui.commands import ActionCommands
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import BackendFailed, BackendReady
 from promptcache_tui.ui.screens.main import MainScreen
+from promptcache_tui.ui.terminal_guard import install as install_terminal_guard
 
 # Textual keeps a few Strips per painted row in its caches, and a Strip's own caches can point
 # back at it: cyclic garbage that only the collector frees. CPython's young generation (700
 # objects) promoted it before it died, and a 4,000-token answer then ran 34 full passes of
 # 19-27 ms; with 5,000 it dies young (4 full passes, young passes still under 4 ms).
 YOUNG_GC_THRESHOLD = 5000
+# Worker groups that send calls: quitting or a signal settles them as interrupted first.
+CALL_GROUPS = ("call", "warm", "keep-warm")
+HANGUP = int(getattr(signal, "SIGHUP", 1))
+EXIT_SIGNALS = tuple(
+    s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None), signal.SIGINT) if s is not None
+)
 
 if TYPE_CHECKING:
     from promptcache_tui.calls.service import CallService
@@ -69,6 +81,7 @@ class PromptCacheApp(App[None]):
         defaults: 30 s before expiry, 20 pings, $0.50).
         """
         super().__init__()
+        install_terminal_guard()  # no control character in any view reaches the terminal
         self.settings = settings
         self.clock = clock
         self.store = store
@@ -83,6 +96,28 @@ class PromptCacheApp(App[None]):
         self.keep_warm_policy = keep_warm
         self.sub_title = settings.mode_label()
         self.main = MainScreen()
+        self.signalled: int | None = None  # the signal that ended the app, if one did
+        self.interrupted_calls = 0
+        self._signals: list[int] = []
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice is plain text: outside text in it (errors, names) made visible and
+        redacted, never read as markup."""
+        super().notify(
+            terminal_safe(redact(str(message))),
+            title=safe_message(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # -- the clock ---------------------------------------------------------------------
 
@@ -94,11 +129,11 @@ class PromptCacheApp(App[None]):
             return self.clock()
         if self.service is not None:
             return self.service.now()
-        return time.time()
+        return wall_clock()
 
     def wall_now(self) -> float:
         """Wall-clock time for display (an injected clock wins); never reads the simulator."""
-        return self.clock() if self.clock is not None else time.time()
+        return self.clock() if self.clock is not None else wall_clock()
 
     def settle_cursor(self, screen: Screen[object]) -> None:
         """Turn cursor blinking off in a screen's inputs when asked (tests, snapshots)."""
@@ -123,8 +158,12 @@ class PromptCacheApp(App[None]):
         return self.main
 
     def on_mount(self) -> None:
+        self._catch_signals()
         if self._keymap_overrides:
-            self.set_keymap(self._keymap_overrides)
+            from promptcache_tui.ui.keymap import check_keymap
+
+            # Printable keys are refused now; unknown ids once the screens are imported.
+            self.set_keymap(check_keymap(self._keymap_overrides)[0])
         # After the first frame: the store, the catalog and the simulator.
         self.call_after_refresh(self.open_backend)
 
@@ -137,7 +176,7 @@ class PromptCacheApp(App[None]):
             if store is None:
                 from promptcache_tui.store import Store
 
-                store = await Store.open(self.settings.db_path)
+                store = await Store.open(self.settings.db_path, clock=self.wall_now)
             catalog = self.catalog
             if catalog is None:
                 from promptcache_tui.core.catalog import load_catalog
@@ -155,7 +194,20 @@ class PromptCacheApp(App[None]):
             self.post_message(BackendFailed(one_line(exc)))
             return
         self.post_message(BackendReady(store, catalog, service))
+        await self._check_keymap()
         await self._settle(service)
+
+    async def _check_keymap(self) -> None:
+        """Say which of keys.toml's remaps were refused (unknown ids, printable keys)."""
+        if not self._keymap_overrides:
+            return
+        from promptcache_tui.ui.keymap import check_keymap, known_binding_ids
+
+        known = await asyncio.to_thread(known_binding_ids)
+        problems = check_keymap(self._keymap_overrides, known)[1]
+        if problems:
+            where = self.settings.data_dir / "keys.toml"
+            self.notify("\n".join(problems), title=f"{where}", severity="warning", timeout=20)
 
     async def _settle(self, service: CallService) -> None:
         """Load the SDK in a thread now, then tune the GC for a long-running UI.
@@ -184,11 +236,83 @@ class PromptCacheApp(App[None]):
         self.notify(message.error, title="Cannot start", severity="error", timeout=30)
         self.main.backend_failed(message.error)
 
+    # -- leaving while calls are in flight ----------------------------------------------
+
+    def calls_in_flight(self) -> list[Worker[object]]:
+        """The workers sending a call (a chat answer, a warm-up, a keep-warm ping)."""
+        return [w for w in self.workers if w.group in CALL_GROUPS and not w.is_finished]
+
+    async def action_quit(self) -> None:
+        """Quit; while an answer streams, ask first (the call is then logged interrupted)."""
+        if not self.calls_in_flight():
+            self.exit()
+            return
+        from promptcache_tui.ui.screens.confirm import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.stop_calls_and_exit("quit", 0)
+
+        self.push_screen(
+            ConfirmDialog(
+                "Quit while a call is in flight?",
+                "The answer has not finished. Quitting stops it; the call is logged as "
+                "interrupted, with the usage reported so far.",
+                yes="Quit",
+            ),
+            answered,
+        )
+
+    @work(exclusive=True, group="shutdown", exit_on_error=False)
+    async def stop_calls_and_exit(self, reason: str, return_code: int) -> None:
+        """Cancel the calls in flight, wait until each is settled, then exit."""
+        workers = self.calls_in_flight()
+        self.interrupted_calls = len(workers)
+        if self.service is not None:
+            self.service.interrupt_reason = reason
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                await worker.wait()
+        if return_code == 128 + HANGUP:
+            # The terminal is gone: Textual's shutdown would write to it, and can block
+            # forever on its output queue. Close what this app opened, then leave.
+            await self._close_backend()
+            os._exit(return_code)
+        self.exit(return_code=return_code)
+
+    def _catch_signals(self) -> None:
+        """SIGTERM, SIGHUP (the terminal closed) and SIGINT end the app cleanly: calls in
+        flight are settled as interrupted, and the exit code is 128 + the signal."""
+        loop = asyncio.get_running_loop()
+        for sig in EXIT_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread (tests), or not supported here
+            self._signals.append(sig)
+
+    def _on_signal(self, signum: int) -> None:
+        if self.signalled is None:
+            self.signalled = signum
+            self.stop_calls_and_exit(signal.Signals(signum).name, 128 + signum)
+
     async def on_unmount(self) -> None:
         """Stop the simulator and close the store (only what this app opened)."""
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+        await self._close_backend()
+
+    async def _close_backend(self) -> None:
+        """Stop the simulator and close the store, once (only what this app opened)."""
         if self.service is not None and self._owns_service:
+            self._owns_service = False
             await self.service.close()
         if self.store is not None and self._owns_store:
+            self._owns_store = False
             await self.store.close()
 
     # -- app-wide actions ---------------------------------------------------------------

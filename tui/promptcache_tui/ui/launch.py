@@ -13,4 +13,13 @@ def run_tui(settings: Settings) -> None:
     from promptcache_tui.config import load_keymap
     from promptcache_tui.ui.app import PromptCacheApp
 
-    PromptCacheApp(settings, keymap=load_keymap(settings.data_dir)).run()
+    app = PromptCacheApp(settings, keymap=load_keymap(settings.data_dir))
+    app.run()
+    if app.signalled is not None:
+        import signal
+
+        from promptcache_tui.cli.signals import Interrupted
+
+        calls = app.interrupted_calls
+        detail = f"{calls} call{'s' if calls != 1 else ''} logged as interrupted" if calls else ""
+        raise Interrupted(signal.Signals(app.signalled), detail)

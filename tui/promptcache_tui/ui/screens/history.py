@@ -50,9 +50,10 @@ from textual.widgets import (
     TabPane,
 )
 
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.records import IN_FLIGHT, KINDS, CallRecord
 from promptcache_tui.core.records import STATUSES as FINAL_STATUSES
-from promptcache_tui.export import FORMATS, Exporter, format_for
+from promptcache_tui.export import FORMATS, Exporter, format_for, open_private
 from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
 from promptcache_tui.store.calls import Facets, Summary
 from promptcache_tui.ui.errors import one_line
@@ -434,7 +435,7 @@ class HistoryScreen(Screen[None]):
         self._pages = self._totals = None
 
     def _now(self) -> datetime:
-        clock = self._clock or getattr(self.app, "wall_now", None) or time.time
+        clock = self._clock or getattr(self.app, "wall_now", None) or wall_clock
         return datetime.fromtimestamp(clock(), UTC)
 
     def _resolve_path(self) -> Path:
@@ -584,7 +585,7 @@ class HistoryScreen(Screen[None]):
         # Write beside the target and rename at the end: a failed export leaves no half file.
         partial = path.with_name(path.name + ".part")
         try:
-            handle = await asyncio.to_thread(partial.open, "w", encoding="utf-8", newline="")
+            handle = await asyncio.to_thread(open_private, partial)  # 0600, like the database
         except OSError as exc:
             self.post_message(HistoryFailed("export", f"cannot write {path}: {exc.strerror}"))
             return

@@ -28,6 +28,7 @@ from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList
 
+from promptcache_tui.core.sanitize import terminal_safe
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import (
     CallFailed,
@@ -424,7 +425,7 @@ class MainScreen(Screen[None]):
         assert store is not None and service is not None and ctx.id is not None
 
         def on_text(text: str) -> None:
-            self.post_message(TextDelta(text))
+            self.post_message(TextDelta(terminal_safe(text)))  # an answer may quote escapes
 
         try:
             if conversation_id is None:

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from promptcache_tui.core.sanitize import terminal_safe
 from promptcache_tui.ui.widgets.steady import SingleLayoutPass
 
 if TYPE_CHECKING:
@@ -69,10 +70,11 @@ class ChatView(SingleLayoutPass, VerticalScroll):
         if not turns:
             widgets.append(Static(hint, classes="chat-hint", markup=False))
         for turn in list(turns)[-MAX_SHOWN_TURNS:]:
+            # Stored text came from outside (files, answers): control characters visible.
             if turn.role == "user":
-                widgets.append(UserTurn(turn.text, markup=False))
+                widgets.append(UserTurn(terminal_safe(turn.text), markup=False))
             else:
-                widgets.append(AnswerTurn(turn.text, renderer=self._renderer))
+                widgets.append(AnswerTurn(terminal_safe(turn.text), renderer=self._renderer))
         await self.mount_all(widgets)
         self.scroll_end(animate=False)
         self.anchor()
@@ -89,7 +91,7 @@ class ChatView(SingleLayoutPass, VerticalScroll):
         if len(shown) + 2 > MAX_SHOWN_TURNS:
             await self.remove_children(shown[: len(shown) + 2 - MAX_SHOWN_TURNS])
         answer = AnswerTurn(classes="-streaming")
-        await self.mount_all([UserTurn(prompt, markup=False), answer])
+        await self.mount_all([UserTurn(terminal_safe(prompt), markup=False), answer])
         self.anchor()
         self.scroll_end(animate=False)
         return AnswerStream(answer)
