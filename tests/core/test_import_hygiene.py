@@ -12,6 +12,11 @@ import promptcache_tui.core.ttl, promptcache_tui.core.cost, promptcache_tui.core
 import promptcache_tui.core.keepwarm, promptcache_tui.core.formatting, promptcache_tui.core.timespan
 import promptcache_tui.core.call_columns, promptcache_tui.core.settings
 import promptcache_tui.store, promptcache_tui.export, promptcache_tui.config
+# The store package loads its modules on first use: name them, so that they are checked.
+import promptcache_tui.store.calls, promptcache_tui.store.database, promptcache_tui.store.imports
+import promptcache_tui.store.observed, promptcache_tui.store.watch
+import promptcache_tui.observe.statusline, promptcache_tui.observe.claude_settings
+import promptcache_tui.cli.entry, promptcache_tui.cli.statusline_cmd
 import promptcache_tui.cli.main
 try:
     import promptcache_tui.sim.server, promptcache_tui.sim.engine

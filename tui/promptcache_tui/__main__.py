@@ -1,5 +1,5 @@
 """`python -m promptcache_tui`."""
 
-from promptcache_tui.cli.main import main
+from promptcache_tui.cli.entry import main
 
 main()

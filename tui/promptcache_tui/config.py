@@ -3,43 +3,36 @@
 from __future__ import annotations
 
 import io
-import logging
 import os
 import sys
 from pathlib import Path
 
 from promptcache_tui.core.errors import UserError
+from promptcache_tui.core.home import APP_NAME, HOME_ENV, default_data_dir, resolve_data_dir
 from promptcache_tui.core.settings import DEFAULT_MODEL, Settings
 
-__all__ = ["DEFAULT_MODEL", "ConfigError", "Settings", "load_keymap", "load_settings"]
+__all__ = [
+    "APP_NAME",
+    "DEFAULT_MODEL",
+    "HOME_ENV",
+    "ConfigError",
+    "Settings",
+    "default_data_dir",
+    "load_keymap",
+    "load_settings",
+    "resolve_data_dir",
+]
 
-APP_NAME = "promptcache-tui"
-HOME_ENV = "PROMPTCACHE_TUI_HOME"
+# The status line runs after every Claude Code message: `typing` stays out of its imports.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+
 MAX_TOKENS_ENV = "PROMPTCACHE_TUI_MAX_TOKENS"
 
 
 class ConfigError(UserError, ValueError):
     """A setting is unusable; the message is one line for the user."""
-
-
-def default_data_dir() -> Path:
-    """The platform's user data dir for the app (platformdirs)."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME, appauthor=False))
-
-
-def resolve_data_dir(data_dir: Path | str | None = None) -> Path:
-    """The data dir to use (flag, then PROMPTCACHE_TUI_HOME, then platformdirs), created 0700."""
-    chosen = data_dir or os.environ.get(HOME_ENV) or default_data_dir()
-    path = Path(chosen).expanduser()
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"data dir {path} exists and is not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise ConfigError(f"cannot create data dir {path}: {exc.strerror or exc}") from exc
-    return path
 
 
 def load_dotenv_file(path: Path) -> None:
@@ -67,6 +60,8 @@ def load_dotenv_file(path: Path) -> None:
             f"cannot read {path}: not UTF-8 text (bad byte "
             f"0x{data[exc.start]:02x} at offset {exc.start})"
         ) from exc
+    import logging  # here: the status line imports this module and has no use for it
+
     from dotenv import load_dotenv
     from dotenv.parser import parse_stream
 

@@ -68,6 +68,7 @@ SUBCOMMANDS = {
     "proxy": "promptcache_tui.cli.proxy_cmd:proxy",
     "import": "promptcache_tui.cli.import_cmd:import_group",
     "observed": "promptcache_tui.cli.observed_cmd:observed",
+    "statusline": "promptcache_tui.cli.statusline_cmd:statusline",
 }
 
 

@@ -16,7 +16,6 @@ import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -361,6 +360,13 @@ def _read_toml(text: str, where: str) -> dict[str, Any]:
 
 def shipped_catalog_text() -> str:
     """The catalog shipped inside the package."""
+    # The file beside this module, when the package is a folder (always, installed by pip):
+    # importlib.resources costs more to import than the status line can spend on it.
+    beside = Path(__file__).with_name("catalog.toml")
+    if beside.is_file():
+        return beside.read_text("utf-8")
+    from importlib import resources
+
     return resources.files("promptcache_tui.core").joinpath("catalog.toml").read_text("utf-8")
 
 

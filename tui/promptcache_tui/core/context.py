@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from promptcache_tui.core.errors import UserError
+from promptcache_tui.core.ttl import TTL_SECONDS
 
 Ttl = Literal["5m", "1h"]
-TTL_SECONDS: dict[str, int] = {"5m": 300, "1h": 3600}
 MAX_BREAKPOINTS = 4
 BLOCK_KINDS = ("tools", "system", "document", "example")
 # Rendering order of the API: tools -> system (instructions and documents) -> messages.

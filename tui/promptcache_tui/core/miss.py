@@ -25,11 +25,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from promptcache_tui.core.advisor import LOOKBACK_BLOCKS
-from promptcache_tui.core.context import TTL_SECONDS
-from promptcache_tui.core.observed import ObservedRequest, block_label, block_text
+from promptcache_tui.core.ttl import TTL_SECONDS
+
+if TYPE_CHECKING:
+    from promptcache_tui.core.observed import ObservedRequest
+
+# The proxy's explanations need the advisor and the observed-request helpers; imported
+# where used, because `explain_session_miss` runs in the status line after every Claude
+# Code message and must not pay for them (benchmarks/bench_statusline.py).
 
 CODES = (
     "below_minimum",
@@ -61,6 +66,8 @@ class CallBlock:
     @property
     def label(self) -> str:
         """`tool Bash`, `system block 0`, `message 2 (user)`."""
+        from promptcache_tui.core.observed import block_label
+
         return block_label(
             self.section, self.message_index, self.block_index, self.role, self.content
         )
@@ -247,6 +254,8 @@ def explain_miss(
     `current` (refreshes by other calls included); without it the previous call's own
     time + TTL is used.
     """
+    from promptcache_tui.core.advisor import LOOKBACK_BLOCKS
+
     if not current.marks:
         return None
     if current.cache_read > 0:
@@ -307,6 +316,8 @@ def explain_miss(
 
 def _reaches(current: CallShape, entry: CallMark) -> bool:
     """Whether one of `current`'s breakpoints looks back far enough to find `entry`."""
+    from promptcache_tui.core.advisor import LOOKBACK_BLOCKS
+
     return any(0 <= mine.block - entry.block < LOOKBACK_BLOCKS for mine in current.marks)
 
 
@@ -344,6 +355,8 @@ def _changed(
     base: dict[str, Any],
 ) -> MissExplanation:
     """The change at block `split` came before every entry the previous call left."""
+    from promptcache_tui.core.observed import block_text
+
     expired = entries and all(
         previous.ts + TTL_SECONDS.get(m.ttl, 300) <= current.ts for m in entries
     )

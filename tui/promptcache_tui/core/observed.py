@@ -306,12 +306,6 @@ def group_name(client: str | None, request: ObservedRequest) -> str:
     return f"{who} · {_first_words(chosen)}{tail}"
 
 
-def session_name(project: str | None, session_id: str) -> str:
-    """A Claude Code session's default name: its project (the working dir's last part)."""
-    place = project or "unknown project"
-    return f"claude-code · {place} · {session_id[:8]}"
-
-
 @dataclass(frozen=True, slots=True)
 class StoredBlock:
     """A block of a logged prefix, as the store gives it back."""

@@ -19,12 +19,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+# `typing` costs the status line nothing: dataclasses imports it anyway.
 from typing import Any, Literal, Protocol
 
 from promptcache_tui.core.clock import wall_clock
-from promptcache_tui.core.context import TTL_SECONDS
 
 Clock = Callable[[], float]
+TTL_SECONDS: dict[str, int] = {"5m": 300, "1h": 3600}
 # A breakpoint's lookup checks at most this many positions, its own included.
 LOOKBACK_POSITIONS = 20
 State = Literal["cold", "warm", "expired"]
@@ -325,27 +327,44 @@ class SessionEvent:
     read: int
 
 
-def session_state(events: Iterable[SessionEvent], now: float) -> EntryState:
-    """A Claude Code session's cache, from its calls' usage alone (oldest first).
+@dataclass(frozen=True, slots=True)
+class SessionCache:
+    """A Claude Code session's cache, folded from its calls' usage one call at a time.
 
     Imports carry no request, so there are no prefixes to key on: the session's cache lives
     for the TTL of its last write (the larger part of that write's 5m / 1h split) and every
     read refreshes it for that TTL, counted from the call's start, as on the API (reads
-    with no write before them count as 5m, the default).
+    with no write before them count as 5m, the default). Caches are per model: fold each
+    model's calls into its own SessionCache.
     """
+
     ttl: str | None = None
-    until: float | None = None
-    for event in events:
+    until: float | None = None  # epoch seconds
+
+    def after(self, event: SessionEvent) -> SessionCache:
+        """The cache once `event` (the next call, in time order) is taken into account."""
         if event.write_5m > 0 or event.write_1h > 0:
             ttl = "1h" if event.write_1h >= event.write_5m else "5m"
-            until = event.ts + TTL_SECONDS[ttl]
-        elif event.read > 0:
+            return SessionCache(ttl, event.ts + TTL_SECONDS[ttl])
+        if event.read > 0:
             # A read of an entry whose write is not in the log (an earlier session, a
             # trimmed transcript): its TTL is unknown; 5m is the API's default.
-            ttl = ttl or "5m"
-            until = max(until or 0.0, event.ts + TTL_SECONDS[ttl])
-    if until is None:
-        return EntryState("cold", None, None, None)
-    if until <= now:
-        return EntryState("expired", until, None, ttl)
-    return EntryState("warm", until, until - now, ttl)
+            ttl = self.ttl or "5m"
+            return SessionCache(ttl, max(self.until or 0.0, event.ts + TTL_SECONDS[ttl]))
+        return self
+
+    def state(self, now: float) -> EntryState:
+        """cold (nothing written yet), warm with the time left, or expired."""
+        if self.until is None:
+            return EntryState("cold", None, None, None)
+        if self.until <= now:
+            return EntryState("expired", self.until, None, self.ttl)
+        return EntryState("warm", self.until, self.until - now, self.ttl)
+
+
+def session_state(events: Iterable[SessionEvent], now: float) -> EntryState:
+    """A session's cache at `now`, from its calls (oldest first): see `SessionCache`."""
+    cache = SessionCache()
+    for event in events:
+        cache = cache.after(event)
+    return cache.state(now)

@@ -7,20 +7,24 @@ are logged as errors. A response is keyed by its message id (unique index), so i
 again adds nothing, and a response first seen with part of its lines is completed, not
 duplicated, when the rest arrive. How far each file was read is kept in the store, so a
 new run (or `--follow`) reads only what was added.
+
+`ClaudeCodeLog` does the work, synchronously, over the plain sqlite3 `ImportLog`: the
+status line (observe/statusline.py) calls it in its own process after every message, so
+this module imports neither asyncio nor aiosqlite at load. `ClaudeCodeImporter` runs it in
+a worker thread for the async callers (the CLI's import, `--follow`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promptcache_tui.core.catalog import Catalog
 from promptcache_tui.core.cost import Usage, prices_for
 from promptcache_tui.core.miss import MissExplanation, SessionCall, explain_session_miss
-from promptcache_tui.core.observed import session_name
 from promptcache_tui.core.records import CallRecord, iso_utc, parse_iso
 from promptcache_tui.core.sanitize import one_line, redact
 from promptcache_tui.observe.transcripts import (
@@ -28,10 +32,15 @@ from promptcache_tui.observe.transcripts import (
     TranscriptResponse,
     project_of,
     read_transcript,
+    session_name,
     transcript_files,
 )
-from promptcache_tui.store import Store
-from promptcache_tui.store.observed import ImportProgress
+from promptcache_tui.store.imports import ImportLog, ImportProgress
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from promptcache_tui.store import Store
 
 FOLLOW_INTERVAL_S = 1.0
 RESCAN_EVERY = 5  # ticks between looks for new transcript files while following
@@ -63,69 +72,39 @@ class _Session:
     """What the importer knows of a session, to explain its next miss."""
 
     last: dict[str, tuple[SessionCall, str | None]] = field(default_factory=dict)  # by model,
-    # with the response key of a call logged in this run (its id is known once inserted)
+    # with the response key of a call logged in this batch (its id is known once inserted)
     ttl: str | None = None  # the TTL of its cache: that of the last write
 
 
-class ClaudeCodeImporter:
-    """Imports transcripts into one store."""
+@dataclass(slots=True)
+class LogResult:
+    """What logging one file's responses did."""
+
+    added: int = 0
+    completed: int = 0
+    errors: int = 0
+    ids: dict[str, int] = field(default_factory=dict)  # response key -> call id, new or not
+
+
+class ClaudeCodeLog:
+    """Logs transcript responses as claude-code calls, through one `ImportLog`."""
 
     def __init__(
         self,
-        store: Store,
+        log: ImportLog,
         catalog: Catalog,
         *,
         on_call: Callable[[CallRecord], None] | None = None,
     ) -> None:
-        self.store = store
+        self.log = log
         self.catalog = catalog
-        self.on_call = on_call
-        self._sessions: dict[str, _Session] = {}
+        self.on_call = on_call  # called for each new call, in the logging thread
 
-    async def run(self, roots: Iterable[Path]) -> ImportSummary:
-        """One pass over every transcript under `roots`."""
-        files = [f for root in roots for f in transcript_files(root)]
-        return await self.import_files(files)
-
-    async def follow(
-        self,
-        roots: Sequence[Path],
-        *,
-        interval: float = FOLLOW_INTERVAL_S,
-        stop: asyncio.Event | None = None,
-        on_pass: Callable[[ImportSummary], None] | None = None,
-    ) -> ImportSummary:
-        """Keep importing what is added, polling once per `interval` (no busy loop): a
-        stat of each known file per tick, a look for new files every few ticks."""
-        total = ImportSummary()
-        files: list[Path] = []
-        sizes: dict[Path, tuple[int, int] | None] = {}
-        tick = 0
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            if tick % RESCAN_EVERY == 0:
-                files = [f for root in roots for f in transcript_files(root)]
-            changed = []
-            for path in files:
-                seen = _size(path)
-                if seen != sizes.get(path):
-                    changed.append(path)
-                    sizes[path] = seen
-            if changed:
-                summary = await self.import_files(changed, final=False)
-                total.add(summary)
-                if on_pass is not None and (summary.added or summary.completed):
-                    on_pass(summary)
-            tick += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
-        return total
-
-    async def import_files(self, files: Sequence[Path], *, final: bool = True) -> ImportSummary:
-        """Read what was added to each file since the last import, and log it."""
+    def import_files(self, files: Sequence[Path], *, final: bool = True) -> ImportSummary:
+        """Read what was added to each file since the last import, and log it: each file's
+        calls and its new read position in one transaction."""
         summary = ImportSummary(files=len(files))
-        known = await self.store.observed.import_progress(str(f) for f in files)
-        progress: list[ImportProgress] = []
+        known = self.log.progress(str(f) for f in files)
         for path in files:
             before = known.get(str(path))
             cursor = (
@@ -134,50 +113,83 @@ class ClaudeCodeImporter:
                 else None
             )
             try:
-                result = await asyncio.to_thread(read_transcript, path, cursor, final=final)
+                result = read_transcript(path, cursor, final=final)
             except OSError as exc:
                 summary.unreadable.append(f"{path}: {exc.strerror or exc}")
                 continue
             summary.skipped_lines += result.skipped
-            added, completed, errors = await self._log(path, result.responses)
-            summary.added += added
-            summary.completed += completed
-            summary.errors += errors
             c = result.cursor
-            progress.append(ImportProgress(c.path, c.device, c.inode, c.offset, c.skipped))
-        await self.store.observed.save_progress(progress)
+            done = self.log_responses(
+                path,
+                result.responses,
+                progress=ImportProgress(c.path, c.device, c.inode, c.offset, c.skipped),
+            )
+            summary.added += done.added
+            summary.completed += done.completed
+            summary.errors += done.errors
         return summary
 
-    async def _log(
-        self, path: Path, responses: Sequence[TranscriptResponse]
-    ) -> tuple[int, int, int]:
-        if not responses:
-            return 0, 0, 0
-        existing = await self._existing([r.key for r in responses])
+    def log_responses(
+        self,
+        path: Path,
+        responses: Sequence[TranscriptResponse],
+        *,
+        progress: ImportProgress | None = None,
+    ) -> LogResult:
+        """Log one file's responses (new ones added, fuller copies completed, the rest left
+        alone) in one transaction, with the file's read position when given."""
+        done = LogResult()
+        if not responses and progress is None:
+            return done
+        new_calls: list[CallRecord] = []
+        with self.log.transaction():
+            if responses:
+                done = self._log(path, responses, new_calls)
+            if progress is not None:
+                self.log.save_progress([progress])
+        if self.on_call is not None:
+            for record in new_calls:
+                self.on_call(record)
+        return done
+
+    def _log(
+        self, path: Path, responses: Sequence[TranscriptResponse], new_calls: list[CallRecord]
+    ) -> LogResult:
+        done = LogResult()
+        existing = self.log.logged([r.key for r in responses])
         fresh: list[tuple[CallRecord, TranscriptResponse]] = []
-        completed = 0
         for response in responses:
             found = existing.get(response.key)
             if found is None:
                 fresh.append((self._record(response), response))
-            elif response.total > found[1]:
+                continue
+            done.ids[response.key] = found.id
+            if response.total > found.tokens:
                 record = self._record(response)
-                record.id, record.cache_miss_reason = found[0], found[2]
-                await self.store.calls.settle(record)
-                completed += 1
+                record.id, record.cache_miss_reason = found.id, found.cache_miss_reason
+                self.log.complete(record)
+                done.completed += 1
+        # What this batch knows of each session, to explain its misses (loaded from the log
+        # the first time a session is met: earlier batches are in it, with their ids).
+        sessions: dict[str, _Session] = {}
         explanations: list[tuple[CallRecord, MissExplanation, str | None]] = []
         for record, response in fresh:
-            found_miss, previous_key = await self._explain(response)
+            found_miss, previous_key = self._explain(response, sessions)
             if found_miss is not None:
                 record.cache_miss_reason = found_miss.summary
                 explanations.append((record, found_miss, previous_key))
-        ids = await self.store.observed.insert_imported([r for r, _ in fresh])
+        ids = self.log.insert([r for r, _ in fresh])
         id_of = {r.message_id: i for (r, _), i in zip(fresh, ids, strict=True)}
         for (record, response), call_id in zip(fresh, ids, strict=True):
-            record.id = call_id
-            if call_id is not None and response.session_id:
+            if call_id is None:
+                continue  # logged by another process meanwhile
+            done.ids[response.key] = call_id
+            done.added += 1
+            done.errors += record.status == "error"
+            new_calls.append(record)
+            if response.session_id:
                 project = project_of(path, response.cwd)
-                await self.store.observed.ensure_group(
+                self.log.ensure_group(
                     response.session_id,
                     "claude-code",
                     name=session_name(project, response.session_id),
@@ -185,31 +197,12 @@ class ClaudeCodeImporter:
                     model=record.model,
                     project=response.cwd,
                 )
-            if call_id is not None and self.on_call is not None:
-                self.on_call(record)
         for record, found_miss, previous_key in explanations:
             if previous_key is not None and id_of.get(previous_key) is not None:
                 found_miss = replace(found_miss, previous_call_id=id_of[previous_key])
             if record.id is not None:
-                await self.store.observed.save_miss(record.id, found_miss)
-        added = sum(1 for i in ids if i is not None)
-        errors = sum(1 for (r, _), i in zip(fresh, ids, strict=True) if i and r.status == "error")
-        return added, completed, errors
-
-    async def _existing(self, keys: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
-        """Already imported responses: key -> (call id, total tokens, miss reason)."""
-        out: dict[str, tuple[int, int]] = {}
-        for start in range(0, len(keys), 500):
-            part = list(keys[start : start + 500])
-            marks = ",".join("?" * len(part))
-            rows = await self.store.db.fetchall(
-                "SELECT id, message_id, input_tokens + cache_creation_input_tokens"
-                " + cache_read_input_tokens + output_tokens, cache_miss_reason FROM calls"
-                f" WHERE kind = 'claude-code' AND message_id IN ({marks})",
-                part,
-            )
-            out.update({r[1]: (r[0], r[2], r[3]) for r in rows})
-        return out
+                self.log.save_miss(record.id, found_miss)
+        return done
 
     def _record(self, response: TranscriptResponse) -> CallRecord:
         model = one_line(response.model)[:100]
@@ -241,16 +234,16 @@ class ClaudeCodeImporter:
             session=response.session_id,
         )
 
-    async def _explain(
-        self, response: TranscriptResponse
+    def _explain(
+        self, response: TranscriptResponse, sessions: dict[str, _Session]
     ) -> tuple[MissExplanation | None, str | None]:
         """Why this response missed, from the session's calls before it; and the key of
-        the call it was compared with, when that call is logged in this same run."""
+        the call it was compared with, when that call is logged in this same batch."""
         if response.is_error or not response.session_id:
             return None, None
-        state = self._sessions.get(response.session_id)
+        state = sessions.get(response.session_id)
         if state is None:
-            state = self._sessions[response.session_id] = await self._load(response)
+            state = sessions[response.session_id] = self._load(response)
         current = SessionCall(
             ts=response.ts,
             model=response.model,
@@ -273,15 +266,10 @@ class ClaudeCodeImporter:
             state.last[response.model] = (current, response.key)
         return explained, previous_key
 
-    async def _load(self, response: TranscriptResponse) -> _Session:
-        """A session's state from what an earlier import logged of it."""
+    def _load(self, response: TranscriptResponse) -> _Session:
+        """A session's state from what earlier imports logged of it."""
         state = _Session()
-        rows = await self.store.db.fetchall(
-            "SELECT id, ts, model, cache_read_input_tokens, cache_creation_5m_tokens,"
-            " cache_creation_1h_tokens FROM calls WHERE session = ? AND kind = 'claude-code'"
-            " AND status = 'ok' AND ts < ? ORDER BY ts DESC LIMIT 50",
-            (response.session_id, iso_utc(response.ts)),
-        )
+        rows = self.log.session_history(response.session_id or "", iso_utc(response.ts))
         for row in reversed(rows):
             call = SessionCall(
                 ts=parse_iso(row["ts"]),
@@ -296,6 +284,75 @@ class ClaudeCodeImporter:
             if call.cache_read or call.wrote_ttl:
                 state.last[call.model] = (call, None)
         return state
+
+
+class ClaudeCodeImporter:
+    """Imports transcripts into one store, the work done in a thread (`ClaudeCodeLog`) over
+    a connection of its own to the store's database file."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        on_call: Callable[[CallRecord], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.on_call = on_call  # called in the importing thread
+
+    async def run(self, roots: Iterable[Path]) -> ImportSummary:
+        """One pass over every transcript under `roots`."""
+        files = [f for root in roots for f in transcript_files(root)]
+        return await self.import_files(files)
+
+    async def follow(
+        self,
+        roots: Sequence[Path],
+        *,
+        interval: float = FOLLOW_INTERVAL_S,
+        stop: asyncio.Event | None = None,
+        on_pass: Callable[[ImportSummary], None] | None = None,
+    ) -> ImportSummary:
+        """Keep importing what is added, polling once per `interval` (no busy loop): a
+        stat of each known file per tick, a look for new files every few ticks."""
+        import asyncio  # here, not at the top: the status line imports this module
+
+        total = ImportSummary()
+        files: list[Path] = []
+        sizes: dict[Path, tuple[int, int] | None] = {}
+        tick = 0
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            if tick % RESCAN_EVERY == 0:
+                files = [f for root in roots for f in transcript_files(root)]
+            changed = []
+            for path in files:
+                seen = _size(path)
+                if seen != sizes.get(path):
+                    changed.append(path)
+                    sizes[path] = seen
+            if changed:
+                summary = await self.import_files(changed, final=False)
+                total.add(summary)
+                if on_pass is not None and (summary.added or summary.completed):
+                    on_pass(summary)
+            tick += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+        return total
+
+    async def import_files(self, files: Sequence[Path], *, final: bool = True) -> ImportSummary:
+        """Read what was added to each file since the last import, and log it."""
+        import asyncio
+
+        return await asyncio.to_thread(self._import_files, list(files), final)
+
+    def _import_files(self, files: list[Path], final: bool) -> ImportSummary:
+        with ImportLog.open(self.store.db.path) as log:
+            return ClaudeCodeLog(log, self.catalog, on_call=self.on_call).import_files(
+                files, final=final
+            )
 
 
 def _size(path: Path) -> tuple[int, int] | None:

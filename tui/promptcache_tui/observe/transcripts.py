@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+# The status line runs after every Claude Code message: `typing` stays out of its imports.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SYNTHETIC = "<synthetic>"
 _CHUNK = 1 << 20
@@ -100,20 +104,64 @@ class ReadResult:
     restarted: bool  # the file was replaced or truncated: read again from its start
 
 
+# Lines come from json.loads, so their objects are dicts: `isinstance(x, dict)` is several
+# times cheaper than the Mapping ABC, which counts on a 500-message first read.
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _split(creation: Any) -> tuple[int | None, int | None]:
-    if not isinstance(creation, Mapping):
+    if not isinstance(creation, dict):
         return None, None
     return _int(creation.get("ephemeral_5m_input_tokens")), _int(
         creation.get("ephemeral_1h_input_tokens")
     )
 
 
+# What Claude Code writes (JavaScript's toISOString): read without the datetime module, which
+# the status line would otherwise import after every message only for this.
+_UTC_Z = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{3}|\d{6}))?Z", re.ASCII)
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _epoch_utc_z(timestamp: str) -> float | None:
+    """`YYYY-MM-DDTHH:MM:SS[.fff|.ffffff]Z` in epoch seconds, computed as datetime does it
+    (whole microseconds over 10**6); None for any other form or an impossible date."""
+    found = _UTC_Z.fullmatch(timestamp)
+    if found is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in found.groups()[:6])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (
+        year >= 1
+        and 1 <= month <= 12
+        and 1 <= day <= _DAYS[month - 1] + (month == 2 and leap)
+        and hour < 24
+        and minute < 60
+        and second < 60
+    ):
+        return None
+    fraction = found.group(7) or ""
+    micro = int(fraction) * (1000 if len(fraction) == 3 else 1) if fraction else 0
+    # Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return ((days * 86400 + hour * 3600 + minute * 60 + second) * 10**6 + micro) / 10**6
+
+
 def epoch(timestamp: str) -> float | None:
     """Epoch seconds of an ISO 8601 timestamp (`Z` or an offset; naive means UTC)."""
+    if isinstance(timestamp, str):
+        fast = _epoch_utc_z(timestamp)
+        if fast is not None:
+            return fast
+    from datetime import UTC, datetime
+
     try:
         moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
@@ -125,26 +173,26 @@ def epoch(timestamp: str) -> float | None:
 
 def _error_text(message: Mapping[str, Any]) -> str | None:
     for block in message.get("content") or ():
-        if isinstance(block, Mapping) and isinstance(block.get("text"), str):
+        if isinstance(block, dict) and isinstance(block.get("text"), str):
             return block["text"][:500]
     return None
 
 
 def response_of(entry: Any, fallback_session: str | None = None) -> TranscriptResponse | None:
     """The API response a transcript line records, or None for any other line."""
-    if not isinstance(entry, Mapping) or entry.get("type") != "assistant":
+    if not isinstance(entry, dict) or entry.get("type") != "assistant":
         return None
     message = entry.get("message")
-    if not isinstance(message, Mapping):
+    if not isinstance(message, dict):
         return None
     usage = message.get("usage")
     model = message.get("model")
     is_error = entry.get("isApiErrorMessage") is True
     if model == SYNTHETIC and not is_error:
         return None  # Claude Code's own placeholder text, not an API response
-    if not isinstance(usage, Mapping) and not is_error:
+    if not isinstance(usage, dict) and not is_error:
         return None
-    usage = usage if isinstance(usage, Mapping) else {}
+    usage = usage if isinstance(usage, dict) else {}
     key = message.get("id") or entry.get("uuid")
     stamp = entry.get("timestamp")
     ts = epoch(stamp) if isinstance(stamp, str) else None
@@ -202,11 +250,18 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 
 def read_transcript(
-    path: Path | str, cursor: FileCursor | None = None, *, final: bool = True
+    path: Path | str,
+    cursor: FileCursor | None = None,
+    *,
+    final: bool = True,
+    responses_only: bool = False,
 ) -> ReadResult:
     """Read the lines added to a transcript since `cursor` (all of it without one).
 
-    Malformed lines are skipped and counted, never fatal. A last line without its newline
+    Malformed lines are skipped and counted, never fatal. With `responses_only`, a line
+    that does not even contain the word `assistant` is skipped unparsed (most of a long
+    session's bytes are user turns and tool results); malformed ones among them are not
+    counted then. A last line without its newline
     is left for the next read when `final` is false (it may still be being written); with
     `final` it is read if it parses, and the cursor still stops before it, so a later read
     sees it again (the response's key makes that harmless). Raises OSError when the file
@@ -239,7 +294,7 @@ def read_transcript(
             if complete:
                 offset = end
             text = line.strip()
-            if not text:
+            if not text or (responses_only and b"assistant" not in text):
                 continue
             try:
                 entry = json.loads(text)
@@ -315,3 +370,9 @@ def project_of(path: Path, cwd: str | None = None) -> str:
         return Path(cwd).name or cwd
     folder = path.parent.name if path.parent.name != "subagents" else path.parent.parent.name
     return folder.rsplit("-", 1)[-1] or folder
+
+
+def session_name(project: str | None, session_id: str) -> str:
+    """A Claude Code session's default name: its project (the working dir's last part)."""
+    place = project or "unknown project"
+    return f"claude-code · {place} · {session_id[:8]}"

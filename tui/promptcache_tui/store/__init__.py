@@ -1,19 +1,24 @@
-"""SQLite persistence (aiosqlite): contexts, conversations and the call log."""
+"""SQLite persistence (aiosqlite): contexts, conversations and the call log.
+
+The package loads its modules on first use (PEP 562 `__getattr__`): the status line reads
+and writes through `store.imports` (the plain sqlite3 module) after every Claude Code
+message, and must not pay for aiosqlite and asyncio to get there.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
+from importlib import import_module
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from promptcache_tui.core.clock import Clock, wall_clock
-from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
-from promptcache_tui.store.contexts import ContextRepo, ContextSummary
-from promptcache_tui.store.conversations import ConversationRepo
-from promptcache_tui.store.database import Database, QueryInterrupted, StoreError
-from promptcache_tui.store.observed import ObservedLog
-from promptcache_tui.store.watch import CallWatch
+
+if TYPE_CHECKING:
+    from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
+    from promptcache_tui.store.contexts import ContextSummary
+    from promptcache_tui.store.database import Database, QueryInterrupted, StoreError
+    from promptcache_tui.store.watch import CallWatch
 
 __all__ = [
     "CallFilter",
@@ -28,11 +33,35 @@ __all__ = [
 T = TypeVar("T")
 READ_ATTEMPTS = 3
 
+# Exported name -> the module that defines it.
+_LAZY = {
+    "CallFilter": "calls",
+    "CallLog": "calls",
+    "parse_since": "calls",
+    "ContextSummary": "contexts",
+    "QueryInterrupted": "errors",
+    "StoreError": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 class Store:
     """One open database with its repositories."""
 
     def __init__(self, db: Database) -> None:
+        from promptcache_tui.store.calls import CallLog
+        from promptcache_tui.store.contexts import ContextRepo
+        from promptcache_tui.store.conversations import ConversationRepo
+        from promptcache_tui.store.observed import ObservedLog
+
         self.db = db
         self.contexts = ContextRepo(db)
         self.conversations = ConversationRepo(db)
@@ -43,10 +72,14 @@ class Store:
     async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Store:
         """Open (and create or migrate) the database at `path`; `clock` stamps contexts and
         conversations (created, updated, last used)."""
+        from promptcache_tui.store.database import Database
+
         return cls(await Database.open(path, clock=clock))
 
     async def watch(self) -> CallWatch:
         """Follow calls logged by any process from now on (poll it once a second)."""
+        from promptcache_tui.store.watch import CallWatch
+
         return await CallWatch.from_now(self.db, self.calls)
 
     async def close(self) -> None:
@@ -60,6 +93,10 @@ class Store:
         Stopping interrupts whatever the connection runs at that moment, so another read may
         end interrupted though nobody cancelled it: that one is simply run again.
         """
+        import asyncio
+
+        from promptcache_tui.store.errors import QueryInterrupted
+
         for attempt in range(READ_ATTEMPTS):
             try:
                 return await read(self)

@@ -23,10 +23,13 @@ from promptcache_tui.core.records import (
     LoggedBreakpoint,
     parse_iso,
 )
-from promptcache_tui.core.sanitize import redact
 from promptcache_tui.core.timespan import SpanError, since_bound
 from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
+from promptcache_tui.store.rows import INSERT_CALL as _INSERT_CALL
+from promptcache_tui.store.rows import UPDATE_CALL as _UPDATE_CALL
+from promptcache_tui.store.rows import call_row as _call_row
+from promptcache_tui.store.rows import update_row
 
 # Rows written with a call in the same transaction: `also(conn, call_id)`.
 Also = Callable[[aiosqlite.Connection, int], Awaitable[None]]
@@ -60,32 +63,6 @@ _LIST_COLUMNS = """id, ts, context_id, context, conversation_id, kind, model, st
     price_output, mult_write_5m, mult_write_1h, mult_read, ttft_ms, duration_ms,
     cache_miss_reason, cache_missed_input_tokens, request_id, message_id, stop_reason, live,
     client, session"""
-# The columns a record writes, in `_call_row` order. A call belongs to its context by id:
-# its `context` is always the context's current name (a rename while a call is in flight
-# cannot leave it under the old one), else the name it was sent with (a deleted context).
-_COLUMNS = (
-    "ts", "context_id", "context", "conversation_id", "kind", "model", "status", "error",
-    "input_tokens", "cache_creation_input_tokens", "cache_creation_5m_tokens",
-    "cache_creation_1h_tokens", "cache_read_input_tokens", "output_tokens", "price_input",
-    "price_output", "mult_write_5m", "mult_write_1h", "mult_read", "cost_usd",
-    "uncached_cost_usd", "saved_usd", "ttft_ms", "duration_ms", "cache_miss_reason",
-    "cache_missed_input_tokens", "request_id", "message_id", "stop_reason", "live", "prompt",
-    "answer", "client", "session", "owner",
-)  # fmt: skip
-_CURRENT_NAME = "coalesce((SELECT name FROM contexts WHERE id = ?), ?)"
-_INSERT_CALL = (
-    f"INSERT INTO calls (id, {', '.join(_COLUMNS)}) VALUES (?, "
-    + ", ".join(_CURRENT_NAME if c == "context" else "?" for c in _COLUMNS)
-    + ")"
-)
-# An update rewrites everything but the call's identity (id, ts, kind, prompt, context id).
-_FIXED = {"ts", "context_id", "kind", "prompt"}
-_UPDATED = [c for c in _COLUMNS if c not in _FIXED]
-_UPDATE_CALL = (
-    "UPDATE calls SET "
-    + ", ".join(f"context = {_CURRENT_NAME}" if c == "context" else f"{c} = ?" for c in _UPDATED)
-    + " WHERE id = ?"
-)
 _INSERT_BREAKPOINT = """INSERT INTO call_breakpoints (call_id, position, ttl, prefix_hash,
     prefix_tokens, cached, context_block) VALUES (?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_BREAKPOINT = "UPDATE call_breakpoints SET cached = ? WHERE call_id = ? AND position = ?"
@@ -411,66 +388,6 @@ def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) ->
     )
 
 
-def _values(rec: CallRecord, owner: str | None) -> dict[str, Any]:
-    """The `calls` columns of a record (costs computed once, with its own prices; the error
-    redacted: a server may echo the key it was sent)."""
-    cost = rec.cost
-    u = rec.usage
-    p = rec.prices
-    return {
-        "ts": rec.ts,
-        "context_id": rec.context_id,
-        "context": rec.context,
-        "conversation_id": rec.conversation_id,
-        "kind": rec.kind,
-        "model": rec.model,
-        "status": rec.status,
-        "error": redact(rec.error) if rec.error else rec.error,
-        "input_tokens": u.input_tokens,
-        "cache_creation_input_tokens": u.cache_creation_input_tokens,
-        "cache_creation_5m_tokens": u.cache_creation_5m_tokens,
-        "cache_creation_1h_tokens": u.cache_creation_1h_tokens,
-        "cache_read_input_tokens": u.cache_read_input_tokens,
-        "output_tokens": u.output_tokens,
-        "price_input": p.input,
-        "price_output": p.output,
-        "mult_write_5m": p.write_5m,
-        "mult_write_1h": p.write_1h,
-        "mult_read": p.read,
-        "cost_usd": cost.cost_usd,
-        "uncached_cost_usd": cost.uncached_cost_usd,
-        "saved_usd": cost.saved_usd,
-        "ttft_ms": rec.ttft_ms,
-        "duration_ms": rec.duration_ms,
-        "cache_miss_reason": rec.cache_miss_reason,
-        "cache_missed_input_tokens": rec.cache_missed_input_tokens,
-        "request_id": rec.request_id,
-        "message_id": rec.message_id,
-        "stop_reason": rec.stop_reason,
-        "live": int(rec.live),
-        "prompt": rec.prompt,
-        "answer": rec.answer,
-        "client": rec.client,
-        "session": rec.session,
-        "owner": owner,
-    }
-
-
-def _params(columns: Sequence[str], values: dict[str, Any]) -> list[Any]:
-    out: list[Any] = []
-    for column in columns:
-        if column == "context":
-            out += [values["context_id"], values["context"]]
-        else:
-            out.append(values[column])
-    return out
-
-
-def _call_row(call_id: int | None, rec: CallRecord, owner: str | None = None) -> list[Any]:
-    """The INSERT parameters of a record."""
-    return [call_id, *_params(_COLUMNS, _values(rec, owner))]
-
-
 def _breakpoint_rows(call_id: int, rec: CallRecord) -> list[tuple[Any, ...]]:
     return [
         (call_id, b.position, b.ttl, b.prefix_hash, b.prefix_tokens, int(b.cached), b.context_block)
@@ -553,9 +470,8 @@ class CallLog:
     async def _write(self, rec: CallRecord, owner: str | None, also: Also | None = None) -> None:
         if rec.id is None:
             raise ValueError("this call was never begun (no id)")
-        values = _values(rec, owner)
         async with self.db.transaction() as conn:
-            await conn.execute(_UPDATE_CALL, [*_params(_UPDATED, values), rec.id])
+            await conn.execute(_UPDATE_CALL, update_row(rec, owner))
             await conn.executemany(
                 _UPDATE_BREAKPOINT, [(int(b.cached), rec.id, b.position) for b in rec.breakpoints]
             )
@@ -632,7 +548,7 @@ class CallLog:
         async with self.db.transaction() as conn:
             await conn.executemany(
                 _UPDATE_CALL,
-                [[*_params(_UPDATED, _values(rec, None)), rec.id] for rec in records],
+                [update_row(rec) for rec in records],
             )
             await conn.executemany(
                 _UPDATE_BREAKPOINT,

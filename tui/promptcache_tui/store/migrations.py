@@ -320,3 +320,5 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+# PRAGMA application_id of our databases ("PCTU"), set from schema 7 on.
+APPLICATION_ID = int.from_bytes(b"PCTU", "big")

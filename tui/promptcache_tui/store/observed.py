@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,14 +34,20 @@ from promptcache_tui.core.observed import (
     context_from_prefix,
 )
 from promptcache_tui.core.records import CallRecord, parse_iso
-from promptcache_tui.core.sanitize import REDACTED, one_line
+from promptcache_tui.core.sanitize import REDACTED
 from promptcache_tui.core.ttl import EntryState, SessionEvent, TTLLedger, session_state
-from promptcache_tui.store.calls import _INSERT_CALL, CallLog, _call_row
+from promptcache_tui.store.calls import CallLog
 from promptcache_tui.store.contexts import ContextRepo
 from promptcache_tui.store.database import Database, StoreError, now_iso
+from promptcache_tui.store.rows import (
+    ENSURE_GROUP,
+    SAVE_MISS,
+    group_name,
+    group_row,
+    miss_row,
+)
 
 OBSERVED_KINDS = ("proxy", "claude-code")
-MAX_GROUP_NAME = 80
 _KNOWN = 4_000  # hashes remembered as stored, per kind (bounded: RSS stays flat)
 _SESSION_EVENTS = 200  # recent calls read to work out a session's cache
 _CHAIN = """WITH RECURSIVE chain(hash, parent, content, depth, section, message_index,
@@ -113,17 +119,6 @@ class ObservedGroup:
     last_call_id: int | None
     last_ts: str | None
     caches: tuple[GroupCache, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ImportProgress:
-    """How far one transcript file was read (see observe/transcripts.py)."""
-
-    path: str
-    device: int
-    inode: int
-    offset: int
-    skipped: int
 
 
 class _Seen:
@@ -413,20 +408,7 @@ class ObservedLog:
         self, conn: aiosqlite.Connection, call_id: int, found: MissExplanation
     ) -> None:
         """`save_miss` inside the caller's transaction (e.g. `calls.settle`'s)."""
-        await conn.execute(
-            "INSERT OR REPLACE INTO call_misses (call_id, code, block_index, block_label,"
-            " before, after, gap_s, previous_call_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                call_id,
-                found.code,
-                found.block_index,
-                found.block_label,
-                found.before,
-                found.after,
-                found.gap_s,
-                found.previous_call_id,
-            ),
-        )
+        await conn.execute(SAVE_MISS, miss_row(call_id, found))
 
     async def miss(self, call_id: int) -> MissExplanation | None:
         """Why a call missed, with the changed block and its diff; None if not explained."""
@@ -486,9 +468,10 @@ class ObservedLog:
     ) -> None:
         """`ensure_group` inside the caller's transaction (call `group_written` after)."""
         await conn.execute(
-            "INSERT OR IGNORE INTO observed_groups (key, kind, client, model, project, name,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, kind, client, model, project, _group_name(name), now_iso()),
+            ENSURE_GROUP,
+            group_row(
+                key, kind, name=name, client=client, model=model, project=project, now=now_iso()
+            ),
         )
 
     def group_written(self, key: str) -> None:
@@ -497,7 +480,7 @@ class ObservedLog:
 
     async def rename_group(self, key_or_name: str, name: str) -> str:
         """Rename a group (found by key or by its current name); return its key."""
-        cleaned = _group_name(name)
+        cleaned = group_name(name)
         if not cleaned:
             raise StoreError("a group name cannot be empty")
         row = await self.db.fetchone(
@@ -640,54 +623,3 @@ class ObservedLog:
         except (SaveError, ValueError) as exc:
             raise StoreError(str(exc)) from exc
         return await self.contexts.add(ctx)
-
-    # -- imports --------------------------------------------------------------------------
-
-    async def insert_imported(self, records: Sequence[CallRecord]) -> list[int | None]:
-        """Insert imported calls in one transaction; a call already imported (by another
-        process meanwhile: the unique index on imported message ids) is skipped: its id
-        is None."""
-        if not records:
-            return []
-        ids: list[int | None] = []
-        statement = _INSERT_CALL.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
-        async with self.db.transaction() as conn:
-            for record in records:
-                cursor = await conn.execute(statement, _call_row(None, record))
-                ids.append(int(cursor.lastrowid) if cursor.rowcount == 1 else None)
-        for record, call_id in zip(records, ids, strict=True):
-            record.id = call_id
-        return ids
-
-    # -- import progress ------------------------------------------------------------------
-
-    async def import_progress(self, paths: Iterable[str]) -> dict[str, ImportProgress]:
-        """How far each of these transcript files was read before."""
-        wanted = list(paths)
-        out: dict[str, ImportProgress] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for r in await self.db.fetchall(
-                f"SELECT * FROM import_files WHERE path IN ({marks})", part
-            ):
-                out[r["path"]] = ImportProgress(
-                    r["path"], r["device"], r["inode"], r["offset"], r["skipped"]
-                )
-        return out
-
-    async def save_progress(self, progress: Sequence[ImportProgress]) -> None:
-        """Remember how far these files were read."""
-        if not progress:
-            return
-        stamp = now_iso()
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT OR REPLACE INTO import_files (path, device, inode, offset, skipped,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(p.path, p.device, p.inode, p.offset, p.skipped, stamp) for p in progress],
-            )
-
-
-def _group_name(name: str) -> str:
-    return one_line(" ".join(name.split()))[:MAX_GROUP_NAME]
