@@ -17,7 +17,7 @@ from typing import Any
 
 from promptcache_tui.core.catalog import ModelInfo
 from promptcache_tui.sim.errors import ApiError, invalid
-from promptcache_tui.sim.schemas import SchemaProblem, check_schema
+from promptcache_tui.sim.schemas import SchemaProblem, check_request_schema
 
 ROLES = ("user", "assistant")
 _ROLES_WITH_SYSTEM = (*ROLES, "system")
@@ -355,7 +355,7 @@ def _check_tool_pairing(messages: Sequence[Mapping[str, Any]]) -> None:
 
 def _schema(schema: Any, where: str) -> None:
     try:
-        check_schema(schema)
+        check_request_schema(schema)
     except SchemaProblem as problem:
         raise invalid(f"{where}: {problem}") from None
 
