@@ -14,8 +14,11 @@ from typing import Any
 
 import anthropic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promptcache_tui.core.tokens import MESSAGE_OVERHEAD, estimate_block
+from promptcache_tui.sim import positions
 from promptcache_tui.sim.memo import Memo
 from promptcache_tui.sim.positions import render_positions
 
@@ -170,3 +173,19 @@ def test_loading_the_simulator_does_not_load_json_schema_tools() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_json, max_size=6))
+def test_digests_put_together_from_blocks_equal_those_of_the_whole(items: list[Any]) -> None:
+    # Fingerprints stored by an earlier version compare digests of the whole list: the
+    # digests built from each block's bytes must be the same bytes, or an upgrade would
+    # report tools_changed for unchanged tools.
+    assert positions._list_bytes([positions._bytes(i) for i in items]) == positions._bytes(items)
