@@ -295,8 +295,8 @@ def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every shape x mode x client count against one server."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp, InProcessSimulator(Path(tmp), rate=0) as server:
-        for shape in ("tiny", "agent"):
-            for stream in (False, True):
+        for shape in args.shapes:
+            for stream in args.modes:
                 bodies = _bodies(shape, stream)
                 # Warm-up: every question once, so the cells measure cache reads.
                 run_cell(server.port, bodies, 1, len(bodies), 30.0)
@@ -405,6 +405,15 @@ def main() -> None:
         type=lambda raw: tuple(int(c) for c in raw.split(",")),
         default=CLIENTS,
         help="comma-separated client counts",
+    )
+    parser.add_argument(
+        "--shapes", type=lambda raw: raw.split(","), default=list(SHAPES), help="tiny,agent"
+    )
+    parser.add_argument(
+        "--modes",
+        type=lambda raw: [m.strip().lower() == "sse" for m in raw.split(",")],
+        default=[False, True],
+        help="json,sse",
     )
     parser.add_argument("--sdk", action="store_true", help="also the SDK figures")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")

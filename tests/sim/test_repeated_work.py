@@ -7,9 +7,11 @@ These tests hold it to that: bounded, keyed on content, and the same answers as 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import anthropic
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from promptcache_tui.core.tokens import MESSAGE_OVERHEAD, estimate_block
 from promptcache_tui.sim import positions
-from promptcache_tui.sim.memo import Memo
+from promptcache_tui.sim.memo import Memo, content_key
 from promptcache_tui.sim.positions import render_positions
 
 from .prompts import EPHEMERAL, MODEL, filler, text, user
@@ -76,6 +78,49 @@ def test_memo_drops_the_least_recently_used_past_its_byte_bound() -> None:
     assert memo.get(b"b" * 40, lambda: "derived again") == "derived again"
 
 
+def test_memo_counts_what_its_values_hold_where_told() -> None:
+    memo: Memo[bytes, bytes] = Memo(max_entries=10, max_bytes=100, weigh=len)
+    memo.get(b"k" * 10, lambda: b"v" * 40)
+    assert memo.size_bytes == 50
+    memo.get(b"x" * 10, lambda: b"v" * 40)
+    assert memo.size_bytes == 100
+    memo.get(b"y", lambda: b"")  # one byte over: the oldest goes
+    assert (len(memo), memo.size_bytes) == (2, 51)
+    assert memo.get(b"z", lambda: b"v" * 100) == b"v" * 100  # 101 bytes: never kept
+    assert len(memo) == 2
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"x": 1}, {"x": 1.0}),
+        ({"x": 1}, {"x": True}),
+        ({"x": 0.0}, {"x": -0.0}),
+        ({"x": "1"}, {"x": 1}),
+        ({"a": 1, "b": 2}, {"b": 2, "a": 1}),  # key order: another key (messages depend on it)
+        ({"x": [1, 2]}, {"x": [2, 1]}),
+        ({"x": None}, {}),
+        ({"x": "é"}, {"x": "e\u0301"}),
+    ],
+)
+def test_content_keys_tell_apart_what_json_tells_apart(a: Any, b: Any) -> None:
+    assert content_key(a) != content_key(b)
+    assert content_key(a) == content_key(json.loads(json.dumps(a)))
+
+
+def test_content_keys_do_not_depend_on_shared_objects() -> None:
+    word = "".join(["shared-", "x" * 10])
+    shared = [word, word]
+    copied = ["".join(["shared-", "x" * 10]), "".join(["shared-", "x" * 10])]
+    assert shared[0] is shared[1] and copied[0] is not copied[1]
+    assert content_key(shared) == content_key(copied)
+
+
+def test_content_keys_refuse_what_is_not_plain_data() -> None:
+    assert content_key({"x": object()}) is None
+    assert content_key(OrderedDict(x=1)) is None
+
+
 def test_memo_is_safe_across_threads() -> None:
     memo: Memo[str, int] = Memo(max_entries=50, max_bytes=10_000)
     wrong: list[tuple[str, int]] = []
@@ -94,7 +139,6 @@ def test_memo_is_safe_across_threads() -> None:
         thread.join(timeout=30)
     assert wrong == []
     assert len(memo) <= 50
-    assert memo.size_bytes == sum(len(k) for k in memo._items)
 
 
 # -- through the simulator -----------------------------------------------------------------

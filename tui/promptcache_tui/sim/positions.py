@@ -27,10 +27,10 @@ as the real tokenizer is shared by the API's usage and its `count_tokens`: both 
 count the same text the same way for offline numbers to agree. Which text is a position,
 its framing (a message's turn marker) and the keys are this module's own.
 
-Each block is serialised once (canonical JSON, `cache_control` left out): those bytes feed
-its key, the tier digests, and a bounded memo of its token estimate (`sim/memo.py`). An
-agent resends the same tools and system blocks every turn; their estimates are looked up
-by their own bytes instead of being counted again.
+Each block's canonical JSON (`cache_control` left out) feeds its key and the tier digests.
+An agent resends the same tools and system blocks every turn: a bounded memo
+(`sim/memo.py`) keeps each block's canonical bytes and token estimate under a cheap
+encoding of its content, instead of serialising and counting it again.
 """
 
 from __future__ import annotations
@@ -42,15 +42,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptcache_tui.core.tokens import MESSAGE_OVERHEAD, REQUEST_OVERHEAD, estimate_block
-from promptcache_tui.sim.memo import Memo
+from promptcache_tui.sim.memo import Memo, content_key
 
 # Message blocks that may carry cache_control (prompt-caching page, "what can be cached").
 MARKABLE_MESSAGE_BLOCKS = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "search_result"}
 )
 _ROOT = hashlib.blake2b(b"promptcache-tui simulator prompt", digest_size=32).digest()
-# Token estimates by a block's canonical bytes: the estimate is a function of those bytes.
-_TOKENS: Memo[bytes, int] = Memo(max_entries=8192, max_bytes=32 * 1024 * 1024)
+# A block's (canonical bytes, token estimate), by its content (`content_key`).
+_BLOCKS: Memo[bytes, tuple[bytes, int]] = Memo(
+    max_entries=8192, max_bytes=64 * 1024 * 1024, weigh=lambda found: len(found[0])
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,18 +182,22 @@ class _Chain:
         return self.state.hex()
 
 
-def _tokens(raw: bytes, block: Any) -> int:
-    """`estimate_block(block)`, remembered by the block's canonical bytes `raw`."""
-    return _TOKENS.get(raw, lambda: estimate_block(block))
+def _canonical(block: Any) -> tuple[bytes, int]:
+    """The block's canonical bytes (`cache_control` left out) and its token estimate."""
+    unmarked = _unmarked(block)
+    key = content_key(unmarked)
+    if key is None:
+        return _bytes(unmarked), estimate_block(block)
+    return _BLOCKS.get(key, lambda: (_bytes(unmarked), estimate_block(block)))
 
 
 def render_positions(params: Mapping[str, Any]) -> Rendering:
     """Lay out `params` (a validated Messages API body) as cache positions."""
     raw_tools = params.get("tools") or []
-    tools = [t for t in raw_tools if not _is_web_search(t)]
-    tools += [t for t in raw_tools if _is_web_search(t)]
-    order = [i for i, t in enumerate(raw_tools) if not _is_web_search(t)]
-    order += [i for i, t in enumerate(raw_tools) if _is_web_search(t)]
+    searching = [_is_web_search(t) for t in raw_tools]
+    order = [i for i, web in enumerate(searching) if not web]
+    order += [i for i, web in enumerate(searching) if web]
+    tools = [raw_tools[i] for i in order]
     chain = _Chain()
     out: list[Position] = []
     running = 0
@@ -201,8 +207,8 @@ def render_positions(params: Mapping[str, Any]) -> Rendering:
     ) -> bytes:
         """Append the block's position; returns its canonical bytes."""
         nonlocal running
-        raw = _bytes(_unmarked(block))
-        tokens = _tokens(raw, block) + overhead
+        raw, tokens = _canonical(block)
+        tokens += overhead
         running += tokens
         marker = block.get("cache_control") if isinstance(block, Mapping) else None
         out.append(
