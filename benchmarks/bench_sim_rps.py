@@ -18,8 +18,10 @@ clients:
 The server is the in-process simulator (uvicorn in a thread of this process, pacing off);
 each client is its own process with a keep-alive `http.client` connection and a body encoded
 once, so the client's own work stays out of the server's process and GIL. "cpu/req" is this
-process's CPU time per request (the server's work, threads included): it stays meaningful
-when other work shares the machine and wall-clock figures do not.
+process's CPU time per request (the server's work, threads included), and "done in flight"
+how many other requests the server finished while it was serving one (p50 and p99; first
+come, first served gives about clients - 1): both stay meaningful when other work shares
+the machine and wall-clock figures do not.
 
 `--sdk`: the older figures, the official SDK in this process against a ~50k-token cached
 context (client and server share the GIL there).
@@ -28,6 +30,7 @@ context (client and server share the GIL there).
 from __future__ import annotations
 
 import argparse
+import bisect
 import http.client
 import json
 import multiprocessing as mp
@@ -230,7 +233,7 @@ def _client(
     """One client process: keep-alive requests until the budget or the deadline runs out."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.connect()
-    latencies: list[float] = []
+    spans: list[tuple[float, float]] = []
     errors = 0
     ready.wait()
     start.wait()
@@ -242,14 +245,38 @@ def _client(
             budget.value -= 1
         body = bodies[n % len(bodies)]
         n += 1
-        began = time.perf_counter()
+        began = time.monotonic()  # one clock for every process (CLOCK_MONOTONIC)
         conn.request("POST", "/v1/messages", body=body, headers=HEADERS)
         response = conn.getresponse()
         response.read()
-        latencies.append(time.perf_counter() - began)
+        spans.append((began, time.monotonic()))
         errors += response.status != 200
     conn.close()
-    out.put((latencies, errors))
+    out.put((spans, errors))
+
+
+class _ServerSpans:
+    """ASGI wrapper noting when the server started and finished each request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.spans: list[tuple[float, float]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)  # `state`, for InProcessSimulator
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.monotonic()
+
+        async def noting(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.spans.append((began, time.monotonic()))
+
+        await self.app(scope, receive, noting)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -258,19 +285,23 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run_cell(
-    port: int, bodies: list[bytes], clients: int, requests: int, seconds: float
+    server: InProcessSimulator, bodies: list[bytes], clients: int, requests: int, seconds: float
 ) -> dict[str, float]:
     """One shape x mode x client count: latencies of every request, rate, server CPU."""
     ctx = mp.get_context("spawn")
     start, budget, out = ctx.Event(), ctx.Value("i", requests), ctx.Queue()
     stop_at, ready = ctx.Value("d", 0.0), ctx.Barrier(clients + 1)
     procs = [
-        ctx.Process(target=_client, args=(port, bodies, start, stop_at, budget, out, i, ready))
+        ctx.Process(
+            target=_client, args=(server.port, bodies, start, stop_at, budget, out, i, ready)
+        )
         for i in range(clients)
     ]
     for proc in procs:
         proc.start()
     ready.wait(timeout=120)  # every client imported and connected
+    recorder: _ServerSpans = server.app  # type: ignore[assignment]
+    recorder.spans.clear()
     cpu = time.process_time()
     began = time.perf_counter()
     stop_at.value = time.time() + seconds
@@ -280,7 +311,9 @@ def run_cell(
     cpu = time.process_time() - cpu
     for proc in procs:
         proc.join(timeout=10)
-    latencies = [x for lat, _ in results for x in lat]
+    spans = sorted(span for client, _ in results for span in client)
+    latencies = [end - start for start, end in spans]
+    overtaken = _overtaken(recorder.spans)
     return {
         "requests": len(latencies),
         "errors": sum(e for _, e in results),
@@ -288,33 +321,61 @@ def run_cell(
         "p50": statistics.median(latencies) * 1000,
         "p99": _percentile(latencies, 0.99) * 1000,
         "cpu": cpu / max(1, len(latencies)) * 1000,
+        "done_p50": statistics.median(overtaken),
+        "done_p99": _percentile(overtaken, 0.99),
     }
+
+
+def _overtaken(spans: list[tuple[float, float]]) -> list[int]:
+    """For each request, how many others finished while it was in flight.
+
+    First come, first served with N clients gives about N - 1 for every request; a tail
+    that queues unfairly shows as requests that watch many others go by. Unlike
+    milliseconds, the count does not move when other work on the machine slows
+    everything down alike.
+    """
+    ends = sorted(end for _, end in spans)
+    return [
+        max(0, bisect.bisect_left(ends, end) - bisect.bisect_right(ends, start))
+        for start, end in spans
+    ]
 
 
 def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every shape x mode x client count against one server."""
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, InProcessSimulator(Path(tmp), rate=0) as server:
-        for shape in args.shapes:
-            for stream in args.modes:
-                bodies = _bodies(shape, stream)
-                # Warm-up: every question once, so the cells measure cache reads.
-                run_cell(server.port, bodies, 1, len(bodies), 30.0)
-                for clients in args.clients:
-                    row = run_cell(server.port, bodies, clients, args.requests, args.seconds)
-                    row |= {"shape": shape, "mode": "SSE" if stream else "JSON"}
-                    row |= {"clients": clients, "kb": len(bodies[0]) / 1000}
-                    rows.append(row)
-                    print(
-                        f"{shape:<5} {row['kb']:6.1f} KB {row['mode']:<4} {clients} client"
-                        f"{'s' if clients > 1 else ' '}  {row['rps']:7.1f} req/s   "
-                        f"p50 {row['p50']:6.1f} ms   p99 {row['p99']:6.1f} ms "
-                        f"({row['p99'] / row['p50']:4.1f}x)   cpu/req {row['cpu']:5.2f} ms   "
-                        f"({row['requests']} requests"
-                        + (f", {row['errors']} errors" if row["errors"] else "")
-                        + ")",
-                        flush=True,
-                    )
+    with tempfile.TemporaryDirectory() as tmp:
+        server = InProcessSimulator(Path(tmp), rate=0)
+        server.app = _ServerSpans(server.app)  # type: ignore[assignment]
+        with server:
+            for shape in args.shapes:
+                for stream in args.modes:
+                    rows += _shape_rows(server, args, shape, stream)
+    return rows
+
+
+def _shape_rows(
+    server: InProcessSimulator, args: argparse.Namespace, shape: str, stream: bool
+) -> list[dict[str, Any]]:
+    bodies = _bodies(shape, stream)
+    run_cell(server, bodies, 1, len(bodies), 30.0)  # every question once: the cells read
+    rows = []
+    for clients in args.clients:
+        row = run_cell(server, bodies, clients, args.requests, args.seconds)
+        row |= {"shape": shape, "mode": "SSE" if stream else "JSON"}
+        row |= {"clients": clients, "kb": len(bodies[0]) / 1000}
+        rows.append(row)
+        print(
+            f"{shape:<5} {row['kb']:6.1f} KB {row['mode']:<4} {clients} client"
+            f"{'s' if clients > 1 else ' '} {row['rps']:6.1f} req/s  "
+            f"p50 {row['p50']:6.1f} ms  p99 {row['p99']:6.1f} ms "
+            f"({row['p99'] / row['p50']:4.1f}x)  cpu/req {row['cpu']:5.2f} ms  "
+            f"done in flight p50 {row['done_p50']:2.0f} p99 {row['done_p99']:2.0f}  "
+            f"({row['requests']} requests"
+            + (f", {row['errors']} errors" if row["errors"] else "")
+            + ")",
+            flush=True,
+        )
     return rows
 
 

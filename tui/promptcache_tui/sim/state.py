@@ -203,7 +203,14 @@ class SimState:
         message_id: str,
         print_: Fingerprint | None,
     ) -> None:
-        """Write entries and the request's fingerprint (if it asked) in one transaction."""
+        """Write entries and the request's fingerprint (if it asked) in one transaction.
+
+        A request that read everything and asked for no diagnostics writes nothing: no
+        transaction, so no write lock taken from the other processes. The housekeeping
+        waits for the next write (expired rows are never read: lookups check the time).
+        """
+        if not entries and print_ is None:
+            return
         with self._write() as db:
             db.executemany(
                 "INSERT INTO entries (model, key, ttl, expires_at, tokens) VALUES (?, ?, ?, ?, ?) "
@@ -267,9 +274,7 @@ class SimState:
 
         Dropped-stream faults apply only to requests that have a body to cut (`can_drop`).
         """
-        db = self._db()
-        # Cheap unlocked check first: nearly every request has no fault pending.
-        if db.execute("SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1").fetchone() is None:
+        if not self.any_fault():  # cheap unlocked check first: nearly always none pending
             return None
         with self._write() as db:
             # Stream faults (drop_after_events set) only apply where there is a body to cut.
@@ -283,6 +288,11 @@ class SimState:
             db.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (row[0],))
             db.execute("DELETE FROM faults WHERE remaining <= 0")
         return Fault(*row)
+
+    def any_fault(self) -> bool:
+        """Whether any fault is pending (a read: it takes no lock)."""
+        db = self._db()
+        return db.execute("SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1").fetchone() is not None
 
     def pending_faults(self) -> list[Fault]:
         """Faults still waiting, oldest first."""
