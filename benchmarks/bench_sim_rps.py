@@ -15,10 +15,12 @@ clients:
   management and an effort setting (~116 KB of JSON). Each request asks another question
   after the same prefix, as an agent's turns do.
 
-The server is the in-process simulator (uvicorn in a thread of this process, pacing off);
-each client is its own process with a keep-alive `http.client` connection and a body encoded
-once, so the client's own work stays out of the server's process and GIL. "cpu/req" is this
-process's CPU time per request (the server's work, threads included), and "done in flight"
+The server is the in-process simulator (uvicorn in a thread, pacing off) in a process of its
+own; `--servers N` starts N of them on one data dir, as several `promptcache-tui sim` or
+`ask` processes share one state file, and client i talks to server i mod N. Each client is
+its own process with a keep-alive `http.client` connection and a body encoded once, so its
+work stays out of the servers' GIL. "cpu/req" is the servers' CPU time per request
+(threads included), and "done in flight"
 how many other requests the server finished while it was serving one (p50 and p99; first
 come, first served gives about clients - 1): both stay meaningful when other work shares
 the machine and wall-clock figures do not.
@@ -284,43 +286,92 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _serve(data_dir: str, pipe: Any) -> None:
+    """One server process: the in-process simulator, answering the benchmark's commands."""
+    server = InProcessSimulator(Path(data_dir), rate=0)
+    recorder = _ServerSpans(server.app)
+    server.app = recorder  # type: ignore[assignment]
+    with server:
+        pipe.send(server.port)
+        cpu = time.process_time()
+        while (command := pipe.recv()) != "stop":
+            if command == "mark":
+                recorder.spans.clear()
+                cpu = time.process_time()
+                pipe.send(None)
+            else:  # "read"
+                pipe.send((time.process_time() - cpu, list(recorder.spans)))
+
+
+class Servers:
+    """`count` server processes on one data dir, as `promptcache-tui sim` processes share it."""
+
+    def __init__(self, data_dir: Path, count: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.pipes = []
+        self.procs = []
+        for _ in range(count):
+            ours, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(str(data_dir), theirs))
+            proc.start()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+        self.ports = [pipe.recv() for pipe in self.pipes]
+
+    def ask(self, command: str) -> list[Any]:
+        """Send a command to every server; their answers."""
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def close(self) -> None:
+        """Stop every server."""
+        for pipe in self.pipes:
+            pipe.send("stop")
+        for proc in self.procs:
+            proc.join(timeout=30)
+
+
 def run_cell(
-    server: InProcessSimulator, bodies: list[bytes], clients: int, requests: int, seconds: float
+    servers: Servers, bodies: list[bytes], clients: int, requests: int, seconds: float
 ) -> dict[str, float]:
-    """One shape x mode x client count: latencies of every request, rate, server CPU."""
+    """One shape x mode x client count: latencies of every request, rate, server CPU.
+
+    Client i talks to server i modulo the number of servers.
+    """
     ctx = mp.get_context("spawn")
     start, budget, out = ctx.Event(), ctx.Value("i", requests), ctx.Queue()
     stop_at, ready = ctx.Value("d", 0.0), ctx.Barrier(clients + 1)
+    ports = servers.ports
     procs = [
         ctx.Process(
-            target=_client, args=(server.port, bodies, start, stop_at, budget, out, i, ready)
+            target=_client,
+            args=(ports[i % len(ports)], bodies, start, stop_at, budget, out, i, ready),
         )
         for i in range(clients)
     ]
     for proc in procs:
         proc.start()
     ready.wait(timeout=120)  # every client imported and connected
-    recorder: _ServerSpans = server.app  # type: ignore[assignment]
-    recorder.spans.clear()
-    cpu = time.process_time()
+    servers.ask("mark")
     began = time.perf_counter()
     stop_at.value = time.time() + seconds
     start.set()
     results = [out.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.perf_counter() - began
-    cpu = time.process_time() - cpu
+    served = servers.ask("read")
     for proc in procs:
         proc.join(timeout=10)
     spans = sorted(span for client, _ in results for span in client)
     latencies = [end - start for start, end in spans]
-    overtaken = _overtaken(recorder.spans)
+    overtaken = [n for _, server_spans in served for n in _overtaken(server_spans)]
     return {
         "requests": len(latencies),
         "errors": sum(e for _, e in results),
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": _percentile(latencies, 0.99) * 1000,
-        "cpu": cpu / max(1, len(latencies)) * 1000,
+        "cpu": sum(cpu for cpu, _ in served) / max(1, len(latencies)) * 1000,
         "done_p50": statistics.median(overtaken),
         "done_p99": _percentile(overtaken, 0.99),
     }
@@ -342,32 +393,34 @@ def _overtaken(spans: list[tuple[float, float]]) -> list[int]:
 
 
 def matrix(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Every shape x mode x client count against one server."""
+    """Every shape x mode x client count against the same server(s)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        server = InProcessSimulator(Path(tmp), rate=0)
-        server.app = _ServerSpans(server.app)  # type: ignore[assignment]
-        with server:
+        servers = Servers(Path(tmp), args.servers)
+        try:
             for shape in args.shapes:
                 for stream in args.modes:
-                    rows += _shape_rows(server, args, shape, stream)
+                    rows += _shape_rows(servers, args, shape, stream)
+        finally:
+            servers.close()
     return rows
 
 
 def _shape_rows(
-    server: InProcessSimulator, args: argparse.Namespace, shape: str, stream: bool
+    servers: Servers, args: argparse.Namespace, shape: str, stream: bool
 ) -> list[dict[str, Any]]:
     bodies = _bodies(shape, stream)
-    run_cell(server, bodies, 1, len(bodies), 30.0)  # every question once: the cells read
+    run_cell(servers, bodies, 1, len(bodies), 30.0)  # every question once: the cells read
     rows = []
     for clients in args.clients:
-        row = run_cell(server, bodies, clients, args.requests, args.seconds)
-        row |= {"shape": shape, "mode": "SSE" if stream else "JSON"}
+        row = run_cell(servers, bodies, clients, args.requests, args.seconds)
+        row |= {"shape": shape, "mode": "SSE" if stream else "JSON", "servers": args.servers}
         row |= {"clients": clients, "kb": len(bodies[0]) / 1000}
         rows.append(row)
         print(
-            f"{shape:<5} {row['kb']:6.1f} KB {row['mode']:<4} {clients} client"
-            f"{'s' if clients > 1 else ' '} {row['rps']:6.1f} req/s  "
+            f"{shape:<5} {row['kb']:6.1f} KB {row['mode']:<4} "
+            + (f"{args.servers} servers " if args.servers > 1 else "")
+            + f"{clients} client{'s' if clients > 1 else ' '} {row['rps']:6.1f} req/s  "
             f"p50 {row['p50']:6.1f} ms  p99 {row['p99']:6.1f} ms "
             f"({row['p99'] / row['p50']:4.1f}x)  cpu/req {row['cpu']:5.2f} ms  "
             f"done in flight p50 {row['done_p50']:2.0f} p99 {row['done_p99']:2.0f}  "
@@ -475,6 +528,9 @@ def main() -> None:
         type=lambda raw: [m.strip().lower() == "sse" for m in raw.split(",")],
         default=[False, True],
         help="json,sse",
+    )
+    parser.add_argument(
+        "--servers", type=int, default=1, help="server processes sharing one data dir"
     )
     parser.add_argument("--sdk", action="store_true", help="also the SDK figures")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
