@@ -26,12 +26,15 @@ come, first served gives about clients - 1): both stay meaningful when other wor
 the machine and wall-clock figures do not.
 
 `--sdk`: the older figures, the official SDK in this process against a ~50k-token cached
-context (client and server share the GIL there).
+context (client and server share the GIL there). `--asgi N`: only N requests straight
+into the ASGI app, no sockets: the simulator's own CPU per request, and under
+`valgrind --tool=callgrind` its instruction count (see benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import bisect
 import http.client
 import json
@@ -432,6 +435,72 @@ def _shape_rows(
     return rows
 
 
+# -- the app without sockets: what the simulator itself costs ------------------------------
+
+
+async def _asgi_request(app: Any, body: bytes) -> None:
+    """One POST /v1/messages straight into the ASGI app, its whole answer taken."""
+    headers = [(k.encode(), v.encode()) for k, v in HEADERS.items()]
+    headers += [(b"content-length", str(len(body)).encode()), (b"host", b"127.0.0.1")]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/messages",
+        "raw_path": b"/v1/messages",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 1),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    status = []
+
+    async def receive() -> Any:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client never leaves
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    await app(scope, receive, send)
+    assert status == [200], status
+
+
+def asgi_figures(args: argparse.Namespace) -> None:
+    """`--asgi N`: N requests per shape and mode into the app itself, no HTTP server.
+
+    For instruction counts, run it under callgrind with N and with 0 (start-up and the
+    warm-up are the same in both) and divide the difference by N.
+    """
+    from promptcache_tui.sim.server import create_app
+
+    for shape in args.shapes:
+        for stream in args.modes:
+            bodies = _bodies(shape, stream)
+            with tempfile.TemporaryDirectory() as tmp:
+                app = create_app(Path(tmp), rate=0)
+
+                async def run(app: Any = app, bodies: list[bytes] = bodies) -> float:
+                    for body in bodies:  # every question once: the measured requests read
+                        await _asgi_request(app, body)
+                    cpu = time.process_time()
+                    for n in range(args.asgi):
+                        await _asgi_request(app, bodies[n % len(bodies)])
+                    return time.process_time() - cpu
+
+                cpu = asyncio.run(run())
+                getattr(app.state.sim, "close", app.state.sim.state.close)()  # older versions
+            mode = "SSE" if stream else "JSON"
+            per = f"{cpu / args.asgi * 1000:6.2f} ms CPU per request" if args.asgi else ""
+            print(f"{shape:<5} {mode:<4} ASGI only, {args.asgi} requests  {per}", flush=True)
+
+
 # -- the older figures: the official SDK in this process, a ~50k-token context -------------
 
 CONTEXT_TOKENS = 50_000
@@ -533,8 +602,14 @@ def main() -> None:
         "--servers", type=int, default=1, help="server processes sharing one data dir"
     )
     parser.add_argument("--sdk", action="store_true", help="also the SDK figures")
+    parser.add_argument(
+        "--asgi", type=int, metavar="N", help="only N requests into the app itself, no sockets"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
+    if args.asgi is not None:
+        asgi_figures(args)
+        return
     rows = matrix(args)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
