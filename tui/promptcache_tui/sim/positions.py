@@ -49,9 +49,11 @@ MARKABLE_MESSAGE_BLOCKS = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "search_result"}
 )
 _ROOT = hashlib.blake2b(b"promptcache-tui simulator prompt", digest_size=32).digest()
-# A block's (canonical bytes, token estimate), by its content (`content_key`).
+# A block's (canonical bytes, token estimate), by its content (`content_key`). 16 MB holds
+# the tools, system and history of several long agent sessions (~0.25 MB for Claude
+# Code's tools and system), and stays small beside the app that embeds the simulator.
 _BLOCKS: Memo[bytes, tuple[bytes, int]] = Memo(
-    max_entries=8192, max_bytes=64 * 1024 * 1024, weigh=lambda found: len(found[0])
+    max_entries=4096, max_bytes=16 * 1024 * 1024, weigh=lambda found: len(found[0])
 )
 
 

@@ -33,7 +33,7 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # seeded dates fall in 2000-2029, wha
 _DATE_SPAN_S = 30 * 365 * 86400
 # Verdicts on request schemas, by their content: an agent sends the same tools every turn,
 # and checking one schema against the metaschema takes ~3 ms.
-_VERDICTS: Memo[bytes, str | None] = Memo(max_entries=1024, max_bytes=8 * 1024 * 1024)
+_VERDICTS: Memo[bytes, str | None] = Memo(max_entries=1024, max_bytes=2 * 1024 * 1024)
 
 
 class SchemaProblem(ValueError):
