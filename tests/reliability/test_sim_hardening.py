@@ -213,7 +213,7 @@ def test_allow_remote_serves_any_host_but_no_web_page(tmp_path: Path) -> None:
         assert (
             http.get("/_sim/state", headers={"origin": "https://evil.example"}).status_code == 403
         )
-    app.state.sim.state.close()
+    app.state.sim.close()
 
 
 def _nested(depth: int) -> bytes:

@@ -123,4 +123,4 @@ def sim(
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
-        app.state.sim.state.close()
+        app.state.sim.close()

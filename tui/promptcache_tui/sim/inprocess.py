@@ -115,7 +115,7 @@ class InProcessSimulator:
             server.should_exit = True
         if thread is not None:
             thread.join(timeout=5)
-        self.app.state.sim.state.close()
+        self.app.state.sim.close()
         self.port = 0
 
     def __enter__(self) -> InProcessSimulator:

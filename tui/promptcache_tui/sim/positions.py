@@ -26,6 +26,11 @@ Tokens: the offline stand-in for Claude's tokenizer is `core/tokens.py`, shared 
 as the real tokenizer is shared by the API's usage and its `count_tokens`: both sides must
 count the same text the same way for offline numbers to agree. Which text is a position,
 its framing (a message's turn marker) and the keys are this module's own.
+
+Each block's canonical JSON (`cache_control` left out) feeds its key and the tier digests.
+An agent resends the same tools and system blocks every turn: a bounded memo
+(`sim/memo.py`) keeps each block's canonical bytes and token estimate under a cheap
+encoding of its content, instead of serialising and counting it again.
 """
 
 from __future__ import annotations
@@ -37,12 +42,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptcache_tui.core.tokens import MESSAGE_OVERHEAD, REQUEST_OVERHEAD, estimate_block
+from promptcache_tui.sim.memo import Memo, content_key
 
 # Message blocks that may carry cache_control (prompt-caching page, "what can be cached").
 MARKABLE_MESSAGE_BLOCKS = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "search_result"}
 )
 _ROOT = hashlib.blake2b(b"promptcache-tui simulator prompt", digest_size=32).digest()
+# A block's (canonical bytes, token estimate), by its content (`content_key`). 16 MB holds
+# the tools, system and history of several long agent sessions (~0.25 MB for Claude
+# Code's tools and system), and stays small beside the app that embeds the simulator.
+_BLOCKS: Memo[bytes, tuple[bytes, int]] = Memo(
+    max_entries=4096, max_bytes=16 * 1024 * 1024, weigh=lambda found: len(found[0])
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +94,17 @@ def _bytes(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=True).encode("ascii")
 
 
+def _list_bytes(items: Sequence[bytes]) -> bytes:
+    # What `_bytes` gives for a list whose items serialise to `items` (json's ", " separator).
+    return b"[" + b", ".join(items) + b"]"
+
+
 def _digest(value: Any) -> str:
-    return hashlib.blake2b(_bytes(value), digest_size=16).hexdigest()
+    return _digest_bytes(_bytes(value))
+
+
+def _digest_bytes(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def _unmarked(block: Any) -> Any:
@@ -156,23 +177,40 @@ class _Chain:
         self.state = _ROOT
 
     def step(self, unit: Any) -> str:
-        self.state = hashlib.blake2b(self.state + b"\x1e" + _bytes(unit), digest_size=32).digest()
+        return self.step_bytes(_bytes(unit))
+
+    def step_bytes(self, raw: bytes) -> str:
+        self.state = hashlib.blake2b(self.state + b"\x1e" + raw, digest_size=32).digest()
         return self.state.hex()
+
+
+def _canonical(block: Any) -> tuple[bytes, int]:
+    """The block's canonical bytes (`cache_control` left out) and its token estimate."""
+    unmarked = _unmarked(block)
+    key = content_key(unmarked)
+    if key is None:
+        return _bytes(unmarked), estimate_block(block)
+    return _BLOCKS.get(key, lambda: (_bytes(unmarked), estimate_block(block)))
 
 
 def render_positions(params: Mapping[str, Any]) -> Rendering:
     """Lay out `params` (a validated Messages API body) as cache positions."""
     raw_tools = params.get("tools") or []
-    tools = [t for t in raw_tools if not _is_web_search(t)]
-    tools += [t for t in raw_tools if _is_web_search(t)]
-    order = [i for i, t in enumerate(raw_tools) if not _is_web_search(t)]
-    order += [i for i, t in enumerate(raw_tools) if _is_web_search(t)]
+    searching = [_is_web_search(t) for t in raw_tools]
+    order = [i for i, web in enumerate(searching) if not web]
+    order += [i for i, web in enumerate(searching) if web]
+    tools = [raw_tools[i] for i in order]
     chain = _Chain()
     out: list[Position] = []
     running = 0
 
-    def add(section: str, path: str, kind: str, block: Any, tokens: int, markable: bool) -> None:
+    def add(
+        section: str, path: str, kind: str, block: Any, markable: bool, overhead: int = 0
+    ) -> bytes:
+        """Append the block's position; returns its canonical bytes."""
         nonlocal running
+        raw, tokens = _canonical(block)
+        tokens += overhead
         running += tokens
         marker = block.get("cache_control") if isinstance(block, Mapping) else None
         out.append(
@@ -183,22 +221,25 @@ def render_positions(params: Mapping[str, Any]) -> Rendering:
                 kind=kind,
                 tokens=tokens,
                 prefix_tokens=running,
-                key=chain.step(["block", _unmarked(block)]),
+                key=chain.step_bytes(b'["block", ' + raw + b"]"),  # _bytes(["block", ...])
                 marker=marker,
                 markable=markable,
                 empty_text=kind == "text" and not str(block.get("text") or ""),
             )
         )
+        return raw
 
+    tool_bytes: list[bytes] = [b""] * len(raw_tools)
     for where, tool in zip(order, tools, strict=True):
-        add("tools", f"tools.{where}", "tool", tool, estimate_block(tool), True)
+        tool_bytes[where] = add("tools", f"tools.{where}", "tool", tool, True)
 
     system_settings = _system_settings(params, raw_tools)
     chain.step(["system-tier", system_settings])
     system = _blocks(params.get("system"), empty_string_is_nothing=True)
+    system_bytes: list[bytes] = []
     for i, block in enumerate(system):
         kind = str(block.get("type", "")) if isinstance(block, Mapping) else ""
-        add("system", f"system.{i}", kind, block, estimate_block(block), kind == "text")
+        system_bytes.append(add("system", f"system.{i}", kind, block, kind == "text"))
 
     messages = params.get("messages") or []
     message_settings = _message_settings(params)
@@ -211,23 +252,23 @@ def render_positions(params: Mapping[str, Any]) -> Rendering:
             if b == 0:
                 chain.step(["turn", role])  # the turn marker belongs to its first block
             kind = str(block.get("type", "")) if isinstance(block, Mapping) else ""
-            tokens = estimate_block(block) + (MESSAGE_OVERHEAD if b == 0 else 0)
             add(
                 "messages",
                 f"messages.{m}.content.{b}",
                 kind,
                 block,
-                tokens,
                 kind in MARKABLE_MESSAGE_BLOCKS,
+                MESSAGE_OVERHEAD if b == 0 else 0,
             )
 
+    # The digests are those of `[unmarked tools]` and `[[unmarked system], speed, citations]`,
+    # put together from the bytes each block was serialised to above.
+    speed, citations = _bytes(system_settings["speed"]), _bytes(system_settings["citations"])
     return Rendering(
         positions=tuple(out),
         total_tokens=REQUEST_OVERHEAD + running,
-        tools_digest=_digest([_unmarked(t) for t in raw_tools]),
-        system_digest=_digest(
-            [[_unmarked(b) for b in system], system_settings["speed"], system_settings["citations"]]
-        ),
+        tools_digest=_digest_bytes(_list_bytes(tool_bytes)),
+        system_digest=_digest_bytes(_list_bytes([_list_bytes(system_bytes), speed, citations])),
         message_settings_digest=_digest(message_settings),
         image_count=images,
     )

@@ -4,7 +4,8 @@ Tool inputs (`tool_use.input`) and structured outputs (`output_config.format`) m
 against the schema the request gave. Checking is `jsonschema`'s (the dialect the schema
 declares, else draft 2020-12); instances come from `jsf` (JSON Schema Faker), seeded from
 the request so that the same request always gets the same instance, and are checked with
-`jsonschema` before they are used.
+`jsonschema` before they are used. Both load on first use (jsonschema takes ~100 ms to
+import): a request without tools or output formats never pays for them.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import SchemaError
+from promptcache_tui.sim.memo import Memo, content_key
 
 # jsf draws from the `random` module; one generation at a time keeps the seed ours.
 _LOCK = threading.Lock()
@@ -31,6 +31,9 @@ _DOCS = "https://json-schema.org/draft/2020-12"
 _JSF_CODE_KEYS = frozenset({"$provider", "$state", "$fixed"})
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # seeded dates fall in 2000-2029, whatever the day
 _DATE_SPAN_S = 30 * 365 * 86400
+# Verdicts on request schemas, by their content: an agent sends the same tools every turn,
+# and checking one schema against the metaschema takes ~3 ms.
+_VERDICTS: Memo[bytes, str | None] = Memo(max_entries=1024, max_bytes=2 * 1024 * 1024)
 
 
 class SchemaProblem(ValueError):
@@ -49,11 +52,40 @@ def _walk(value: Any) -> Iterator[Mapping[str, Any]]:
 
 
 def _validator_class(schema: Mapping[str, Any]) -> Any:
+    from jsonschema import Draft202012Validator, validators
+
     return validators.validator_for(schema, default=Draft202012Validator)
+
+
+def check_request_schema(schema: Any) -> None:
+    """`check_schema` with its verdict remembered by the schema's content.
+
+    The key keeps the schema's own key order: the first problem found, and so the
+    message, can depend on it.
+    """
+    if not isinstance(schema, Mapping):
+        raise SchemaProblem("Input should be a valid dictionary")
+    key = content_key(schema)
+    if key is None:
+        check_schema(schema)  # not plain data: nothing to key it on
+        return
+    problem = _VERDICTS.get(key, lambda: _problem_of(schema))
+    if problem is not None:
+        raise SchemaProblem(problem)
+
+
+def _problem_of(schema: Any) -> str | None:
+    try:
+        check_schema(schema)
+    except SchemaProblem as problem:
+        return str(problem)
+    return None
 
 
 def check_schema(schema: Any) -> None:
     """Raise SchemaProblem unless `schema` is a valid JSON Schema the simulator can answer."""
+    from jsonschema.exceptions import SchemaError
+
     if not isinstance(schema, Mapping):
         raise SchemaProblem("Input should be a valid dictionary")
     try:

@@ -3,6 +3,13 @@
 `create_app(data_dir)` serves `/v1/messages` (JSON and SSE), `/v1/messages/count_tokens`,
 `/v1/models`, and the test hooks under `/_sim/`. All state lives in the data dir's SQLite
 file, so several processes serving the same dir behave as one server.
+
+The event loop only moves bytes. Everything else a request needs (parsing, validation,
+the caching engine, the answer, the state database) runs on one worker thread per app,
+in arrival order (`Simulator.run`): the work is bound by the GIL anyway, and threads
+taking turns on it made every request slower and let some wait for many others (with 8
+clients, some saw 25 others finish before them). One thread also means one connection
+to the state file, so requests of one process never wait on each other's SQLite locks.
 """
 
 from __future__ import annotations
@@ -11,12 +18,13 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -64,7 +72,10 @@ MAX_ADVANCE_S = 10 * 366 * 86400  # ten years per jump
 MAX_FAULT_COUNT = 10_000
 MAX_FAULT_EVENTS = 100_000
 MAX_RETRY_AFTER_S = 86_400
+# Unpaced stream events due at once go out together, up to this many bytes per write.
+MAX_COALESCED_BYTES = 64 * 1024
 _JSON = "application/json"
+_T = TypeVar("_T")
 _log = logging.getLogger("promptcache_tui.sim")
 _log.addHandler(logging.NullHandler())  # an embedding app decides where logs go
 
@@ -143,6 +154,24 @@ class Simulator:
         self.state = SimState.in_dir(Path(data_dir))
         self.catalog = catalog or load_catalog(Path(data_dir))
         self.engine = CacheEngine(self.state, self.catalog, self.now)
+        self._worker: ThreadPoolExecutor | None = None
+        self._worker_lock = threading.Lock()
+
+    async def run(self, work: Callable[[], _T]) -> _T:
+        """Run `work` on the simulator's worker thread, after the work queued before it."""
+        with self._worker_lock:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="promptcache-sim-work")
+            worker = self._worker
+        return await asyncio.get_running_loop().run_in_executor(worker, work)
+
+    def close(self) -> None:
+        """Finish the queued work, stop the worker, close the state file (reopened on use)."""
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown(wait=True)
+        self.state.close()
 
     def now(self) -> float:
         """Simulated time: the base clock plus the persisted offset."""
@@ -193,9 +222,10 @@ async def _take_fault(request: Request, *, can_drop: bool) -> Fault | None:
     Stream faults (a dropped connection, or an `event: error` after K events) are returned
     for the response to apply; they only apply to requests with a body to cut (`can_drop`).
     """
-    fault = await anyio.to_thread.run_sync(
-        lambda: _sim(request).state.take_fault(can_drop=can_drop)
-    )
+    sim = _sim(request)
+    if not sim.state.any_fault():  # nearly always: a read, which never waits on writers
+        return None
+    fault = await sim.run(lambda: sim.state.take_fault(can_drop=can_drop))
     if fault is not None and fault.status is not None and fault.drop_after_events is None:
         _raise_status(fault)
     return fault
@@ -230,9 +260,18 @@ async def _json_body(request: Request, *, empty: Any = ...) -> Any:
     A browser can send a cross-site `text/plain` POST without asking first: only
     `application/json` bodies are read. `empty` is what an empty body means (default: refused).
     """
+    return _parse_json(await _json_bytes(request), empty=empty)
+
+
+async def _json_bytes(request: Request) -> bytes:
+    """The raw body of a JSON request (`_json_body` without the parsing)."""
     if not _is_json(request):
         raise invalid("content-type: must be application/json")
-    raw = await _raw_body(request)
+    return await _raw_body(request)
+
+
+def _parse_json(raw: bytes, *, empty: Any = ...) -> Any:
+    """`_json_body`'s parsing and checks, for the worker thread."""
     if not raw.strip() and empty is not ...:
         return empty
     try:
@@ -272,17 +311,9 @@ def _stream_error(status: int) -> bytes:
     return sse("error", {"type": "error", "error": {"type": kind, "message": message}})
 
 
-async def _events(
-    sim: Simulator,
-    prepared: Prepared,
-    message_id: str,
-    generation: Generation,
-    fault: Fault | None,
-) -> AsyncIterator[bytes]:
-    """The SSE body: message_start, each block (start, deltas, stop), message_delta, stop."""
-    await asyncio.sleep(sim.prefill_seconds(prepared))
-    # The response has started: from now on other requests can read what this one wrote.
-    await anyio.to_thread.run_sync(lambda: sim.engine.commit(prepared, message_id))
+def _frames(prepared: Prepared, message_id: str, generation: Generation) -> list[tuple[bytes, int]]:
+    """The SSE body as framed events, each with the output tokens it carries (for pacing):
+    message_start, each block (start, deltas, stop), message_delta, message_stop."""
     events: list[tuple[str, dict[str, Any], int]] = [
         (
             "message_start",
@@ -330,22 +361,55 @@ async def _events(
         ),
         ("message_stop", {"type": "message_stop"}, 0),
     ]
+    return [(sse(name, data), tokens) for name, data, tokens in events]
+
+
+async def _events(
+    sim: Simulator,
+    prepared: Prepared,
+    message_id: str,
+    generation: Generation,
+    fault: Fault | None,
+) -> AsyncIterator[bytes]:
+    """The SSE body, paced at `sim.rate`; events due at the same moment go out together."""
+    await asyncio.sleep(sim.prefill_seconds(prepared))
+
+    def started() -> list[tuple[bytes, int]]:
+        # The response has started: from now on other requests can read what this one wrote.
+        sim.engine.commit(prepared, message_id)
+        return _frames(prepared, message_id, generation)
+
+    frames = await sim.run(started)
     cut_after = fault.drop_after_events if fault is not None else None
     loop = asyncio.get_running_loop()
-    started, emitted = loop.time(), 0
-    for sent, (name, data, tokens) in enumerate(events):
+    begun, emitted = loop.time(), 0
+    due: list[bytes] = []  # framed events not sent yet
+    size = 0
+    for sent, (frame, tokens) in enumerate(frames):
         if fault is not None and cut_after is not None and sent >= cut_after:
             if fault.status is None:
+                if due:
+                    yield b"".join(due)
                 raise SimulatedDrop(f"stream cut after {sent} events by a drop_after_events fault")
-            yield _stream_error(fault.status)  # the API ends the stream after an error event
+            # The API ends the stream after an error event.
+            yield b"".join([*due, _stream_error(fault.status)])
             return
         if tokens and sim.rate:
             # Pace against the start, not the previous event, so the rate stays steady.
-            delay = started + emitted / sim.rate - loop.time()
+            delay = begun + emitted / sim.rate - loop.time()
             if delay > 0:
+                if due:
+                    yield b"".join(due)
+                    due, size = [], 0
                 await asyncio.sleep(delay)
             emitted += tokens
-        yield sse(name, data)
+        due.append(frame)
+        size += len(frame)
+        if size >= MAX_COALESCED_BYTES:
+            yield b"".join(due)
+            due, size = [], 0
+    if due:
+        yield b"".join(due)
 
 
 def _model_checked(sim: Simulator, params: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -363,18 +427,19 @@ async def create_message(request: Request) -> Response:
     _gate(request)
     sim = _sim(request)
     fault = await _take_fault(request, can_drop=True)
-    params = validate_create(await _json_body(request))
-    if fault is not None and fault.status is not None and not params.get("stream"):
-        # A mid-stream error fault meets a JSON request: it fails before it starts.
-        _raise_status(fault)
+    raw = await _json_bytes(request)
+    betas = request.headers.get("anthropic-beta")
 
-    def work() -> tuple[Prepared, Generation]:
-        # Both scan the whole prompt: keep them off the event loop.
+    def start() -> tuple[Mapping[str, Any], Prepared, Generation]:
+        params = validate_create(_parse_json(raw))
+        if fault is not None and fault.status is not None and not params.get("stream"):
+            # A mid-stream error fault meets a JSON request: it fails before it starts.
+            _raise_status(fault)
         seen = _model_checked(sim, params)
-        prepared = sim.engine.prepare(seen, betas=request.headers.get("anthropic-beta"))
-        return prepared, generate(seen, params["max_tokens"], model=prepared.model.id)
+        prepared = sim.engine.prepare(seen, betas=betas)
+        return params, prepared, generate(seen, params["max_tokens"], model=prepared.model.id)
 
-    prepared, generation = await anyio.to_thread.run_sync(work)
+    params, prepared, generation = await sim.run(start)
     message_id = new_id("msg")
     headers = {"request-id": request.state.request_id}
     if params.get("stream"):
@@ -384,7 +449,7 @@ async def create_message(request: Request) -> Response:
             headers={**headers, "cache-control": "no-cache"},
         )
     await asyncio.sleep(sim.prefill_seconds(prepared))
-    await anyio.to_thread.run_sync(lambda: sim.engine.commit(prepared, message_id))
+    await sim.run(lambda: sim.engine.commit(prepared, message_id))
     if sim.rate and generation.output_tokens:
         await asyncio.sleep(generation.output_tokens / sim.rate)
     body = _message(prepared, message_id, generation)
@@ -398,9 +463,9 @@ async def count_tokens(request: Request) -> Response:
     _gate(request)
     sim = _sim(request)
     await _take_fault(request, can_drop=False)
-    params = validate_prompt(await _json_body(request))
-    tokens = await anyio.to_thread.run_sync(
-        lambda: sim.engine.count_tokens(_model_checked(sim, params))
+    raw = await _json_bytes(request)
+    tokens = await sim.run(
+        lambda: sim.engine.count_tokens(_model_checked(sim, validate_prompt(_parse_json(raw))))
     )
     return JSONResponse({"input_tokens": tokens}, headers={"request-id": request.state.request_id})
 
@@ -481,7 +546,7 @@ async def sim_advance(request: Request) -> Response:
     sim = _sim(request)
     body = _hook_body(await _json_body(request), frozenset({"seconds"}))
     seconds = _number(body, "seconds", maximum=MAX_ADVANCE_S)
-    offset = await anyio.to_thread.run_sync(lambda: sim.state.advance(seconds))
+    offset = await sim.run(lambda: sim.state.advance(seconds))
     return JSONResponse({"offset": offset, "clock": sim.now()})
 
 
@@ -494,7 +559,7 @@ async def sim_faults(request: Request) -> Response:
     """/_sim/faults: POST queues a fault, GET lists them, DELETE clears them."""
     sim = _sim(request)
     if request.method == "DELETE":
-        await anyio.to_thread.run_sync(sim.state.clear_faults)
+        await sim.run(sim.state.clear_faults)
     elif request.method == "POST":
         body = _hook_body(await _json_body(request), _FAULT_KEYS)
         count = int(
@@ -513,7 +578,7 @@ async def sim_faults(request: Request) -> Response:
                     raise invalid("status: an error mid-stream is 529 (overloaded) or 500")
             elif "status" in body or "retry_after" in body:
                 raise invalid("drop_after_events takes no status or retry_after")
-            await anyio.to_thread.run_sync(
+            await sim.run(
                 lambda: sim.state.add_fault(count=count, status=status, drop_after_events=events)
             )
         else:
@@ -532,10 +597,8 @@ async def sim_faults(request: Request) -> Response:
                 if has_retry
                 else None
             )
-            await anyio.to_thread.run_sync(
-                lambda: sim.state.add_fault(count=count, status=code, retry_after=retry)
-            )
-    pending = await anyio.to_thread.run_sync(sim.state.pending_faults)
+            await sim.run(lambda: sim.state.add_fault(count=count, status=code, retry_after=retry))
+    pending = await sim.run(sim.state.pending_faults)
     return JSONResponse({"pending": [f.to_dict() for f in pending]})
 
 
@@ -555,14 +618,14 @@ async def sim_state(request: Request) -> Response:
             "state_file": str(sim.state.path),
         }
 
-    return JSONResponse(await anyio.to_thread.run_sync(read))
+    return JSONResponse(await sim.run(read))
 
 
 async def sim_reset(request: Request) -> Response:
     """POST /_sim/reset: forget every entry, fingerprint and fault; clock offset back to 0."""
     sim = _sim(request)
     _hook_body(await _json_body(request, empty={}), frozenset())
-    await anyio.to_thread.run_sync(sim.state.reset)
+    await sim.run(sim.state.reset)
     return JSONResponse({"ok": True})
 
 

@@ -3,6 +3,9 @@
 One SQLite file in the data dir, shared by every process that serves the simulator, as a
 real server's cache is shared by its clients. WAL mode and `BEGIN IMMEDIATE` writes make
 concurrent processes safe; the file is created 0600 (it holds hashes of private prompts).
+A write that finds another process writing naps briefly and tries again (`_begin`), rather
+than in SQLite's busy handler, whose sleeps grow to 5-100 ms while the lock it waits for
+is held for a fraction of a millisecond.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,9 @@ from promptcache_tui.sim.engine import CacheEntry, NewEntry
 
 STATE_FILE_NAME = "simulator.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
+# Naps while another process holds the write lock: from 0.1 ms, doubling, at most 2 ms.
+FIRST_NAP_S = 0.0001
+LONGEST_NAP_S = 0.002
 # Fingerprints older than this (simulated time) are forgotten: previous_message_not_found.
 FINGERPRINT_RETENTION_S = 7 * 24 * 3600
 
@@ -84,6 +91,9 @@ class SimState:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # How the write lock is waited for: injectable, so tests need not sleep.
+        self.nap: Callable[[float], None] = time.sleep
+        self.monotonic: Callable[[], float] = time.monotonic
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -132,13 +142,32 @@ class SimState:
     def _write(self) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front, so two processes never both read-then-write.
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+        self._begin(db)
         try:
             yield db
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def _begin(self, db: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, napping while another process writes, for the busy timeout."""
+        deadline = self.monotonic() + BUSY_TIMEOUT_MS / 1000
+        nap = FIRST_NAP_S
+        db.execute("PRAGMA busy_timeout = 0")  # busy: fail at once, and nap here instead
+        try:
+            while True:
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                    if not busy or self.monotonic() >= deadline:
+                        raise
+                self.nap(nap)
+                nap = min(nap * 2, LONGEST_NAP_S)
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def close(self) -> None:
         """Close every connection this object opened."""
@@ -203,7 +232,14 @@ class SimState:
         message_id: str,
         print_: Fingerprint | None,
     ) -> None:
-        """Write entries and the request's fingerprint (if it asked) in one transaction."""
+        """Write entries and the request's fingerprint (if it asked) in one transaction.
+
+        A request that read everything and asked for no diagnostics writes nothing: no
+        transaction, so no write lock taken from the other processes. The housekeeping
+        waits for the next write (expired rows are never read: lookups check the time).
+        """
+        if not entries and print_ is None:
+            return
         with self._write() as db:
             db.executemany(
                 "INSERT INTO entries (model, key, ttl, expires_at, tokens) VALUES (?, ?, ?, ?, ?) "
@@ -267,9 +303,7 @@ class SimState:
 
         Dropped-stream faults apply only to requests that have a body to cut (`can_drop`).
         """
-        db = self._db()
-        # Cheap unlocked check first: nearly every request has no fault pending.
-        if db.execute("SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1").fetchone() is None:
+        if not self.any_fault():  # cheap unlocked check first: nearly always none pending
             return None
         with self._write() as db:
             # Stream faults (drop_after_events set) only apply where there is a body to cut.
@@ -283,6 +317,11 @@ class SimState:
             db.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ?", (row[0],))
             db.execute("DELETE FROM faults WHERE remaining <= 0")
         return Fault(*row)
+
+    def any_fault(self) -> bool:
+        """Whether any fault is pending (a read: it takes no lock)."""
+        db = self._db()
+        return db.execute("SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1").fetchone() is not None
 
     def pending_faults(self) -> list[Fault]:
         """Faults still waiting, oldest first."""
