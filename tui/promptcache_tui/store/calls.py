@@ -62,7 +62,7 @@ _LIST_COLUMNS = """id, ts, context_id, context, conversation_id, kind, model, st
     cache_creation_1h_tokens, cache_read_input_tokens, output_tokens, price_input,
     price_output, mult_write_5m, mult_write_1h, mult_read, ttft_ms, duration_ms,
     cache_miss_reason, cache_missed_input_tokens, request_id, message_id, stop_reason, live,
-    client, session"""
+    client, session, sidechain"""
 _INSERT_BREAKPOINT = """INSERT INTO call_breakpoints (call_id, position, ttl, prefix_hash,
     prefix_tokens, cached, context_block) VALUES (?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_BREAKPOINT = "UPDATE call_breakpoints SET cached = ? WHERE call_id = ? AND position = ?"
@@ -385,6 +385,7 @@ def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) ->
         breakpoints=tuple(breakpoints),
         client=row["client"],
         session=row["session"],
+        sidechain=bool(row["sidechain"]) if "sidechain" in keys else False,
     )
 
 
