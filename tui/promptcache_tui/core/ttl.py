@@ -63,6 +63,15 @@ class EntryState:
             return "expiring"
         return "warm"
 
+    def at(self, now: float) -> EntryState:
+        """The same entry seen at `now`: a countdown read once from the log ticks on
+        locally from its `expires_at` until the log says more."""
+        if self.expires_at is None:
+            return self
+        if self.expires_at <= now:
+            return EntryState("expired", self.expires_at, None, self.ttl)
+        return EntryState("warm", self.expires_at, self.expires_at - now, self.ttl)
+
     def countdown(self) -> str:
         """m:ss left (h:mm:ss past an hour), or 'cold'."""
         if self.state != "warm" or self.remaining is None:

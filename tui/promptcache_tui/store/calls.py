@@ -810,6 +810,31 @@ class CallLog:
             for r in rows
         ]
 
+    async def events_of_calls(self, call_ids: Iterable[int]) -> list[CacheEvent]:
+        """The cache events of these calls (those logged by another process, for a live
+        ledger: the watch's records carry no breakpoints)."""
+        wanted = sorted(set(call_ids))
+        events: list[CacheEvent] = []
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = await self.db.fetchall(
+                f"""SELECT c.ts, c.model, b.prefix_hash, b.ttl FROM call_breakpoints b
+                    JOIN calls c ON c.id = b.call_id
+                    WHERE b.cached = 1 AND b.call_id IN ({marks})""",
+                part,
+            )
+            events += [
+                CacheEvent(
+                    ts=parse_iso(r["ts"]),
+                    model=r["model"],
+                    prefix_hash=r["prefix_hash"],
+                    ttl=r["ttl"],
+                )
+                for r in rows
+            ]
+        return events
+
     async def last_message_id(
         self,
         *,

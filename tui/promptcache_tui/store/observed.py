@@ -616,6 +616,15 @@ class ObservedLog:
         state = cache.state(now)
         return (GroupCache(label="session cache", ttl=state.ttl, state=state, model=model),)
 
+    async def latest_with_prompt(self, key: str) -> int | None:
+        """The id of a group's latest call whose prompt was stored (one to save), or None."""
+        found = await self.db.scalar(
+            "SELECT id FROM calls WHERE session = ? AND prompt_leaf IS NOT NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (key,),
+        )
+        return int(found) if found is not None else None
+
     # -- Save as context ------------------------------------------------------------------
 
     async def save_as_context(
