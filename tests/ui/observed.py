@@ -64,13 +64,19 @@ class ObservedTraffic:
 
     def call(self, question: str) -> None:
         """One call of the bot through the proxy, logged before this returns."""
+        self.send(request(question), CLIENT)
+
+    def send(self, params: dict[str, Any], client_name: str) -> None:
+        """Any request through the proxy, as `client_name` (its User-Agent)."""
         client = anthropic.Anthropic(
             api_key="test-key",
             base_url=self.proxy.base_url,
             max_retries=0,
-            default_headers={"User-Agent": CLIENT},
+            default_headers={"User-Agent": client_name},
         )
-        client.messages.create(**request(question))
+        body = {k: v for k, v in params.items() if k != "stream"}
+        body["max_tokens"] = 64
+        client.messages.create(**body)
         self.proxy.drain()
 
 

@@ -8,11 +8,13 @@ clock; the Claude Code session is imported from a transcript. Times are injected
 from __future__ import annotations
 
 import asyncio
+import io
 import sqlite3
 from typing import Any
 
+from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 
 from promptcache_tui.config import Settings
 from promptcache_tui.ui.app import PromptCacheApp
@@ -140,6 +142,57 @@ async def test_a_proxied_group_shows_its_breakpoints_calls_and_why_one_missed(
         assert "expired" in usage.detail_text and "6m00s" in usage.detail_text
         clock.advance(30)
         await wait_until(pilot, lambda: panel.countdowns()[0].startswith("4:20"), what="tick")
+
+
+async def test_a_changed_block_is_shown_old_and_new(settings: Settings) -> None:
+    from tests.observe.shapes import claude_code_request
+
+    await seed_demo(settings)
+    clock = FakeClock()
+    with ObservedTraffic(settings, clock) as traffic:
+        # Claude Code through the proxy: a new session changes its billing header (and so
+        # is a group of its own; its first call is compared with the last session's).
+        await asyncio.to_thread(
+            traffic.send, claude_code_request(suffix="7b2"), "claude-cli/2.1.197"
+        )
+        clock.advance(20)
+        await asyncio.to_thread(
+            traffic.send, claude_code_request(suffix="363"), "claude-cli/2.1.197"
+        )
+    app = make_app(settings, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_selected(pilot, "alice-demo")
+        await wait_until(pilot, lambda: any("claude-cli" in t for t in sidebar_text(app)))
+        await choose(pilot, "You are an interactive agent")
+        usage = app.main.query_one(UsagePanel)
+        await wait_until(pilot, lambda: "missed the cache" in usage.detail_text, what="detail")
+        assert "system block 0 changed: " in usage.detail_text
+        assert "7b2 → " in usage.detail_text and ".363" in usage.detail_text
+        pane = app.main.query_one(ObservedPane)
+        assert "latest miss" in pane.text and "system block 0 changed" in pane.text
+        await pilot.press("ctrl+r")
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, HistoryScreen)
+                and app.screen.query_one(HistoryTable).row_count == 1
+            ),
+            what="the group's history",
+        )
+        app.screen.query_one(HistoryTable).focus()
+        await pilot.press("enter")  # the session's call that missed
+        await wait_until(pilot, lambda: isinstance(app.screen, CallDetailScreen), what="detail")
+        detail = app.screen.query_one(CallDetail)
+        why = str(detail.query_one("#detail-why").render())
+        assert "cause: content changed · first changed block: system block 0" in why
+        assert "- …" in why and "cc_version=2.1.197.7b2" in why
+        assert "+ …" in why and "cc_version=2.1.197.363" in why
+        console = Console(width=160, record=True, file=io.StringIO())
+        console.print(detail.query_one("#detail-blocks", Static).content)
+        blocks = console.export_text()
+        changed = [line for line in blocks.splitlines() if "first change" in line]
+        assert len(changed) == 1 and "system block 0" in changed[0]
+        assert "tool Bash" in blocks
 
 
 async def test_a_claude_code_session_shows_its_session_cache(settings: Settings) -> None:
