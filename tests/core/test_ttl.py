@@ -154,3 +154,16 @@ def test_a_sessions_cache_is_its_main_threads_per_model() -> None:
     assert session_state(events, t0 + 20, model="opus").expires_at == t0 + 3600
     assert session_state(events, t0 + 20, model="sonnet").expires_at == t0 + 310  # unknown
     assert session_state(events[1:2], t0).state == "cold"  # only a subagent's call
+
+
+def test_a_state_read_once_ticks_on_from_its_expiry() -> None:
+    clock = FakeClock()
+    ledger = TTLLedger(clock)
+    ledger.record(CacheEvent(ts=clock.now, model="m", prefix_hash="h", ttl="5m"))
+    read = ledger.state("m", "h")
+    assert read.at(clock.now + 60).countdown() == "4:00"
+    assert read.at(clock.now + 299).countdown() == "0:01"  # just under
+    assert read.at(clock.now + 300).state == "expired"  # at the expiry
+    assert read.at(clock.now + 301).countdown() == "cold"  # just over
+    never = ledger.state("m", "other")
+    assert never.at(clock.now + 10) == never  # cold stays cold

@@ -616,14 +616,20 @@ class ObservedLog:
         state = cache.state(now)
         return (GroupCache(label="session cache", ttl=state.ttl, state=state, model=model),)
 
-    async def latest_with_prompt(self, key: str) -> int | None:
-        """The id of a group's latest call whose prompt was stored (one to save), or None."""
-        found = await self.db.scalar(
+    async def latest_with_prompt(self, key: str, *, look_back: int = 20) -> int | None:
+        """The id of a group's latest call whose prompt was kept whole, content included
+        (one Save as context can copy), among its last `look_back` that kept one; or None.
+        A call recorded with --no-content keeps hashes only, save for blocks stored before."""
+        rows = await self.db.fetchall(
             "SELECT id FROM calls WHERE session = ? AND prompt_leaf IS NOT NULL"
-            " ORDER BY id DESC LIMIT 1",
-            (key,),
+            " ORDER BY id DESC LIMIT ?",
+            (key, look_back),
         )
-        return int(found) if found is not None else None
+        for row in rows:
+            nodes = await self.prompt(int(row["id"]))
+            if nodes and all(node.content is not None for node in nodes):
+                return int(row["id"])
+        return None
 
     # -- Save as context ------------------------------------------------------------------
 

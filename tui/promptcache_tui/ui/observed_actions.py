@@ -117,17 +117,19 @@ class ObservedActions:
         from promptcache_tui.core.context import name_from
 
         async def prepare(store: Store) -> SaveReady | None:
-            # With content: a tool's label is its name.
+            # With content: a tool's label is its name. A call kept as hashes only
+            # (--no-content) cannot be copied: then the group's latest that can.
             nodes = await store.observed.prompt(call_id) if call_id else None
-            chosen = call_id if nodes is not None else None
+            whole = nodes is not None and all(n.content is not None for n in nodes)
+            chosen = call_id if whole else None
             if chosen is None:
                 chosen = await store.observed.latest_with_prompt(group.key)
                 nodes = await store.observed.prompt(chosen) if chosen else None
             record = await store.calls.get(chosen) if chosen is not None else None
             if record is None or nodes is None:
                 self.host.notify(
-                    "No call of this group kept its prompt (recorded before the proxy "
-                    "stored prompts?): nothing to save.",
+                    "No recent call of this group kept its prompt's content (recorded "
+                    "with --no-content?): nothing to save.",
                     severity="warning",
                 )
                 return None
