@@ -19,7 +19,6 @@ from typing import Any
 
 from promptcache_tui.core.context import (
     MAX_BREAKPOINTS,
-    TTL_SECONDS,
     Block,
     Breakpoint,
     Context,
@@ -27,6 +26,7 @@ from promptcache_tui.core.context import (
 )
 from promptcache_tui.core.prefix import canonical_json, render
 from promptcache_tui.core.tokens import estimate_block
+from promptcache_tui.core.ttl import TTL_SECONDS
 
 SECTIONS = ("tools", "system", "messages")
 # Claude Code's first system block: its values change with each session's first prompt.
