@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,6 +27,9 @@ from promptcache_tui.core.tokens import estimate_text
 from promptcache_tui.core.ttl import TTLLedger
 from promptcache_tui.documents import read_text_file
 from promptcache_tui.store import Store
+
+if TYPE_CHECKING:
+    from promptcache_tui.store import ContextSummary
 
 FORMAT = click.Choice(["table", "json"])
 
@@ -134,8 +138,8 @@ def add_cmd(
     for found in whole:
         warn(f"{found.code}: {found.message}")
     said = {found.code for found in whole}  # listed again with the first breakpoint
-    for bp, found in zip(new.sorted_breakpoints(), breakpoint_warnings(new, catalog), strict=False):
-        for warning in found:
+    for bp, own in zip(new.sorted_breakpoints(), breakpoint_warnings(new, catalog), strict=False):
+        for warning in own:
             if warning.code not in said:
                 warn(f"breakpoint after block {bp.block + 1}: {warning.message}")
     placed = ", ".join(f"after {bp.block + 1}: {bp.ttl}" for bp in saved.sorted_breakpoints())
@@ -179,7 +183,7 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
     """List contexts, most recently used first."""
     settings = settings_from(ctx)
 
-    async def run() -> list:
+    async def run() -> list[ContextSummary]:
         async with await Store.open(settings.db_path) as store:
             return await store.contexts.list()
 
