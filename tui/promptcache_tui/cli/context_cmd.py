@@ -12,6 +12,7 @@ from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, warn
 from promptcache_tui.core.advisor import breakpoint_warnings, context_warnings
 from promptcache_tui.core.catalog import load_catalog
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import (
     Block,
     Breakpoint,
@@ -238,7 +239,7 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     async def run() -> tuple[Context, TTLLedger, list[int] | None]:
         async with await Store.open(settings.db_path) as store:
             found = await store.contexts.require(name)
-            ledger = TTLLedger()
+            ledger = TTLLedger(wall_clock, resolve=catalog.cache_id)  # aliases share a cache
             ledger.record_all(await store.calls.cache_events(breakpoint_hashes(found)))
             counted = None
             if settings.live:  # real counts from count_tokens; offline, estimates
