@@ -10,7 +10,7 @@ import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, warn
-from promptcache_tui.core.advisor import breakpoint_warnings, context_warnings
+from promptcache_tui.core.advisor import breakpoint_warnings, context_warnings, day_of
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import (
@@ -135,11 +135,13 @@ def add_cmd(
     # Said once the context exists (a refused one gets its one error line only).
     if catalog.get(chosen) is None:
         warn(f"{one_line(chosen)} is not in the model catalog: costs will show as unknown")
-    whole = context_warnings(new, catalog)  # retired or retiring model, too long
+    today = day_of(wall_clock())
+    whole = context_warnings(new, catalog, today=today)  # retired or retiring model, too long
     for found in whole:
         warn(f"{found.code}: {found.message}")
     said = {found.code for found in whole}  # listed again with the first breakpoint
-    for bp, own in zip(new.sorted_breakpoints(), breakpoint_warnings(new, catalog), strict=False):
+    each = breakpoint_warnings(new, catalog, today=today)
+    for bp, own in zip(new.sorted_breakpoints(), each, strict=False):
         for warning in own:
             if warning.code not in said:
                 warn(f"breakpoint after block {bp.block + 1}: {warning.message}")
