@@ -18,6 +18,7 @@ from promptcache_tui.core.context import (
     Breakpoint,
     Context,
     ContextError,
+    as_ttl,
     check_context,
     parse_tools,
     validate_name,
@@ -157,7 +158,7 @@ def add_cmd(
 def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpoint, ...]:
     """`--breakpoint-after N[:TTL]` values as breakpoints (bad values are usage errors)."""
     if not marks:
-        return (Breakpoint(block=blocks - 1, ttl=ttl),)  # type: ignore[arg-type]
+        return (Breakpoint(block=blocks - 1, ttl=as_ttl(ttl)),)
     out = []
     for raw in marks:
         number, _, own = raw.partition(":")
@@ -174,7 +175,7 @@ def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpo
             raise click.BadParameter(
                 f"{one_line(raw)!r}: the TTL must be 5m or 1h", param_hint="--breakpoint-after"
             )
-        out.append(Breakpoint(block=position - 1, ttl=own or ttl))  # type: ignore[arg-type]
+        out.append(Breakpoint(block=position - 1, ttl=as_ttl(own or ttl)))
     return tuple(out)
 
 
