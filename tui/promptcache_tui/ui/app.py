@@ -24,6 +24,10 @@ from promptcache_tui.ui.commands import ActionCommands
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import BackendFailed, BackendReady
 from promptcache_tui.ui.screens.main import MainScreen
+from promptcache_tui.ui.textual_fixes import release_styles_caches
+
+# Before any widget paints: Textual 8 otherwise keeps every removed widget's painted rows.
+release_styles_caches()
 
 # Textual keeps a few Strips per painted row in its caches, and a Strip's own caches can point
 # back at it: cyclic garbage that only the collector frees. CPython's young generation (700
