@@ -118,3 +118,28 @@ async def test_rows_of_other_days_show_their_date_in_full() -> None:
             assert shown in text, (now, text)
             assert "…" not in text.splitlines()[2], "the time cell is cut off"
             assert panel.detail_text.startswith(shown)
+
+
+def rows_alive(word: str) -> int:
+    """Drawn rows (Textual strips) alive anywhere in the process that contain `word`."""
+    import gc
+
+    from textual.strip import Strip
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, Strip) and word in o.text)
+
+
+async def test_rows_pushed_far_out_of_view_by_new_calls_are_released() -> None:
+    # Each drawn row also holds the styled copies Textual made of it; kept for every row,
+    # a long session's table grew ~13 strips per call until it held 200 rows.
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel = app.query_one(UsagePanel)
+        panel.show([], "notes")
+        for record in calls(90)[::-1]:  # oldest first, as they are logged
+            panel.add(record)
+            await pilot.pause()
+        assert "10:59:59" in screen_text(app)  # the newest call on top
+        assert rows_alive("10:58:") == 0  # the 30 oldest calls, drawn when they were new
+        assert rows_alive("10:59:5") > 0

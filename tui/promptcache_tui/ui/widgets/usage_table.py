@@ -112,7 +112,12 @@ class CallsTable(SteadyGeometry, ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[Cells]) -> None:
         """Show these rows (top first); rows seen before are drawn from cache."""
         self._rows = list(rows)
-        keep = {_cells_key(cells) for cells in self._rows}
+        # Only rows within a screen of the view keep their strips: a drawn row also holds
+        # the styled copies Textual derives from it (stripe, cursor), and every logged call
+        # kept ~13 strips alive until the table held its 200 rows.
+        top, height = self.scroll_offset.y, max(self.size.height, 1)
+        near = self._rows[max(0, top - height) : top + 2 * height]
+        keep = {_cells_key(cells) for cells in near}
         self._strips = {key: strip for key, strip in self._strips.items() if key in keep}
         self.virtual_size = Size(self._line_width, len(self._rows) + 1)  # + the header
         self.cursor_row = min(self.cursor_row, max(len(self._rows) - 1, 0))
