@@ -35,7 +35,7 @@ from promptcache_tui.ui.app import PromptCacheApp
 from promptcache_tui.ui.demo import demo_context
 
 SUBJECTS = ("Alice", "the Rabbit", "the Queen", "the Duchess", "the Mouse", "the Caterpillar")
-MARKS = (1, 10, 20, 30, 50, 75, 100)
+MARKS = (1, 10, 20, 30, 50, 75, 100, 150, 200)
 
 
 def rss_mb() -> float:

@@ -24,15 +24,17 @@ from promptcache_tui.ui.commands import ActionCommands
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.messages import BackendFailed, BackendReady
 from promptcache_tui.ui.screens.main import MainScreen
-from promptcache_tui.ui.textual_fixes import release_styles_caches
+from promptcache_tui.ui.textual_fixes import release_styles_caches, strips_free_themselves
 
 # Before any widget paints: Textual 8 otherwise keeps every removed widget's painted rows.
 release_styles_caches()
+strips_free_themselves()
 
-# Textual keeps a few Strips per painted row in its caches, and a Strip's own caches can point
-# back at it: cyclic garbage that only the collector frees. CPython's young generation (700
-# objects) promoted it before it died, and a 4,000-token answer then ran 34 full passes of
-# 19-27 ms; with 5,000 it dies young (4 full passes, young passes still under 4 ms).
+# Textual keeps a few Strips per painted row in its caches, and a Strip's own caches could point
+# back at it (ui/textual_fixes.py stops that; removed widgets are cyclic all the same): cyclic
+# garbage that only the collector frees. CPython's young generation (700 objects) promoted it
+# before it died, and a 4,000-token answer then ran 34 full passes of 19-27 ms; with 5,000 it
+# dies young (4 full passes, young passes still under 4 ms).
 YOUNG_GC_THRESHOLD = 5000
 
 if TYPE_CHECKING:

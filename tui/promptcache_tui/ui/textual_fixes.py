@@ -1,14 +1,11 @@
-"""Work-arounds for Textual 8 bugs that cost this app memory (pyproject.toml keeps Textual < 9).
+"""Work-arounds for Textual 8 behaviour that cost this app memory (pyproject.toml keeps
+Textual below 9: these reach into its internals). Measured with benchmarks/bench_memory.py,
+100 answers of 1,500 tokens in one conversation: RSS grew 113 MB -> 247 MB, ~1 MB an answer.
 
-`StylesCache.get_inner_outer` (textual/_styles_cache.py) is an `lru_cache(1024)` on an
-instance method, so each cache key holds the widget's `StylesCache`, and with it every row
-the widget last painted, after the widget is gone. A chat replaces its widgets with every
-answer: RSS grew ~1 MB per 1,500-token answer, 113 MB to 247 MB over 100 answers
-(benchmarks/bench_memory.py), and `gc.collect()` freed nothing because the cache is a live
-reference. Reported upstream as Textualize/textual#6665, open in 8.2.8.
-
-The method depends on its two colours only, so caching it on them alone is the same answer
-without the reference.
+- `release_styles_caches`: an `lru_cache` kept every removed widget's painted rows alive
+  (Textualize/textual#6665, open in 8.2.8); `gc.collect()` freed nothing.
+- `strips_free_themselves`: most painted rows referred to themselves through their own
+  caches, so they were freed only by the cyclic collector's full passes.
 """
 
 from __future__ import annotations
@@ -17,8 +14,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from textual._styles_cache import StylesCache
+from textual.strip import Strip
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from rich.style import Style
     from textual.color import Color
 
@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 def release_styles_caches() -> None:
     """Cache `StylesCache.get_inner_outer` on its colours, not on the widget's cache.
 
-    Idempotent; does nothing once Textual no longer caches the method on `self`.
+    The method is an `lru_cache(1024)` on an instance method, so each key held a widget's
+    `StylesCache` and every row the widget last painted, long after the widget was removed:
+    the chat replaces its widgets with every answer. The method reads its two colours only,
+    so caching on them alone gives the same answer without the reference. Idempotent; does
+    nothing once Textual no longer caches the method on `self`.
     """
     method: Any = StylesCache.get_inner_outer
     if getattr(method, "keyed_on_colours", False) or not hasattr(method, "cache_info"):
@@ -44,3 +48,32 @@ def release_styles_caches() -> None:
 
     get_inner_outer.keyed_on_colours = True  # type: ignore[attr-defined]
     StylesCache.get_inner_outer = get_inner_outer  # type: ignore[assignment,method-assign]
+
+
+def strips_free_themselves() -> None:
+    """Stop `Strip.divide` and `Strip.crop_extend` caching a strip inside itself.
+
+    Both return the strip itself when the cut or crop is the whole strip (most of a frame's
+    rows) and store it in the strip's own cache: a reference cycle, so no painted row was
+    freed when it was dropped, only by the cyclic collector's rare full passes. Returning
+    it without the cache entry gives the same result, and the row is freed at once.
+    """
+    if getattr(Strip.divide, "frees_itself", False):
+        return
+    divide, crop_extend = Strip.divide, Strip.crop_extend
+
+    def divide_whole(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+        length = self.cell_length
+        inside = [cut for cut in cuts if cut <= length]  # as Strip.divide reads them
+        if inside == [length]:
+            return [self]
+        return divide(self, inside)
+
+    def crop_extend_whole(self: Strip, start: int, end: int, style: Style | None) -> Strip:
+        if start <= 0 and end == self.cell_length:
+            return self
+        return crop_extend(self, start, end, style)
+
+    divide_whole.frees_itself = True  # type: ignore[attr-defined]
+    Strip.divide = divide_whole  # type: ignore[method-assign]
+    Strip.crop_extend = crop_extend_whole  # type: ignore[method-assign]
