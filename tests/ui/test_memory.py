@@ -22,9 +22,11 @@ from .harness import make_app, seed_demo, wait_selected, wait_until
 WORD = "Quixotically"  # in no other row on screen
 
 
-def rows_showing(word: str) -> int:
-    """Painted rows alive anywhere in the process that contain `word`."""
-    gc.collect()
+def rows_showing(word: str, *, collect: bool = True) -> int:
+    """Painted rows alive anywhere in the process that contain `word` (after a full pass of
+    the cyclic collector, unless `collect` is false)."""
+    if collect:
+        gc.collect()
     return sum(1 for o in gc.get_objects() if isinstance(o, Strip) and word in o.text)
 
 
@@ -87,3 +89,25 @@ async def test_an_answer_pushed_out_by_the_turn_cap_releases_its_rows(settings: 
         assert not [part for part in chat.query(AnswerPart) if WORD in part.text]
         await pilot.pause()
         assert rows_showing(WORD) == 0
+
+
+async def test_a_removed_answer_frees_its_rows_at_once_not_at_the_next_full_collection(
+    settings: Settings,
+) -> None:
+    # A removed widget is cyclic garbage (parent, message queue...) and waits for a rare full
+    # pass of the collector; its rows must not wait with it. Nor may a row keep itself alive:
+    # Textual's strips cached themselves, so none was freed by its reference count.
+    await seed_demo(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = await settled(pilot)
+        await exchange(pilot, chat, "Tell me", marked_answer(40))
+        await wait_until(pilot, lambda: rows_showing(WORD) >= 20, what="the answer painted")
+        gc.disable()
+        try:
+            await chat.show_turns([], "A new conversation.")
+            await pilot.pause()
+            await pilot.pause()
+            assert rows_showing(WORD, collect=False) == 0
+        finally:
+            gc.enable()
