@@ -331,3 +331,20 @@ async def test_history_of_a_group_filters_by_kind_and_explains_a_miss(settings: 
             lambda: table.ids == [5, 4],  # the imported session's
             what="the kind filter",
         )
+
+
+async def test_with_only_observed_traffic_the_latest_group_opens(settings: Settings) -> None:
+    from promptcache_tui.ui.screens.welcome import WelcomeScreen
+
+    clock = FakeClock()
+    await seed_observed(settings, clock)  # no context at all
+    app = make_app(settings, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.main.group is not None, what="a group shown")
+        assert not isinstance(app.screen, WelcomeScreen)
+        assert app.main.group is not None and app.main.group.kind == "proxy"  # the last active
+        assert [t for t in sidebar_text(app) if t in ("Contexts", "Through the proxy")] == [
+            "Through the proxy"
+        ]
+        await pilot.press("f2")  # a context's key: the screen says what to do instead
+        await wait_until(pilot, lambda: any("save a call" in n.message for n in app._notifications))
