@@ -83,8 +83,9 @@ USAGE_PANEL = (
     "write_1h",
     "note",
 )
-# The history screen has the room for every kind in full.
-HISTORY_WIDTHS = {"kind": 11}
+# The history screen at 80 columns shows every money column whole: its context column
+# gives the kind's two more cells back (proxy fits; claude-code is cut to claud…).
+HISTORY_WIDTHS = {"context": 13}
 HISTORY = (
     "time_utc",
     "context",
