@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import (
@@ -25,8 +23,12 @@ from promptcache_tui.core.records import (
 )
 from promptcache_tui.core.sanitize import redact
 from promptcache_tui.core.timespan import SpanError, since_bound
-from promptcache_tui.core.ttl import CacheEvent
 from promptcache_tui.store.database import Database, StoreError
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from promptcache_tui.core.ttl import CacheEvent
 
 # What stats and breakdowns group by: the key in the rollup, and in raw `calls` rows.
 GROUPS = ("context", "model", "day", "kind", "status")
@@ -869,6 +871,8 @@ class CallLog:
 
     async def cache_events(self, hashes: Iterable[str]) -> list[CacheEvent]:
         """Events of successful calls that wrote or read any of these prefixes."""
+        from promptcache_tui.core.ttl import CacheEvent  # (history and stats need no ledger)
+
         wanted = sorted(set(hashes))
         if not wanted:
             return []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-
-import aiosqlite
+from typing import TYPE_CHECKING
 
 from promptcache_tui.core.context import Block, Breakpoint, Context, validate_name
 from promptcache_tui.store.database import Database, StoreError, describe, now_iso
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 
 @dataclass(frozen=True, slots=True)
