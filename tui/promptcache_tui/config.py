@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
-import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promptcache_tui.core.errors import UserError
 from promptcache_tui.core.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["DEFAULT_MODEL", "ConfigError", "Settings", "load_keymap", "load_settings"]
 
@@ -67,6 +70,8 @@ def load_dotenv_file(path: Path) -> None:
             f"cannot read {path}: not UTF-8 text (bad byte "
             f"0x{data[exc.start]:02x} at offset {exc.start})"
         ) from exc
+    import logging  # (only here: every command starts without it)
+
     from dotenv import load_dotenv
     from dotenv.parser import parse_stream
 
