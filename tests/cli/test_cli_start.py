@@ -43,7 +43,13 @@ NEVER = (
 )
 # And, per command, what it does not need either.
 ALSO_NOT = {
-    ("--help",): ("promptcache_tui.store", "sqlite3", "promptcache_tui.config", "logging"),
+    ("--help",): (
+        "promptcache_tui.store",
+        "sqlite3",
+        "promptcache_tui.config",
+        "logging",
+        "pathlib",
+    ),
     ("context", "list"): ("promptcache_tui.store.calls", "promptcache_tui.core.catalog"),
     ("history",): ("promptcache_tui.core.catalog", "promptcache_tui.core.ttl"),
     ("stats",): ("promptcache_tui.core.catalog", "promptcache_tui.core.ttl"),

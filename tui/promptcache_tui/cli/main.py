@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -39,7 +38,8 @@ def global_options(func: F) -> F:
     )(func)
     func = click.option(
         "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        # A str (load_settings takes either): `--help` need not import pathlib.
+        type=click.Path(file_okay=False),
         default=None,
         expose_value=False,
         callback=_remember,

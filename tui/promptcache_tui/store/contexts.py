@@ -6,11 +6,13 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from promptcache_tui.core.context import Block, Breakpoint, Context, validate_name
 from promptcache_tui.store.database import Database, StoreError, describe, now_iso
 
 if TYPE_CHECKING:
     import aiosqlite
+
+    # Imported where contexts are built or checked: `context list` needs neither.
+    from promptcache_tui.core.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class ContextRepo:
 
     async def add(self, ctx: Context) -> Context:
         """Store a new context; refuse a duplicate name."""
+        from promptcache_tui.core.context import validate_name
+
         validate_name(ctx.name)
         stamp = now_iso(self.db.clock)
         try:
@@ -55,6 +59,8 @@ class ContextRepo:
 
     async def save(self, ctx: Context) -> Context:
         """Replace a stored context's name, model, blocks and breakpoints."""
+        from promptcache_tui.core.context import validate_name
+
         if ctx.id is None:
             raise StoreError("cannot save a context that was never added")
         validate_name(ctx.name)
@@ -113,6 +119,8 @@ class ContextRepo:
         return ctx
 
     async def _load(self, row: aiosqlite.Row) -> Context:
+        from promptcache_tui.core.context import Block, Breakpoint, Context
+
         blocks = await self.db.fetchall(
             "SELECT kind, name, role, text FROM blocks WHERE context_id = ? ORDER BY position",
             (row["id"],),
