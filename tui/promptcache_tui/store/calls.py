@@ -191,16 +191,28 @@ class CallFilter:
             params.append(end_day)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def indexed_where(self, every: int = 1) -> tuple[str, list[Any]]:
-        """Like `where`, with a search's candidates taken from the trigram index; with
-        `every` > 1, only the candidates whose id is a multiple of it (a sample)."""
+    def indexed_where(self) -> tuple[str, list[Any]]:
+        """Like `where`, with a search's candidates taken from the trigram index."""
         where, params = self.where()
         query = _match_query(self.search) if self.search else None
         if query:
-            sample = " AND rowid % ? = 0" if every > 1 else ""
-            where += f" AND id IN (SELECT rowid FROM call_search WHERE call_search MATCH ?{sample})"
-            params += [query, every] if every > 1 else [query]
+            where += " AND id IN (SELECT rowid FROM call_search WHERE call_search MATCH ?)"
+            params.append(query)
         return where, params
+
+    def sampled_where(self, every: int) -> tuple[str, str, list[Any]]:
+        """Like `indexed_where` for a search of 3+ characters, keeping only the candidates
+        whose id is a multiple of `every`: a WITH clause naming them `sample`, the WHERE
+        clause, and the parameters of both (`(SELECT COUNT(*) FROM sample)` counts them)."""
+        query = _match_query(self.search or "")
+        if query is None:
+            raise ValueError("a sample needs a search of 3 or more characters")
+        where, params = self.where()
+        head = (
+            "WITH sample(id) AS MATERIALIZED (SELECT rowid FROM call_search"
+            " WHERE call_search MATCH ? AND rowid % ? = 0) "
+        )
+        return head, where + " AND id IN sample", [query, every, *params]
 
     @property
     def is_empty(self) -> bool:
@@ -743,8 +755,9 @@ class CallLog:
 
         The sample is the candidates whose id is a multiple of N (N = candidates // sample,
         default `_SAMPLE_SIZE`); its figures are scaled by candidates / sampled candidates,
-        and the summary's `sample` says how many matching calls it read. With N = 1 there is
-        nothing to scale: the exact summary (`sample` None).
+        and the summary's `sample` says how many matching calls it read (no call matching
+        in the sample: an estimate of none). With N = 1 there is nothing to scale: the exact
+        summary (`sample` None).
         """
         query = _match_query(filters.search) if filters.search else None
         if query is None:
@@ -756,38 +769,44 @@ class CallLog:
         every = max(1, candidates // max(1, _SAMPLE_SIZE if sample is None else sample))
         if every == 1:
             return await self._search_summary(filters, grouped=grouped)
-        drawn = int(await self.db.scalar(f"{count} AND rowid % ? = 0", (query, every)) or 0)
-        if not drawn:
-            return None  # no candidate id is a multiple of N: nothing to scale up
         return await self._search_summary(
-            filters, grouped=grouped, every=every, scale=candidates / drawn
+            filters, grouped=grouped, every=every, candidates=candidates
         )
 
     async def _search_summary(
-        self, filters: CallFilter, *, grouped: bool = True, every: int = 1, scale: float = 1.0
+        self,
+        filters: CallFilter,
+        *,
+        grouped: bool = True,
+        every: int = 1,
+        candidates: int = 0,
     ) -> Summary:
         """`summary` of a search, which the rollup cannot answer: matching rows read once
         (grouped by day, context and model, then split in Python, if `grouped`).
 
-        `every` > 1 reads only a sample of the candidates (`CallFilter.indexed_where`) and
-        multiplies its sums by `scale`: an estimate, marked with the number of calls it read.
+        `every` > 1 reads only a sample (`CallFilter.sampled_where`) of the `candidates`
+        and multiplies its sums by candidates / sampled candidates (counted in the same
+        query): an estimate, marked with the number of matching calls it read.
         """
-        where, params = filters.indexed_where(every)
-        if grouped:
-            sql = (
-                f"SELECT substr(ts, 1, 10), context, model, {_RAW_SUMS}"
-                f" FROM calls{where} GROUP BY 1, 2, 3"
-            )
+        if every > 1:
+            head, where, params = filters.sampled_where(every)
+            drawn = "(SELECT COUNT(*) FROM sample)"
         else:
-            sql = f"SELECT NULL, NULL, NULL, {_RAW_SUMS} FROM calls{where}"
+            (where, params), head, drawn = filters.indexed_where(), "", "NULL"
+        keys = "substr(ts, 1, 10), context, model" if grouped else "NULL, NULL, NULL"
+        sql = f"{head}SELECT {drawn}, {keys}, {_RAW_SUMS} FROM calls{where}"
+        if grouped:
+            sql += " GROUP BY 2, 3, 4"
+        rows = await self.db.fetchall(sql, params)
+        scale = candidates / rows[0][0] if every > 1 and rows and rows[0][0] else 1.0
         total, days, contexts, models = _Sums(scale), _Sums(scale), _Sums(scale), _Sums(scale)
-        for row in await self.db.fetchall(sql, params):
-            values = tuple(row)[3:]
+        for row in rows:
+            values = tuple(row)[4:]
             total.add(None, values)
             if grouped:
-                days.add(row[0], values)
-                contexts.add(row[1], values)
-                models.add(row[2], values)
+                days.add(row[1], values)
+                contexts.add(row[2], values)
+                models.add(row[3], values)
         everything = total.totals()
         read = int(total.groups[None][0]) if None in total.groups else 0
         return Summary(
