@@ -1,9 +1,14 @@
 """A search with many candidates: the history screen shows an estimate at once, says it is
-one, and then shows the exact figures (the only ones it ever quotes as the filter's count)."""
+one, and then shows the exact figures (the only ones it ever quotes as the filter's count).
+
+The exact count is held back by a gate the test opens, so what the screen shows meanwhile
+is checked on the screen itself, not inferred from timing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +17,8 @@ from textual.widgets import DataTable, Input, Label
 
 from promptcache_tui.store import CallFilter, Store
 from promptcache_tui.store import calls as call_log
-from promptcache_tui.store.calls import Summary, Totals
-from promptcache_tui.ui.widgets import history_charts, history_summary
+from promptcache_tui.store.calls import CallLog, Summary
+from promptcache_tui.ui.widgets import history_charts
 from promptcache_tui.ui.widgets.history_summary import HistoryBreakdown, HistoryTotals, rounded
 
 from .harness import wait_until
@@ -29,32 +34,41 @@ def db_path(tmp_path: Path) -> Path:
     return path
 
 
+class Gate:
+    """Holds every exact count of a search until `open()`; thresholds low enough that 250
+    calls are "many"; and records whether each chart drawing was of exact figures."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.event: asyncio.Event | None = None
+        self.charts: list[bool] = []
+        monkeypatch.setattr(call_log, "_ESTIMATE_FROM", 60)
+        monkeypatch.setattr(call_log, "_SAMPLE_SIZE", 15)
+        summary, show_charts = CallLog.summary, history_charts.HistoryCharts.show
+        gate = self
+
+        async def held(log: CallLog, filters: CallFilter, **options: Any) -> Summary:
+            if filters.search:
+                if gate.event is None:
+                    gate.event = asyncio.Event()
+                await gate.event.wait()
+            return await summary(log, filters, **options)
+
+        def charts(chart: Any, *args: Any, **kwargs: Any) -> None:
+            gate.charts.append(chart.screen.summary.exact)
+            show_charts(chart, *args, **kwargs)
+
+        monkeypatch.setattr(CallLog, "summary", held)
+        monkeypatch.setattr(history_charts.HistoryCharts, "show", charts)
+
+    def open(self) -> None:
+        if self.event is None:
+            self.event = asyncio.Event()
+        self.event.set()
+
+
 @pytest.fixture
-def shown(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
-    """Everything the totals line, the breakdown and the charts were given, in order; and
-    thresholds low enough that 250 calls are "many"."""
-    monkeypatch.setattr(call_log, "_ESTIMATE_FROM", 60)
-    monkeypatch.setattr(call_log, "_SAMPLE_SIZE", 15)
-    seen: dict[str, list[Any]] = {"totals": [], "breakdown": [], "charts": []}
-    show_totals, show_breakdown = HistoryTotals.show, HistoryBreakdown.show
-    show_charts = history_charts.HistoryCharts.show
-
-    def totals(self: HistoryTotals, found: Totals, sample: int | None = None) -> None:
-        seen["totals"].append((history_summary.totals_lines(found, sample), sample))
-        show_totals(self, found, sample)
-
-    def breakdown(self: HistoryBreakdown, summary: Summary) -> None:
-        seen["breakdown"].append(summary.exact)
-        show_breakdown(self, summary)
-
-    def charts(self: Any, *args: Any, **kwargs: Any) -> None:
-        seen["charts"].append(self.screen.summary.exact)
-        show_charts(self, *args, **kwargs)
-
-    monkeypatch.setattr(HistoryTotals, "show", totals)
-    monkeypatch.setattr(HistoryBreakdown, "show", breakdown)
-    monkeypatch.setattr(history_charts.HistoryCharts, "show", charts)
-    return seen
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
+    yield Gate(monkeypatch)
 
 
 async def _search(pilot: Any, term: str) -> None:
@@ -69,63 +83,102 @@ async def _exact(db_path: Path, filters: CallFilter, *, grouped: bool = True) ->
         return await store.calls.summary(filters, grouped=grouped)
 
 
+def _text(widget: Any) -> str:
+    return str(widget.render())
+
+
 async def test_the_totals_show_an_estimate_then_the_exact_figures(
-    db_path: Path, shown: dict[str, list[Any]]
+    db_path: Path, gate: Gate
 ) -> None:
+    gate.open()  # (the reference count below)
     exact = await _exact(db_path, CallFilter(search=TERM), grouped=False)
+    gate.event = None
     app = Host(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await _search(pilot, TERM)
-        screen = await settled(pilot)
+        screen = pilot.app.screen
+        totals = screen.query_one(HistoryTotals)
+        await wait_until(
+            pilot,
+            lambda: screen.summary is not None and not screen.summary.exact,
+            what="the estimate",
+        )
+        await pilot.pause()
+        sample = screen.summary.sample
+        shown = _text(totals)
+        assert shown.startswith("≈ ") and "calls (estimate, counting exactly…)" in shown
+        assert f"estimated from a sample of {sample:,} matching calls" in shown
+        assert totals.has_class("-pending")  # muted: not the final figures
+        assert screen.totals_pending
+        assert " of " not in _text(screen.query_one("#history-status", Label))  # no count yet
+        gate.open()
+        await settled(pilot)
         assert screen.summary is not None and screen.summary.exact
         assert screen.summary.totals == exact.totals
-        status = str(screen.query_one("#history-status", Label).render())
+        shown = _text(totals)
+        assert shown.startswith(f"{exact.totals.calls:,} calls")
+        assert "estimate" not in shown and "≈" not in shown
+        assert not totals.has_class("-pending")
+        status = _text(screen.query_one("#history-status", Label))
         assert f"of {exact.totals.calls:,} calls" in status
-        assert not screen.query_one(HistoryTotals).has_class("-pending")
-    searched = [(text, sample) for text, sample in shown["totals"][1:]]  # [0]: every call
-    (first, sample), (last, final) = searched[0], searched[-1]
-    assert sample is not None and final is None
-    assert first.startswith("≈ [b]") and "calls (estimate, counting exactly…)" in first
-    assert f"estimated from a sample of {sample:,} matching calls" in first
-    assert last.startswith(f"[b]{exact.totals.calls:,}[/b] calls")
-    assert "estimate" not in last and "≈" not in last
 
 
 async def test_the_breakdown_shows_the_estimate_marked_and_the_charts_wait(
-    db_path: Path, shown: dict[str, list[Any]]
+    db_path: Path, gate: Gate
 ) -> None:
+    gate.open()
     exact = await _exact(db_path, CallFilter(search=TERM))
+    gate.event = None
     app = Host(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await settled(pilot)
         await pilot.press("2")
         await _search(pilot, TERM)
-        screen = await settled(pilot)
         breakdown = screen.query_one(HistoryBreakdown)
-        assert not breakdown.has_class("-estimate")
         table = breakdown.query_one("#by-context", DataTable)
-        assert sum(int(str(table.get_row_at(i)[1])) for i in range(table.row_count)) == (
-            exact.totals.calls
-        )
-        assert shown["breakdown"][-2:] == [False, True]  # the estimate, then the exact
+
+        def contexts() -> int:
+            return sum(
+                int(str(table.get_row_at(i)[1]).replace(",", "")) for i in range(table.row_count)
+            )
+
+        await wait_until(pilot, lambda: breakdown.has_class("-estimate"), what="the estimate")
+        await pilot.pause()
+        assert screen.summary is not None and not screen.summary.exact
+        assert contexts() == sum(t.calls for _, t in screen.summary.by_context)
+        note = _text(breakdown.query_one("#breakdown-estimate", Label))
+        assert f"estimates from a sample of {screen.summary.sample:,} calls" in note
+        gate.open()
+        await settled(pilot)
+        await wait_until(pilot, lambda: not breakdown.has_class("-estimate"), what="exact")
+        assert contexts() == exact.totals.calls
+        # The charts tab: an estimate arrives, but the charts wait for the exact figures.
         await _search(pilot, "")
         await pilot.press("3")
         await settled(pilot)
-        estimates = sum(1 for _, sample in shown["totals"] if sample is not None)
+        gate.event = None
         await _search(pilot, TERM)
+        await wait_until(
+            pilot,
+            lambda: screen.summary is not None and not screen.summary.exact,
+            what="the estimate",
+        )
+        await pilot.pause()
+        gate.open()
         await settled(pilot)
-        assert sum(1 for _, sample in shown["totals"] if sample is not None) == estimates + 1
-    assert shown["charts"] and all(shown["charts"])  # the charts never drew an estimate
+    assert gate.charts and all(gate.charts)  # the charts never drew an estimate
 
 
 async def test_a_search_with_few_candidates_is_counted_exactly_at_once(
-    db_path: Path, shown: dict[str, list[Any]]
+    db_path: Path, gate: Gate
 ) -> None:
+    gate.open()
     app = Host(db_path)
     async with app.run_test(size=SIZE) as pilot:
         await _search(pilot, "rabbit")  # in one prompt of four: few enough to count at once
-        await settled(pilot)
-    assert [sample for _, sample in shown["totals"]] == [None, None]
+        screen = await settled(pilot)
+        assert screen.summary is not None and screen.summary.exact
+        assert "estimate" not in _text(screen.query_one(HistoryTotals))
 
 
 def test_an_estimated_count_keeps_three_significant_figures() -> None:

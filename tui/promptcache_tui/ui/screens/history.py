@@ -591,7 +591,11 @@ class HistoryScreen(Screen[None]):
             self.last_summary_seconds = message.seconds
         self.query_one(HistoryTotals).show(summary.totals, summary.sample)
         self._fresh_tabs.clear()
-        self._refresh_tab()
+        if summary.exact:
+            self._refresh_tab()
+        else:
+            # The estimate's line first: filling the breakdown's tables takes a frame or two.
+            self.call_after_refresh(self._refresh_tab)
         self._show_status()
 
     def _load_summary(self) -> None:
