@@ -15,7 +15,7 @@ The subset of aiosqlite used by the store: `execute` (awaited, or as `async with
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Coroutine, Generator, Iterable
+from collections.abc import Coroutine, Generator, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -40,8 +40,8 @@ class _Ready(Generic[T]):
         self._value = value
 
     def __await__(self) -> Generator[Any, None, T]:
+        yield from ()  # a generator that never suspends: `await` gets the value at once
         return self._value
-        yield  # makes this a generator: awaiting it finishes without suspending
 
     async def __aenter__(self) -> T:
         return self._value
@@ -98,7 +98,7 @@ class InlineConnection:
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Ready[InlineCursor]:
         return _Ready(InlineCursor(self._conn.execute(sql, tuple(parameters))))
 
-    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> _Ready[InlineCursor]:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> _Ready[InlineCursor]:
         return _Ready(InlineCursor(self._conn.executemany(sql, rows)))
 
     async def interrupt(self) -> None:
