@@ -5,7 +5,9 @@ Flow (workers never touch widgets; they post these messages and the handlers her
   `PageLoaded` for the first page, then `ReadersReady` -> `load_summary` -> `SummaryLoaded`;
   after the first page, `load_facets` -> `FacetsLoaded` fills the context and model menus;
 - a filter change -> `reload()` -> `load_page` -> `PageLoaded`, and `load_summary` ->
-  `SummaryLoaded` (totals; per context / model / day for the breakdown and chart tabs);
+  `SummaryLoaded` (totals; per context / model / day for the breakdown and chart tabs); a
+  search with many candidates posts an estimate from a sample first, marked as such on
+  screen, then the exact figures;
 - the cursor or the scroll nearing the last loaded row -> `HistoryTable.NeedMore` ->
   `load_more` -> `PageLoaded(append=True)` (keyset paging: never the whole log);
 - Enter on a row -> `HistoryTable.RowSelected` -> `load_call` -> `CallLoaded` (with why it
@@ -105,7 +107,8 @@ class PageLoaded(Message):
 
 @dataclass
 class SummaryLoaded(Message):
-    """Totals, breakdowns and per-day series for the filter of `generation`."""
+    """Totals, breakdowns and per-day series for the filter of `generation` (an estimate
+    first, for a search with many candidates: `summary.exact` is False, the exact follows)."""
 
     generation: int
     summary: Summary
@@ -339,7 +342,9 @@ class HistoryScreen(Screen[None]):
         self.group = group
         self.filters = CallFilter(session=group[0] if group else None)
         self.generation = self._first_generation = 1
-        self.summary: Summary | None = None
+        self.summary: Summary | None = None  # the latest figures (maybe an estimate)
+        self._summary_generation = 0  # the filter `summary` answers
+        self._counting_grouped = True  # the count on its way has breakdowns
         self.page_pending = True  # a page for the current generation is on its way
         self.totals_pending = True  # totals for the current generation are on their way
         self.last_page_seconds: float | None = None
@@ -489,13 +494,23 @@ class HistoryScreen(Screen[None]):
             return
         started = time.perf_counter()
         try:
-            summary = await self._totals.cancellable(
-                lambda store: store.calls.summary(filters, grouped=grouped)
-            )
+            # A search with many candidates: an estimate at once, while the exact count runs.
+            summary = None
+            if filters.search:
+                summary = await self._totals.cancellable(
+                    lambda store: store.calls.estimate(filters, grouped=grouped)
+                )
+                if summary is not None:
+                    self.post_message(
+                        SummaryLoaded(generation, summary, time.perf_counter() - started)
+                    )
+            if summary is None or not summary.exact:
+                summary = await self._totals.cancellable(
+                    lambda store: store.calls.summary(filters, grouped=grouped)
+                )
+                self.post_message(SummaryLoaded(generation, summary, time.perf_counter() - started))
         except Exception as exc:
             self.post_message(HistoryFailed("count calls", one_line(exc), generation))
-            return
-        self.post_message(SummaryLoaded(generation, summary, time.perf_counter() - started))
 
     @work(exclusive=True, group="history-call", exit_on_error=False)
     async def load_call(self, call_id: int) -> None:
@@ -589,12 +604,21 @@ class HistoryScreen(Screen[None]):
     def on_summary_loaded(self, message: SummaryLoaded) -> None:
         if message.generation != self.generation:
             return
-        self.summary = message.summary
-        self.totals_pending = False
-        self.last_summary_seconds = message.seconds
-        self.query_one(HistoryTotals).show(message.summary.totals)
+        summary = message.summary
+        self.summary = summary
+        self._summary_generation = message.generation
+        # An estimate leaves the exact figures pending: the status line and the export
+        # dialog only ever quote exact ones.
+        self.totals_pending = not summary.exact
+        if summary.exact:
+            self.last_summary_seconds = message.seconds
+        self.query_one(HistoryTotals).show(summary.totals, summary.sample)
         self._fresh_tabs.clear()
-        self._refresh_tab()
+        if summary.exact:
+            self._refresh_tab()
+        else:
+            # The estimate's line first: filling the breakdown's tables takes a frame or two.
+            self.call_after_refresh(self._refresh_tab)
         self._show_status()
 
     def _load_summary(self) -> None:
@@ -605,22 +629,27 @@ class HistoryScreen(Screen[None]):
         """
         grouped = not self.filters.search or self.query_one(TabbedContent).active != "tab-calls"
         self.totals_pending = True
+        self._counting_grouped = grouped
         self.load_summary(self.generation, self.filters, grouped)
 
     @on(TabbedContent.TabActivated)
     def _refresh_tab(self) -> None:
-        """Draw the breakdown or the charts of the current summary, if that tab is shown."""
+        """Draw the breakdown or the charts of the current summary, if that tab is shown.
+
+        An estimate fills the breakdown (which says so); the charts wait for exact figures.
+        """
         summary = self.summary
         active = self.query_one(TabbedContent).active
         if (
             summary is None
-            or self.totals_pending
+            or self._summary_generation != self.generation
             or active in self._fresh_tabs
             or active == "tab-calls"
+            or (active == "tab-charts" and not summary.exact)
         ):
             return  # (a count on its way draws the tab when it lands)
         if not summary.grouped:
-            if not self.totals_pending:
+            if not (self.totals_pending and self._counting_grouped):
                 self._load_summary()  # its arrival draws this tab
             return
         self._fresh_tabs.add(active)
