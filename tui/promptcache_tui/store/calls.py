@@ -915,6 +915,8 @@ class CallLog:
     async def events_of_calls(self, call_ids: Iterable[int]) -> list[CacheEvent]:
         """The cache events of these calls (those logged by another process, for a live
         ledger: the watch's records carry no breakpoints)."""
+        from promptcache_tui.core.ttl import CacheEvent  # (history and stats need no ledger)
+
         wanted = sorted(set(call_ids))
         events: list[CacheEvent] = []
         for start in range(0, len(wanted), 500):
