@@ -71,7 +71,7 @@ _LIST_COLUMNS = """id, ts, context_id, context, conversation_id, kind, model, st
     cache_creation_1h_tokens, cache_read_input_tokens, output_tokens, price_input,
     price_output, mult_write_5m, mult_write_1h, mult_read, ttft_ms, duration_ms,
     cache_miss_reason, cache_missed_input_tokens, request_id, message_id, stop_reason, live,
-    client, session"""
+    client, session, sidechain"""
 _INSERT_BREAKPOINT = """INSERT INTO call_breakpoints (call_id, position, ttl, prefix_hash,
     prefix_tokens, cached, context_block) VALUES (?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_BREAKPOINT = "UPDATE call_breakpoints SET cached = ? WHERE call_id = ? AND position = ?"
@@ -441,6 +441,7 @@ def _record(row: aiosqlite.Row, breakpoints: Sequence[LoggedBreakpoint] = ()) ->
         breakpoints=tuple(breakpoints),
         client=row["client"],
         session=row["session"],
+        sidechain=bool(row["sidechain"]) if "sidechain" in keys else False,
     )
 
 
@@ -910,6 +911,33 @@ class CallLog:
             )
             for r in rows
         ]
+
+    async def events_of_calls(self, call_ids: Iterable[int]) -> list[CacheEvent]:
+        """The cache events of these calls (those logged by another process, for a live
+        ledger: the watch's records carry no breakpoints)."""
+        from promptcache_tui.core.ttl import CacheEvent  # (history and stats need no ledger)
+
+        wanted = sorted(set(call_ids))
+        events: list[CacheEvent] = []
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = await self.db.fetchall(
+                f"""SELECT c.ts, c.model, b.prefix_hash, b.ttl FROM call_breakpoints b
+                    JOIN calls c ON c.id = b.call_id
+                    WHERE b.cached = 1 AND b.call_id IN ({marks})""",
+                part,
+            )
+            events += [
+                CacheEvent(
+                    ts=parse_iso(r["ts"]),
+                    model=r["model"],
+                    prefix_hash=r["prefix_hash"],
+                    ttl=r["ttl"],
+                )
+                for r in rows
+            ]
+        return events
 
     async def last_message_id(
         self,

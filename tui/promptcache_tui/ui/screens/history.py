@@ -10,8 +10,8 @@ Flow (workers never touch widgets; they post these messages and the handlers her
   screen, then the exact figures;
 - the cursor or the scroll nearing the last loaded row -> `HistoryTable.NeedMore` ->
   `load_more` -> `PageLoaded(append=True)` (keyset paging: never the whole log);
-- Enter on a row -> `HistoryTable.RowSelected` -> `load_call` -> `CallLoaded` ->
-  `CallDetailScreen`;
+- Enter on a row -> `HistoryTable.RowSelected` -> `load_call` -> `CallLoaded` (with why it
+  missed and, for a proxied call, its prompt's blocks) -> `CallDetailScreen`;
 - `e` -> `ExportDialog` -> `export` -> `Exported`;
 - any failure -> `HistoryFailed` -> a notice.
 Every result carries the generation of the filter it answers; stale ones are dropped.
@@ -37,6 +37,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -53,12 +54,15 @@ from textual.widgets import (
 )
 
 from promptcache_tui.core.clock import wall_clock
+from promptcache_tui.core.miss import MissExplanation
 from promptcache_tui.core.records import IN_FLIGHT, KINDS, CallRecord
 from promptcache_tui.core.records import STATUSES as FINAL_STATUSES
+from promptcache_tui.core.sanitize import one_line as safe_line
 from promptcache_tui.core.timespan import SpanError, since_bound, until_bound
 from promptcache_tui.export import FORMATS, Exporter, format_for, open_private
 from promptcache_tui.store import CallFilter, Store, StoreError
 from promptcache_tui.store.calls import Facets, Summary
+from promptcache_tui.store.observed import PromptNode
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.widgets.history_charts import HistoryCharts
 from promptcache_tui.ui.widgets.history_detail import CallDetail
@@ -113,9 +117,11 @@ class SummaryLoaded(Message):
 
 @dataclass
 class CallLoaded(Message):
-    """One call in full, for the drill-down."""
+    """One call in full, for the drill-down: why it missed, its prompt's blocks if kept."""
 
     record: CallRecord
+    miss: MissExplanation | None = None
+    prompt: list[PromptNode] | None = None
 
 
 @dataclass
@@ -150,6 +156,7 @@ class FilterForm:
     since: str = ""
     until: str = ""
     search: str = ""
+    session: str | None = None  # an observed group's key (opened from the dashboard)
     errors: dict[str, str] = field(default_factory=dict)
 
     def to_filter(self, now: datetime) -> CallFilter:
@@ -179,6 +186,7 @@ class FilterForm:
             since=since,
             until=until,
             search=search or None,
+            session=self.session,
         )
 
 
@@ -193,13 +201,20 @@ class CallDetailScreen(ModalScreen[None]):
         Binding("escape,q", "close", "Close", id="history.detail.close"),
     ]
 
-    def __init__(self, record: CallRecord) -> None:
+    def __init__(
+        self,
+        record: CallRecord,
+        miss: MissExplanation | None = None,
+        prompt: list[PromptNode] | None = None,
+    ) -> None:
         super().__init__()
         self.record = record
+        self.miss = miss
+        self.prompt = prompt
 
     def compose(self) -> ComposeResult:
         with Vertical(id="call-detail-dialog"):
-            yield CallDetail(self.record, id="call-detail")
+            yield CallDetail(self.record, id="call-detail", miss=self.miss, prompt=self.prompt)
             yield Label("Escape closes · arrows and PgUp/PgDn scroll", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -314,15 +329,18 @@ class HistoryScreen(Screen[None]):
         db_path: Path | None = None,
         clock: Clock | None = None,
         page_size: int = PAGE_SIZE,
+        group: tuple[str, str] | None = None,
     ) -> None:
         """`store` (or `db_path`) names the database; the screen reads it through
         connections of its own. `clock` gives "now" for spans like 7d (default: the wall
-        clock). The screen needs nothing else of the app that shows it."""
+        clock). `group` (key, name): open on an observed group's calls (`c` clears it with
+        the other filters). The screen needs nothing else of the app that shows it."""
         super().__init__()
         self._db_path = store.db.path if store is not None else db_path
         self._clock = clock
         self.page_size = page_size
-        self.filters = CallFilter()
+        self.group = group
+        self.filters = CallFilter(session=group[0] if group else None)
         self.generation = self._first_generation = 1
         self.summary: Summary | None = None  # the latest figures (maybe an estimate)
         self._summary_generation = 0  # the filter `summary` answers
@@ -335,7 +353,7 @@ class HistoryScreen(Screen[None]):
         self._totals: Store | None = None
         self._more_pending = False
         self._last_key: tuple[str, int] | None = None
-        self._form = FilterForm()
+        self._form = FilterForm(session=group[0] if group else None)
         self._debounce: Timer | None = None
         self._fresh_tabs: set[str] = set()  # tabs showing the current summary
         self._facets_loaded = False
@@ -373,7 +391,7 @@ class HistoryScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.title = "History"
+        self.title = f"History: {safe_line(self.group[1])}" if self.group else "History"
 
     async def on_unmount(self) -> None:
         """Close the screen's own connections."""
@@ -501,13 +519,18 @@ class HistoryScreen(Screen[None]):
             return
         try:
             record = await self._pages.cancellable(lambda store: store.calls.get(call_id))
+            miss = prompt = None
+            if record is not None and record.cache_miss_reason:
+                miss = await self._pages.cancellable(lambda store: store.observed.miss(call_id))
+            if record is not None and record.kind == "proxy":
+                prompt = await self._pages.cancellable(lambda store: store.observed.prompt(call_id))
         except Exception as exc:
             self.post_message(HistoryFailed("load the call", one_line(exc)))
             return
         if record is None:
             self.post_message(HistoryFailed("load the call", f"call {call_id} is gone"))
             return
-        self.post_message(CallLoaded(record))
+        self.post_message(CallLoaded(record, miss, prompt))
 
     @work(exclusive=True, group="history-export", exit_on_error=False)
     async def export(self, path: Path, fmt: str, filters: CallFilter) -> None:
@@ -645,7 +668,7 @@ class HistoryScreen(Screen[None]):
                 pane.mount(HistoryCharts(summary.by_day, id="history-charts"))
 
     def on_call_loaded(self, message: CallLoaded) -> None:
-        self.app.push_screen(CallDetailScreen(message.record))
+        self.app.push_screen(CallDetailScreen(message.record, message.miss, message.prompt))
 
     def on_exported(self, message: Exported) -> None:
         self.notify(f"exported {message.count:,} calls to {message.path}", title="Export done")
@@ -679,7 +702,9 @@ class HistoryScreen(Screen[None]):
             of = f" of {total:,}" if total is not None else ""
             more = "" if table.complete else " · more load as you scroll"
             text = f"showing {shown}{of} calls, newest first{more} · Enter: details"
-        self.query_one("#history-status", Label).update(text)
+        if self.filters.session is not None and self.group is not None:
+            text += f" · group {safe_line(self.group[1])} (c shows every call)"
+        self.query_one("#history-status", Label).update(Content(text))  # names: no markup
 
     # -- filters -----------------------------------------------------------------------
 
@@ -776,6 +801,7 @@ class HistoryScreen(Screen[None]):
             with field_input.prevent(Input.Changed):
                 field_input.value = ""
         self._form = FilterForm()
+        self.title = "History"
         self.reload()
 
     def action_refresh(self) -> None:
