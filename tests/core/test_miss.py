@@ -54,11 +54,11 @@ def test_claude_codes_billing_header_is_named_with_its_diff() -> None:
     found = explain_miss(after, before, min_tokens=1024)
     assert found is not None
     assert found.code == "content_changed"
-    assert found.block_label == "system block 0"
+    assert found.block_label == "system block 1"
     assert found.block_index == 24  # after the 24 tools
     assert "cc_version=2.1.197.7b2" in (found.before or "")
     assert "cc_version=2.1.197.363" in (found.after or "")
-    assert found.summary.startswith("system block 0 changed: ")
+    assert found.summary.startswith("system block 1 changed: ")
     assert found.previous_call_id == 7
     assert found.gap_s == 40
 
@@ -74,8 +74,8 @@ def test_a_timestamp_in_the_system_prompt_is_shown_as_a_partial_miss() -> None:
     )
     found = explain_miss(after, before, min_tokens=1024)
     assert found is not None and found.code == "content_changed"
-    assert found.summary.startswith("partly missed: system block 2 changed: ")
-    assert found.block_label == "system block 2"
+    assert found.summary.startswith("partly missed: system block 3 changed: ")
+    assert found.block_label == "system block 3"
     assert found.before is not None and found.after is not None
     assert "10:00:00Z" in found.before and "10:04:31Z" in found.after
     assert found.before.startswith("…")  # the long unchanged start is cut
@@ -88,7 +88,7 @@ def test_without_content_the_block_is_named_but_not_shown() -> None:
     found = explain_miss(after, before, min_tokens=1024)
     assert found is not None and found.code == "content_changed"
     assert found.block_index == 24 and found.before is None and found.after is None
-    assert found.summary == "system block 0 changed"
+    assert found.summary == "system block 1 changed"
 
 
 def test_a_changed_model_is_named_before_any_content() -> None:
@@ -250,22 +250,22 @@ def test_the_miss_line_shows_the_change_and_is_safe_for_a_terminal() -> None:
     after = shape(claude_code_request(suffix="1f0"), ts=T0 + 40)
     found = explain_miss(after, before, min_tokens=1024)
     assert found is not None
-    assert miss_line(found) == ("system block 0 changed: …der: cc_version=2.1.197.d87 → .1f0…")
+    assert miss_line(found) == ("system block 1 changed: …der: cc_version=2.1.197.d87 → .1f0…")
     # A partial miss keeps its wording; text from outside cannot drive the terminal.
     hostile = MissExplanation(
         "content_changed",
-        "partly missed: system block 2 changed: …at \x1b[2J10:04…",
+        "partly missed: system block 3 changed: …at \x1b[2J10:04…",
         before="…at \x1b[2J10:00…",
         after="…at \x1b[2J10:04…",
     )
     line = miss_line(hostile)
     assert "\x1b" not in line
-    assert line == "partly missed: system block 2 changed: …at \\x1b[2J10:00 → 04…"
+    assert line == "partly missed: system block 3 changed: …at \\x1b[2J10:00 → 04…"
     # Other causes read as their summary.
     expired = MissExplanation("expired", "expired: 7m12s since the previous call, past its 5m TTL")
     assert miss_line(expired) == expired.summary
-    no_text = MissExplanation("content_changed", "system block 0 changed", block_label="x")
-    assert miss_line(no_text) == "system block 0 changed"
+    no_text = MissExplanation("content_changed", "system block 1 changed", block_label="x")
+    assert miss_line(no_text) == "system block 1 changed"
 
 
 def test_imported_calls_tell_expiry_from_change() -> None:

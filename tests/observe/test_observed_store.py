@@ -75,7 +75,7 @@ def test_a_stored_prompt_comes_back_block_for_block(proxy: ProxyServer, home: Pa
     assert [(n.prefix_hash, n.content) for n in nodes] == [
         (b.prefix_hash, b.content) for b in seen.blocks
     ]
-    assert [n.label for n in nodes[23:26]] == ["tool Write", "system block 0", "system block 1"]
+    assert [n.label for n in nodes[23:26]] == ["tool Write", "system block 1", "system block 2"]
 
 
 def test_a_miss_is_shown_with_the_changed_block(
@@ -84,16 +84,16 @@ def test_a_miss_is_shown_with_the_changed_block(
     send(proxy, claude_code_request(suffix="7b2"))
     send(proxy, claude_code_request(suffix="363"))
     last = calls(home)[-1]
-    assert last["cache_miss_reason"].startswith("system block 0 changed: ")
+    assert last["cache_miss_reason"].startswith("system block 1 changed: ")
     shown = json.loads(cli("observed", "show", str(last["id"]), "--format", "json").out)
     assert shown["miss"]["code"] == "content_changed"
-    assert shown["miss"]["block_label"] == "system block 0"
+    assert shown["miss"]["block_label"] == "system block 1"
     assert "cc_version=2.1.197.7b2" in shown["miss"]["before"]
     assert "cc_version=2.1.197.363" in shown["miss"]["after"]
     assert shown["miss"]["previous_call_id"] == calls(home)[0]["id"]
     assert len(shown["prompt"]) == 32 and shown["client"].startswith("Anthropic/Python")
     text = cli("observed", "show", str(last["id"])).out
-    assert "why it missed: system block 0 changed" in text
+    assert "why it missed: system block 1 changed" in text
     assert "  - …" in text and "  + …" in text
     history = json.loads(cli("history", "--kind", "proxy", "--format", "json").out)
     assert history[0]["cache_miss_reason"] == last["cache_miss_reason"]
@@ -112,7 +112,7 @@ def test_without_content_only_hashes_and_sizes_are_kept(
         "Anthropic/Python · claude-opus-4-8"
     }
     last = calls(home)[-1]
-    assert last["cache_miss_reason"] == "system block 0 changed"
+    assert last["cache_miss_reason"] == "system block 1 changed"
     saved = cli("observed", "save", str(last["id"]), "copy")
     assert saved.code == 1 and "--no-content" in saved.err
     text = json.dumps(query(home, "SELECT * FROM call_misses"))
@@ -150,9 +150,9 @@ def test_groups_carry_their_breakpoints_countdowns(proxy: ProxyServer, home: Pat
     assert group.key == row["session"] and group.calls == 1
     assert group.name.endswith("You are an interactive agent that… (24 tools)")
     assert [c.label for c in group.caches] == [
-        "breakpoint 1 · system block 1",
-        "breakpoint 2 · system block 2",
-        "breakpoint 3 · message 2 (user)",
+        "breakpoint 1 · system block 2",
+        "breakpoint 2 · system block 3",
+        "breakpoint 3 · message 3 (user)",
     ]
     assert {c.state.countdown() for c in group.caches} == {"4:00"}
     (group,) = asyncio.run(groups(start + 300))

@@ -78,7 +78,7 @@ def test_a_backlog_is_logged_in_batches_with_prompts_and_misses(home: Path) -> N
     (miss,) = query(home, "SELECT * FROM call_misses WHERE code = 'content_changed'")
     assert miss["call_id"] == rows[2]["id"]
     assert miss["previous_call_id"] == rows[1]["id"]  # compared with a call of the same batch
-    assert miss["block_label"] == "system block 0"
+    assert miss["block_label"] == "system block 1"
 
 
 def test_new_calls_wait_while_the_log_is_far_behind(

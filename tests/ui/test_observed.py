@@ -166,10 +166,10 @@ async def test_a_changed_block_is_shown_old_and_new(settings: Settings) -> None:
         await choose(pilot, "You are an interactive agent")
         usage = app.main.query_one(UsagePanel)
         await wait_until(pilot, lambda: "missed the cache" in usage.detail_text, what="detail")
-        assert "system block 0 changed: " in usage.detail_text
+        assert "system block 1 changed: " in usage.detail_text
         assert "7b2 → " in usage.detail_text and ".363" in usage.detail_text
         pane = app.main.query_one(ObservedPane)
-        assert "latest miss" in pane.text and "system block 0 changed" in pane.text
+        assert "latest miss" in pane.text and "system block 1 changed" in pane.text
         await pilot.press("ctrl+r")
         await wait_until(
             pilot,
@@ -184,14 +184,14 @@ async def test_a_changed_block_is_shown_old_and_new(settings: Settings) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, CallDetailScreen), what="detail")
         detail = app.screen.query_one(CallDetail)
         why = str(detail.query_one("#detail-why").render())
-        assert "cause: content changed · first changed block: system block 0" in why
+        assert "cause: content changed · first changed block: system block 1" in why
         assert "- …" in why and "cc_version=2.1.197.7b2" in why
         assert "+ …" in why and "cc_version=2.1.197.363" in why
         console = Console(width=160, record=True, file=io.StringIO())
         console.print(detail.query_one("#detail-blocks", Static).content)
         blocks = console.export_text()
         changed = [line for line in blocks.splitlines() if "first change" in line]
-        assert len(changed) == 1 and "system block 0" in changed[0]
+        assert len(changed) == 1 and "system block 1" in changed[0]
         assert "tool Bash" in blocks
 
 
@@ -274,7 +274,7 @@ async def test_save_as_context_opens_the_copied_prefix(settings: Settings) -> No
         await wait_until(pilot, lambda: isinstance(app.screen, SaveContextDialog), what="dialog")
         dialog = app.screen
         choice = dialog.query_one(Select)
-        assert str(dialog.options[0][0]).startswith("up to breakpoint 1 · system block 0 (5m")
+        assert str(dialog.options[0][0]).startswith("up to breakpoint 1 · system block 1 (5m")
         assert choice.value == 1
         name = dialog.query_one("#save-name", Input)
         assert name.value == "you-review-pull-requests-for-a"

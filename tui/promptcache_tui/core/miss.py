@@ -65,7 +65,7 @@ class CallBlock:
 
     @property
     def label(self) -> str:
-        """`tool Bash`, `system block 0`, `message 2 (user)`."""
+        """`tool Bash`, `system block 1`, `message 3 (user)`."""
         from promptcache_tui.core.observed import block_label
 
         return block_label(

@@ -274,10 +274,11 @@ def block_label(
             except ValueError:
                 name = None
         return f"tool {name}" if isinstance(name, str) else f"tool {block_index + 1}"
+    # Numbered from 1, as breakpoints and tools are: "system block 0" read like a bug.
     if section == "system":
-        return f"system block {block_index}"
-    where = f"message {message_index} ({role or '?'})"
-    return where if block_index == 0 else f"{where} block {block_index}"
+        return f"system block {block_index + 1}"
+    where = f"message {(message_index or 0) + 1} ({role or '?'})"
+    return where if block_index == 0 else f"{where} block {block_index + 1}"
 
 
 def group_key(client: str | None, model: str, head_hash: str) -> str:

@@ -78,7 +78,7 @@ class PromptNode:
 
     @property
     def label(self) -> str:
-        """`tool Bash`, `system block 0`, `message 2 (user)`."""
+        """`tool Bash`, `system block 1`, `message 3 (user)`."""
         return block_label(
             self.section, self.message_index, self.block_index, self.role, self.content
         )
