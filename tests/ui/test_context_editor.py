@@ -16,7 +16,7 @@ from promptcache_tui.ui.screens.name_dialog import NameDialog
 from promptcache_tui.ui.screens.welcome import WelcomeScreen
 from promptcache_tui.ui.widgets.breakpoint_panel import BreakpointPanel
 
-from .harness import chat, make_app, seed_demo, wait_selected, wait_until
+from .harness import FakeClock, chat, make_app, seed_demo, wait_selected, wait_until
 from .test_main_screen import toasts
 
 PROSE = "The quick brown fox jumps over the lazy dog while the cat watches. " * 200
@@ -59,12 +59,14 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
     await seed_demo(settings)
     for name in ("a.txt", "b.txt"):
         Path(name).write_text(PROSE)
-    app = make_app(settings)
+    clock = FakeClock()
+    app = make_app(settings, clock)
     async with app.run_test(size=(160, 44)) as pilot:
         await wait_selected(pilot, "alice-demo")
         await chat(pilot, "Who is Dinah?")
+        await app.main.tick()
         before = app.main.query_one(BreakpointPanel).countdowns()
-        assert all(t.endswith("left") for t in before)
+        assert before == ["1:00:00 left", "5:00 left"]
 
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, ContextEditorScreen))
@@ -86,9 +88,8 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
         await pilot.press("b")  # 4
         blocks.highlighted = 4
         await pilot.press("b")  # a fifth is refused
-        await pilot.pause()
+        await wait_until(pilot, lambda: any("At most 4" in t for t in toasts(app)))
         assert sorted(editor.marks) == [0, 1, 2, 3]
-        assert any("At most 4" in t for t in toasts(app))
 
         blocks.highlighted = 0
         await pilot.press("t")  # block 1: 5m -> 1h (1h must come first)
@@ -102,9 +103,12 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
         await pilot.press("delete")  # remove block 4 and its breakpoint
         assert len(editor.blocks) == 4 and sorted(editor.marks) == [0, 1, 2]
         blocks.highlighted = 3
+        assert [b.name for b in editor.blocks[2:]] == ["", "b.txt"]  # a.txt was deleted
         await pilot.press("shift+up")  # the remaining added document moves up one
-        assert editor.blocks[2].name == "a.txt" or editor.blocks[2].name == "b.txt"
+        assert [b.name for b in editor.blocks[2:]] == ["b.txt", ""]
+        assert editor.marks == {0: "1h", 1: "1h", 3: "5m"}  # the breakpoint stays on its block
         await pilot.press("shift+down")
+        assert [b.name for b in editor.blocks[2:]] == ["", "b.txt"]
         assert editor.marks == {0: "1h", 1: "1h", 2: "5m"}
 
         await pilot.press("ctrl+g")
@@ -116,9 +120,10 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
         assert len(ctx.blocks) == 4
         # The new breakpoint's prefix was never written: cold. The book's and the style
         # note's prefixes are byte for byte unchanged, so their entries are still warm.
+        clock.advance(30)
+        await app.main.tick()
         countdowns = app.main.query_one(BreakpointPanel).countdowns()
-        assert countdowns[0] == "cold"
-        assert countdowns[1].startswith("59:") and countdowns[2].startswith("4:")
+        assert countdowns == ["cold", "59:30 left", "4:30 left"]
 
 
 async def test_invalid_edits_cannot_be_saved(settings: Settings) -> None:
