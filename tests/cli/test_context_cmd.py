@@ -184,3 +184,19 @@ def test_corrupt_database_is_reported_with_its_path(cli: Cli, isolated_env: Path
     result = cli("context", "list")
     assert_one_line_error(result, str(db))
     assert db.read_bytes() == b"garbage" * 100
+
+
+def test_show_counts_a_call_made_under_a_models_alias(cli: Cli, tmp_path: Path) -> None:
+    # An alias shares its model's cache: a warm-up sent as the dated id warms the context.
+    doc = tmp_path / "long.txt"
+    doc.write_text(NOVEL * 3, encoding="utf-8")  # over Haiku 4.5's 4,096-token minimum
+    added = cli("context", "add", "haiku", "--file", str(doc), "--model", "claude-haiku-4-5")
+    assert added.code == 0, added.err
+    before = json.loads(cli("context", "show", "haiku", "--format", "json").out)
+    assert [bp["state"] for bp in before["breakpoints"]] == ["cold"]
+    warmed = cli("warm", "haiku", "--model", "claude-haiku-4-5-20251001")
+    assert warmed.code == 0, warmed.err
+    after = json.loads(cli("context", "show", "haiku", "--format", "json").out)
+    [bp] = after["breakpoints"]
+    assert bp["state"] == "warm"
+    assert 0 < bp["seconds_left"] <= 300

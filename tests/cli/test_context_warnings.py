@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -50,3 +52,21 @@ def test_add_warns_on_a_context_over_the_window(cli: Cli, isolated_env: Path) ->
 def test_a_current_model_adds_without_warnings(cli: Cli) -> None:
     added = cli("context", "add", "fine", "--text", TEXT)
     assert added.code == 0 and "warning" not in added.err
+
+
+def test_a_retirement_is_counted_from_the_clis_clock(
+    cli: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The days left come from the clock the command runs on (here frozen), not from the
+    # real date: the same data says the same thing in a test on any day.
+    frozen = datetime(2031, 3, 1, 12, tzinfo=UTC).timestamp()
+    monkeypatch.setattr("promptcache_tui.cli.context_cmd.wall_clock", lambda: frozen)
+    (isolated_env / "models.toml").write_text(
+        "[models.claude-sonnet-4-6]\nretires_on = 2031-03-11\n"
+    )
+    added = cli("context", "add", "soon", "--text", TEXT)
+    assert added.code == 0
+    assert "model_retiring: claude-sonnet-4-6 retires on 2031-03-11 (in 10 days)" in added.err
+    shown = json.loads(cli("context", "show", "soon", "--format", "json").out)
+    [warning] = [w for w in shown["breakpoints"][0]["warnings"] if w["code"] == "model_retiring"]
+    assert "(in 10 days)" in warning["message"]

@@ -281,6 +281,28 @@ def test_stats_table(cli: Run, data_dir: Path, tmp_path: Path) -> None:
     assert "no calls logged yet" in cli("stats", "--data-dir", str(tmp_path / "none")).out
 
 
+def test_stats_table_shortens_tokens_as_history_does_and_json_stays_exact(
+    cli: Run, data_dir: Path
+) -> None:
+    from promptcache_tui.core.formatting import tokens
+
+    fields = [
+        "input_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "output_tokens",
+    ]
+    groups = run_json(
+        cli, "stats", "--data-dir", str(data_dir), "--by", "model", "--format", "json"
+    )
+    table = cli("stats", "--data-dir", str(data_dir), "--by", "model").out.splitlines()
+    assert any(g["cache_read_input_tokens"] >= 10_000 for g in groups)  # some are shortened
+    for group in groups:
+        assert all(isinstance(group[f], int) for f in fields)  # JSON: exact counts
+        [row] = [line.split() for line in table if line.split()[0] == group["model"]]
+        assert row[2:6] == [tokens(group[f]) for f in fields]
+
+
 # -- agreement -----------------------------------------------------------------------------
 
 

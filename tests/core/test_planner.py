@@ -69,23 +69,6 @@ def test_typical_gap_is_the_median_within_sessions() -> None:
     assert typical_gap([5]) is None
 
 
-@pytest.mark.parametrize(
-    "text, seconds", [("90s", 90), ("4m", 240), ("1h", 3600), ("2.5m", 150), ("45", 45)]
-)
-def test_parse_gap(text: str, seconds: float) -> None:
-    from promptcache_tui.core.planner import parse_gap
-
-    assert parse_gap(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "soon", "-5m", "0", "inf", "nan", "1e999"])
-def test_parse_gap_refuses_nonsense(text: str) -> None:
-    from promptcache_tui.core.planner import parse_gap
-
-    with pytest.raises(ValueError):
-        parse_gap(text)
-
-
 def test_a_models_own_read_price_changes_the_plan_and_its_break_even() -> None:
     from promptcache_tui.core.catalog import Multipliers
 

@@ -158,3 +158,18 @@ def test_warm_request_is_prefill_only() -> None:
     built = build_request(book_context(), prompt=None)
     assert built.params["max_tokens"] == 0
     assert len(built.breakpoints) == 1
+
+
+@pytest.mark.parametrize("text", ["5m", "1h"])
+def test_as_ttl_takes_the_two_ttls(text: str) -> None:
+    from promptcache_tui.core.context import as_ttl
+
+    assert as_ttl(text) == text
+
+
+@pytest.mark.parametrize("text", ["", "10m", "5M", "1h ", "60m"])
+def test_as_ttl_refuses_anything_else(text: str) -> None:
+    from promptcache_tui.core.context import as_ttl
+
+    with pytest.raises(ContextError, match="use 5m or 1h"):
+        as_ttl(text)

@@ -12,7 +12,8 @@ import anthropic
 import pytest
 from click.testing import CliRunner
 
-from promptcache_tui.cli.sim_cmd import is_loopback, sim
+from promptcache_tui.cli.sim_cmd import sim
+from promptcache_tui.core.hosts import is_loopback
 from promptcache_tui.sim.inprocess import InProcessSimulator
 
 from .prompts import doc_request
@@ -24,7 +25,9 @@ from .prompts import doc_request
         ("127.0.0.1", True),
         ("127.0.0.2", True),
         ("localhost", True),
+        ("localhost.", True),  # the fully qualified form, as the proxy's check reads it
         ("::1", True),
+        ("[::1]", True),
         ("0.0.0.0", False),
         ("192.168.1.20", False),
         ("example.com", False),

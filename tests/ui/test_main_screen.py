@@ -318,3 +318,19 @@ async def test_keys_can_be_remapped_by_binding_id(settings: Settings) -> None:
         await chat(pilot, "Who is Dinah?")
         await pilot.press("f6")
         await wait_until(pilot, lambda: app.main.conversation_id is None, what="a new chat")
+
+
+async def test_the_countdowns_ledger_reads_an_alias_as_its_model(settings: Settings) -> None:
+    # A call sent under a dated alias wrote the model's own cache entry (caches are per
+    # model id, and an alias is the same model): its countdown must show warm.
+    from promptcache_tui.core.ttl import CacheEvent
+
+    await seed_demo(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_selected(pilot)
+        ledger = app.main.ledger
+        now = ledger.now()
+        ledger.record(CacheEvent(now, "claude-haiku-4-5-20251001", "prefix", "5m"))
+        assert ledger.state("claude-haiku-4-5", "prefix").state == "warm"
+        assert ledger.state("claude-sonnet-4-6", "prefix").state == "cold"

@@ -35,6 +35,7 @@ from promptcache_tui.core.settings import Settings
 from promptcache_tui.core.ttl import (
     CacheEvent,
     CallPrediction,
+    State,
     TTLLedger,
     lookback_hashes,
     predict_call,
@@ -64,7 +65,7 @@ class ReaderGone(Exception):
 class _Before:
     """The log's view just before a call, for explaining a miss afterwards."""
 
-    states: list[str]
+    states: list[State]
     previous: CallRecord | None
     prediction: CallPrediction  # what the caching rules say this call will read and write
 
@@ -470,15 +471,15 @@ class CallService:
         async with client.messages.stream(**params) as stream:
             progress.request_id = stream.request_id
             async for event in stream:
-                kind = event.type
-                if kind == "message_start":
+                # Compare `event.type` itself (not a copy): mypy narrows the SDK's tagged union.
+                if event.type == "message_start":
                     progress.take_message(event.message)
                     progress.started = True
                     await reached_start()
-                elif kind == "message_delta":
+                elif event.type == "message_delta":
                     progress.take_usage(event.usage)
                     progress.stop_reason = event.delta.stop_reason or progress.stop_reason
-                elif kind == "text":
+                elif event.type == "text":
                     if progress.ttft_ms is None:
                         progress.ttft_ms = (time.perf_counter() - clock_start) * 1000
                     progress.text.append(event.text)

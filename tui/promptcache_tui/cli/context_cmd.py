@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, warn
-from promptcache_tui.core.advisor import breakpoint_warnings, context_warnings
+from promptcache_tui.core.advisor import breakpoint_warnings, context_warnings, day_of
 from promptcache_tui.core.catalog import load_catalog
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import (
     Block,
     Breakpoint,
     Context,
     ContextError,
+    as_ttl,
     check_context,
     parse_tools,
     validate_name,
@@ -26,6 +29,9 @@ from promptcache_tui.core.tokens import estimate_text
 from promptcache_tui.core.ttl import TTLLedger
 from promptcache_tui.documents import read_text_file
 from promptcache_tui.store import Store
+
+if TYPE_CHECKING:
+    from promptcache_tui.store import ContextSummary
 
 FORMAT = click.Choice(["table", "json"])
 
@@ -130,12 +136,14 @@ def add_cmd(
     # Said once the context exists (a refused one gets its one error line only).
     if catalog.get(chosen) is None:
         warn(f"{one_line(chosen)} is not in the model catalog: costs will show as unknown")
-    whole = context_warnings(new, catalog)  # retired or retiring model, too long
+    today = day_of(wall_clock())
+    whole = context_warnings(new, catalog, today=today)  # retired or retiring model, too long
     for found in whole:
         warn(f"{found.code}: {found.message}")
     said = {found.code for found in whole}  # listed again with the first breakpoint
-    for bp, found in zip(new.sorted_breakpoints(), breakpoint_warnings(new, catalog), strict=False):
-        for warning in found:
+    each = breakpoint_warnings(new, catalog, today=today)
+    for bp, own in zip(new.sorted_breakpoints(), each, strict=False):
+        for warning in own:
             if warning.code not in said:
                 warn(f"breakpoint after block {bp.block + 1}: {warning.message}")
     placed = ", ".join(f"after {bp.block + 1}: {bp.ttl}" for bp in saved.sorted_breakpoints())
@@ -150,7 +158,7 @@ def add_cmd(
 def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpoint, ...]:
     """`--breakpoint-after N[:TTL]` values as breakpoints (bad values are usage errors)."""
     if not marks:
-        return (Breakpoint(block=blocks - 1, ttl=ttl),)  # type: ignore[arg-type]
+        return (Breakpoint(block=blocks - 1, ttl=as_ttl(ttl)),)
     out = []
     for raw in marks:
         number, _, own = raw.partition(":")
@@ -167,7 +175,7 @@ def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpo
             raise click.BadParameter(
                 f"{one_line(raw)!r}: the TTL must be 5m or 1h", param_hint="--breakpoint-after"
             )
-        out.append(Breakpoint(block=position - 1, ttl=own or ttl))  # type: ignore[arg-type]
+        out.append(Breakpoint(block=position - 1, ttl=as_ttl(own or ttl)))
     return tuple(out)
 
 
@@ -179,7 +187,7 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
     """List contexts, most recently used first."""
     settings = settings_from(ctx)
 
-    async def run() -> list:
+    async def run() -> list[ContextSummary]:
         async with await Store.open(settings.db_path) as store:
             return await store.contexts.list()
 
@@ -234,7 +242,7 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     async def run() -> tuple[Context, TTLLedger, list[int] | None]:
         async with await Store.open(settings.db_path) as store:
             found = await store.contexts.require(name)
-            ledger = TTLLedger()
+            ledger = TTLLedger(wall_clock, resolve=catalog.cache_id)  # aliases share a cache
             ledger.record_all(await store.calls.cache_events(breakpoint_hashes(found)))
             counted = None
             if settings.live:  # real counts from count_tokens; offline, estimates

@@ -13,6 +13,7 @@ from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
 from promptcache_tui.core.call_columns import HISTORY, cells, columns
 from promptcache_tui.core.clock import wall_clock
+from promptcache_tui.core.formatting import tokens
 from promptcache_tui.core.records import IN_FLIGHT, KINDS, STATUSES, CallRecord
 from promptcache_tui.export import write
 from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
@@ -145,10 +146,10 @@ def stats(
             (
                 g[by],
                 g["calls"],
-                f"{g['input_tokens']:,}",
-                f"{g['cache_creation_input_tokens']:,}",
-                f"{g['cache_read_input_tokens']:,}",
-                f"{g['output_tokens']:,}",
+                tokens(g["input_tokens"]),  # shortened as `history` does; JSON stays exact
+                tokens(g["cache_creation_input_tokens"]),
+                tokens(g["cache_read_input_tokens"]),
+                tokens(g["output_tokens"]),
                 money(g["cost_usd"]),
                 money(g["uncached_cost_usd"]),
                 money(g["saved_usd"]),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from promptcache_tui.core.catalog import Catalog
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import MAX_BREAKPOINTS, Context
 from promptcache_tui.core.prefix import RenderedBlock, render, total_tokens
 from promptcache_tui.core.ttl import LOOKBACK_POSITIONS
@@ -59,11 +60,6 @@ def volatile_reason(text: str) -> str | None:
     return None
 
 
-def today_utc() -> date:
-    """Today's date in UTC, for callers without an injected clock."""
-    return datetime.now(UTC).date()
-
-
 def day_of(epoch: float) -> date:
     """The UTC day of an epoch time (retirement dates are UTC days)."""
     return datetime.fromtimestamp(epoch, UTC).date()
@@ -89,11 +85,11 @@ def context_warnings(
 ) -> list[Warning_]:
     """Warnings about the context as a whole: its model's lifecycle, its size.
 
-    `today` comes from the caller's clock; without one, the UTC date of the wall clock.
+    `today` is the UTC day of the caller's clock (`day_of`); without one, the wall clock's.
     `rendered` is the context's warm request if the caller has it (a large one is slow).
     """
     model = model or ctx.model
-    today = today or today_utc()
+    today = today or day_of(wall_clock())
     out: list[Warning_] = []
     state = catalog.lifecycle(model, today)
     instead = f"; move to {state.replacement}" if state.replacement else ""

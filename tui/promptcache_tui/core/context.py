@@ -25,6 +25,17 @@ class ContextError(UserError, ValueError):
     """A context is invalid; the message is one line for the user."""
 
 
+_TTLS: dict[str, Ttl] = {"5m": "5m", "1h": "1h"}
+
+
+def as_ttl(value: str) -> Ttl:
+    """`value` as a breakpoint TTL (5m or 1h); ContextError for anything else."""
+    found = _TTLS.get(value)
+    if found is None:
+        raise ContextError(f"invalid TTL {value!r}: use 5m or 1h")
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """One piece of a context: instructions, a document, tool definitions or an example turn."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from promptcache_tui.core.ttl import TTL_SECONDS
 
@@ -113,6 +113,13 @@ class MissExplanation:
     def as_dict(self) -> dict[str, Any]:
         """JSON form, for history detail and the UI."""
         return asdict(self)
+
+
+class _Compared(TypedDict):
+    """The evidence every explanation against an earlier call carries."""
+
+    gap_s: float
+    previous_call_id: int | None
 
 
 def shape_of(
@@ -271,7 +278,7 @@ def explain_miss(
     if previous is None:
         return MissExplanation("first_write", "first write: no earlier call to compare with")
     gap = current.ts - previous.ts
-    base = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
+    base: _Compared = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
     if previous.model != current.model:
         return MissExplanation(
             "model_changed",
@@ -332,7 +339,7 @@ def _partial(current: CallShape, previous: CallShape | None) -> MissExplanation 
     if not lost:
         return None  # the conversation only grew
     gap = current.ts - previous.ts
-    base = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
+    base: _Compared = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
     found = _changed(current, previous, split, [], gap, base)
     return MissExplanation(
         found.code,
@@ -352,7 +359,7 @@ def _changed(
     split: int,
     entries: Sequence[CallMark],
     gap: float,
-    base: dict[str, Any],
+    base: _Compared,
 ) -> MissExplanation:
     """The change at block `split` came before every entry the previous call left."""
     from promptcache_tui.core.observed import block_text
@@ -436,7 +443,7 @@ def explain_session_miss(
     if previous is None:
         return MissExplanation("first_write", "first write of the session")
     gap = current.ts - previous.ts
-    base = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
+    base: _Compared = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
     if previous.model != current.model:
         return MissExplanation(
             "model_changed",

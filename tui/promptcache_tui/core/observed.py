@@ -19,14 +19,15 @@ from typing import Any
 
 from promptcache_tui.core.context import (
     MAX_BREAKPOINTS,
-    TTL_SECONDS,
     Block,
     Breakpoint,
     Context,
+    as_ttl,
     validate_name,
 )
 from promptcache_tui.core.prefix import canonical_json, render
 from promptcache_tui.core.tokens import estimate_block
+from promptcache_tui.core.ttl import TTL_SECONDS
 
 SECTIONS = ("tools", "system", "messages")
 # Claude Code's first system block: its values change with each session's first prompt.
@@ -386,5 +387,5 @@ def context_from_prefix(name: str, model: str, blocks: Sequence[StoredBlock], up
     for index, ttl in chosen:
         if ttl == "5m":
             seen_5m = True
-        breakpoints.append(Breakpoint(block=index, ttl="5m" if seen_5m else ttl))  # type: ignore[arg-type]
+        breakpoints.append(Breakpoint(block=index, ttl=as_ttl("5m" if seen_5m else ttl)))
     return Context(name=name, blocks=tuple(out), breakpoints=tuple(breakpoints), model=model)

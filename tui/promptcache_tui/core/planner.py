@@ -174,18 +174,3 @@ def typical_gap(timestamps: Sequence[float], *, ignore_over_s: float = 4 * HOUR)
     gaps.sort()
     middle = len(gaps) // 2
     return gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2
-
-
-def parse_gap(text: str) -> float:
-    """'90s', '4m', '1h', '2.5m' or a bare number of seconds -> seconds (ValueError if bad)."""
-    value = text.strip().lower()
-    units = {"s": 1.0, "m": 60.0, "h": HOUR}
-    scale = units.get(value[-1:])
-    number = value[:-1] if scale else value
-    try:
-        seconds = float(number) * (scale or 1.0)
-    except ValueError as exc:
-        raise ValueError(f"invalid gap {text!r}: use e.g. 90s, 4m or 1h") from exc
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"invalid gap {text!r}: it must be a positive, finite time")
-    return seconds

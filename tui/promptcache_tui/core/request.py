@@ -124,7 +124,12 @@ def build_request(
     warm = prompt is None
     _append_message(messages, "user", {"type": "text", "text": WARM_PROMPT if warm else prompt})
 
-    if cache_conversation and not warm and prompt.strip() and len(marks) < MAX_BREAKPOINTS:
+    if (
+        cache_conversation
+        and prompt is not None
+        and prompt.strip()
+        and len(marks) < MAX_BREAKPOINTS
+    ):
         # The moving breakpoint: the next turn reads everything up to here.
         messages[-1]["content"][-1]["cache_control"] = _cache_control("5m")
 
@@ -145,7 +150,7 @@ def build_request(
             position=position,
             block_index=block.index,
             context_block=context_marks.get(block.index),
-            ttl=str(block.cache_control.get("ttl", "5m")),
+            ttl=str((block.cache_control or {}).get("ttl", "5m")),
             prefix_hash=block.prefix_hash,
             prefix_tokens=block.prefix_tokens,
         )

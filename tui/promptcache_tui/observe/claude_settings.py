@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
 from contextlib import suppress
 from dataclasses import dataclass
-from json.decoder import WHITESPACE, scanstring
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ SETTING = "statusLine"
 # Claude Code re-runs the command this often (seconds) besides after each message, so the
 # countdown moves while the user reads; a run with nothing new to log reads no database.
 REFRESH_INTERVAL_S = 5
+_WHITESPACE = re.compile(r"[ \t\n\r]+")  # JSON's insignificant whitespace (RFC 8259)
 
 
 class InstallError(UserError):
@@ -184,33 +185,38 @@ def _members(text: str) -> tuple[int, int, list[tuple[str, int, int, int]]]:
     """The top-level object's `{` and `}` offsets and its members: (key, key start,
     value start, value end)."""
     decoder = json.JSONDecoder()
-    skip = WHITESPACE.match
-    i = skip(text, 0).end()
+    i = _skip(text, 0)
     if text[i] != "{":
         raise ValueError("not an object")
     opening = i
     members: list[tuple[str, int, int, int]] = []
-    i = skip(text, i + 1).end()
+    i = _skip(text, i + 1)
     if text[i] == "}":
         return opening, i, members
     while True:
         if text[i] != '"':
             raise ValueError("expected a key")
-        key, j = scanstring(text, i + 1)
-        j = skip(text, j).end()
+        key, j = decoder.raw_decode(text, i)  # a string: text[i] is '"'
+        j = _skip(text, j)
         if text[j] != ":":
             raise ValueError("expected ':'")
-        start = skip(text, j + 1).end()
+        start = _skip(text, j + 1)
         _, end = decoder.raw_decode(text, start)
         members.append((key, i, start, end))
-        k = skip(text, end).end()
+        k = _skip(text, end)
         if text[k] == "}":
             if text[k + 1 :].strip():
                 raise ValueError("text after the object")
             return opening, k, members
         if text[k] != ",":
             raise ValueError("expected ','")
-        i = skip(text, k + 1).end()
+        i = _skip(text, k + 1)
+
+
+def _skip(text: str, i: int) -> int:
+    """The index of the first character at or after `i` that is not JSON whitespace."""
+    found = _WHITESPACE.match(text, i)
+    return i if found is None else found.end()
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -225,9 +225,8 @@ class ProxyRecorder:
                     if id(exchange) not in ending and exchange.outcome == IN_FLIGHT:
                         begin.append(call)
                 else:
-                    call = self._calls.pop(id(exchange), None) or self._open_call(
-                        exchange, keep=False
-                    )
+                    found = self._calls.pop(id(exchange), None)
+                    call = found or self._open_call(exchange, keep=False)
                     await self._close(call)
                     if call.logged:
                         settle.append(call)

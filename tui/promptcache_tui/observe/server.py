@@ -20,7 +20,13 @@ import uvicorn
 
 from promptcache_tui.core.catalog import Catalog, load_catalog
 from promptcache_tui.core.clock import Clock, wall_clock
-from promptcache_tui.observe.proxy import DEFAULT_UPSTREAM, ProxyApp, install_log_filter
+from promptcache_tui.observe.proxy import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_UPSTREAM,
+    READ_TIMEOUT_S,
+    ProxyApp,
+    install_log_filter,
+)
 from promptcache_tui.observe.recorder import OnLogged, ProxyRecorder, Report, to_stderr
 from promptcache_tui.store import Store
 
@@ -157,20 +163,15 @@ class ProxyServer:
             on_logged=self.on_logged,
         )
         self.recorder = recorder
-        timeouts = {
-            k: v
-            for k, v in (
-                ("connect_timeout", self.connect_timeout),
-                ("read_timeout", self.read_timeout),
-            )
-            if v is not None
-        }
+        connect = CONNECT_TIMEOUT_S if self.connect_timeout is None else self.connect_timeout
+        read = READ_TIMEOUT_S if self.read_timeout is None else self.read_timeout
         app = ProxyApp(
             self.upstream_url,
             recorder=recorder,
             allow_remote=self.allow_remote,
+            connect_timeout=connect,
+            read_timeout=read,
             clock=self._clock(),
-            **timeouts,
         )
         self.app = app
         install_log_filter()

@@ -262,7 +262,7 @@ class StatusFacts:
     def to_json(self) -> dict[str, Any]:
         """The same facts for other status-line tools."""
         entry = self.cache
-        ago = self.now - entry.expires_at if entry.expires_at is not None else None
+        ago = None if entry.expires_at is None else round(self.now - entry.expires_at, 3)
         return {
             "session_id": self.session_id,
             "model": self.model,
@@ -272,7 +272,7 @@ class StatusFacts:
                 "urgency": entry.urgency,
                 "expires_at": _iso(entry.expires_at),
                 "seconds_left": round(entry.remaining, 3) if entry.remaining is not None else None,
-                "expired_seconds_ago": round(ago, 3) if entry.state == "expired" else None,
+                "expired_seconds_ago": ago if entry.state == "expired" else None,
             },
             "calls": self.calls,
             "hit_rate": self.hit_rate,

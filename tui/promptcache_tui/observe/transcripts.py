@@ -173,8 +173,9 @@ def epoch(timestamp: str) -> float | None:
 
 def _error_text(message: Mapping[str, Any]) -> str | None:
     for block in message.get("content") or ():
-        if isinstance(block, dict) and isinstance(block.get("text"), str):
-            return block["text"][:500]
+        text = block.get("text") if isinstance(block, dict) else None
+        if isinstance(text, str):
+            return text[:500]
     return None
 
 
@@ -196,7 +197,7 @@ def response_of(entry: Any, fallback_session: str | None = None) -> TranscriptRe
     key = message.get("id") or entry.get("uuid")
     stamp = entry.get("timestamp")
     ts = epoch(stamp) if isinstance(stamp, str) else None
-    if not isinstance(key, str) or not key or ts is None:
+    if not isinstance(key, str) or not key or not isinstance(stamp, str) or ts is None:
         return None
     five, hour = _split(usage.get("cache_creation"))
     request_id = entry.get("requestId")

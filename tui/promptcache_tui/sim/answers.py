@@ -284,7 +284,7 @@ def split_question(params: Mapping[str, Any]) -> tuple[str, str]:
         if found is None:
             continue
         question, at = found
-        content = message.get("content")
+        content = message["content"]  # a list when `at` >= 0
         rest = [] if at < 0 else content[:at] + content[at + 1 :]
         messages[m] = {"role": "user", "content": rest}
         break
@@ -522,12 +522,12 @@ def generate(params: Mapping[str, Any], max_tokens: int, *, model: str = "") -> 
     else:
         text = compose_answer(params)
     stop_reason, stop_sequence = "end_turn", None
-    cut = len(text)
+    end = len(text)
     for sequence in params.get("stop_sequences") or []:
         at = text.find(sequence)
-        if 0 <= at < cut:
-            cut, stop_reason, stop_sequence = at, "stop_sequence", sequence
-    pieces = token_pieces(text[:cut])
+        if 0 <= at < end:
+            end, stop_reason, stop_sequence = at, "stop_sequence", sequence
+    pieces = token_pieces(text[:end])
     if len(pieces) > left:
         pieces, stop_reason, stop_sequence = pieces[:left], "max_tokens", None
     if pieces:

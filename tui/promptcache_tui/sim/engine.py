@@ -388,7 +388,7 @@ class CacheEngine:
         asked = isinstance(wanted, Mapping)
         current = None
         diagnostics = None
-        if asked:
+        if isinstance(wanted, Mapping):  # = asked; spelled out so that mypy narrows `wanted`
             cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
             current = fingerprint(params, model.id, rendering, cached, betas)
             previous_id = wanted.get("previous_message_id")

@@ -481,8 +481,9 @@ def output_schema(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
         (params.get("output_config") or {}).get("format"),
         params.get("output_format"),
     ):
-        if isinstance(fmt, Mapping) and isinstance(fmt.get("schema"), Mapping):
-            return fmt["schema"]
+        schema = fmt.get("schema") if isinstance(fmt, Mapping) else None
+        if isinstance(schema, Mapping):
+            return schema
     return None
 
 

@@ -17,7 +17,8 @@ from promptcache_tui.core.clock import Clock, wall_clock
 if TYPE_CHECKING:
     from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
     from promptcache_tui.store.contexts import ContextSummary
-    from promptcache_tui.store.database import Database, QueryInterrupted, StoreError
+    from promptcache_tui.store.database import Database
+    from promptcache_tui.store.errors import QueryInterrupted, StoreError
     from promptcache_tui.store.watch import CallWatch
 
 __all__ = [

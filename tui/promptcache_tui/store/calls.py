@@ -25,7 +25,8 @@ from promptcache_tui.core.records import (
 )
 from promptcache_tui.core.timespan import SpanError, since_bound
 from promptcache_tui.core.ttl import CacheEvent
-from promptcache_tui.store.database import Database, StoreError
+from promptcache_tui.store.database import Database
+from promptcache_tui.store.errors import StoreError
 from promptcache_tui.store.rows import INSERT_CALL as _INSERT_CALL
 from promptcache_tui.store.rows import UPDATE_CALL as _UPDATE_CALL
 from promptcache_tui.store.rows import call_row as _call_row
@@ -245,10 +246,22 @@ class Totals:
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> Totals:
         """From the 12 sums of `_ROLLUP_SUMS` / `_RAW_SUMS` (NULL sums of no rows are 0)."""
-        ints = [int(v or 0) for v in values[:8]]
-        priced = ints[7]
-        money = [float(v or 0.0) if priced else None for v in values[8:11]]
-        return cls(*ints, *money, errors=int(values[11] or 0))
+        n = [int(v or 0) for v in values[:8]]
+        cost, uncached, saved = (float(v or 0.0) if n[7] else None for v in values[8:11])
+        return cls(
+            calls=n[0],
+            input_tokens=n[1],
+            cache_creation_input_tokens=n[2],
+            cache_creation_5m_tokens=n[3],
+            cache_creation_1h_tokens=n[4],
+            cache_read_input_tokens=n[5],
+            output_tokens=n[6],
+            priced_calls=n[7],
+            cost_usd=cost,
+            uncached_cost_usd=uncached,
+            saved_usd=saved,
+            errors=int(values[11] or 0),
+        )
 
     def __add__(self, other: Totals) -> Totals:
         def money(a: float | None, b: float | None) -> float | None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import aiosqlite
 
 from promptcache_tui.core.context import Block, Breakpoint, Context, validate_name
-from promptcache_tui.store.database import Database, StoreError, describe, now_iso
+from promptcache_tui.store.database import Database, now_iso
+from promptcache_tui.store.errors import StoreError, describe
 
 
 @dataclass(frozen=True, slots=True)

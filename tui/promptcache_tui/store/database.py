@@ -148,7 +148,7 @@ class Database:
     async def _connect(cls, path: Path, *, read_only: bool, clock: Clock) -> Database:
         """A configured connection; read-only ones open with mode=ro (and, on a read-only
         file system with no -shm file to share, immutable=1: no one can write it there)."""
-        attempts = [(path, False)]
+        attempts: list[tuple[str | Path, bool]] = [(path, False)]
         if read_only:
             uri = path.resolve().as_uri()
             attempts = [(f"{uri}?mode=ro", True), (f"{uri}?mode=ro&immutable=1", True)]

@@ -216,7 +216,7 @@ class ImportLog:
         ids: list[int | None] = []
         for record in records:
             cursor = self.conn.execute(INSERT_IMPORTED, call_row(None, record))
-            ids.append(int(cursor.lastrowid) if cursor.rowcount == 1 else None)
+            ids.append(cursor.lastrowid if cursor.rowcount == 1 else None)
             record.id = ids[-1]
         return ids
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 try:
     import fcntl
+
+    FLOCK = True
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    FLOCK = False  # and `fcntl` is unbound: every use checks FLOCK first
 
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -57,7 +59,7 @@ class Lease:
 
     def acquire(self) -> None:
         """Create and lock the lease file (raises OSError if the folder is unusable)."""
-        if self._fd is not None or fcntl is None:
+        if self._fd is not None or not FLOCK:
             return
         self.folder.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -97,7 +99,7 @@ class Orphans:
         assert token is not None
         if token in self._held:
             return True
-        if fcntl is None:
+        if not FLOCK:
             return False
         try:
             fd = os.open(self.folder / f"{token}.lock", os.O_RDWR)

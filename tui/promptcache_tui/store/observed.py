@@ -38,7 +38,8 @@ from promptcache_tui.core.sanitize import REDACTED
 from promptcache_tui.core.ttl import EntryState, SessionEvent, TTLLedger, session_state
 from promptcache_tui.store.calls import CallLog
 from promptcache_tui.store.contexts import ContextRepo
-from promptcache_tui.store.database import Database, StoreError, now_iso
+from promptcache_tui.store.database import Database, now_iso
+from promptcache_tui.store.errors import StoreError
 from promptcache_tui.store.rows import (
     ENSURE_GROUP,
     SAVE_MISS,

@@ -38,6 +38,7 @@ from promptcache_tui.core.context import (
 from promptcache_tui.core.request import block_tokens
 from promptcache_tui.core.tokens import estimate_text
 from promptcache_tui.ui.errors import one_line
+from promptcache_tui.ui.services import services
 from promptcache_tui.ui.store_work import run_store_op
 
 if TYPE_CHECKING:
@@ -291,10 +292,11 @@ class ContextEditorScreen(Screen[Context | None]):
         if not self.marks and self.blocks:
             lines.append(("! no breakpoint: nothing will be cached (b adds one)", "$text-warning"))
         if not problems and self.marks:
-            from promptcache_tui.core.advisor import breakpoint_warnings
+            from promptcache_tui.core.advisor import breakpoint_warnings, day_of
 
+            today = day_of(services(self).wall_now())  # the app's clock (injected in tests)
             for position, found in enumerate(
-                breakpoint_warnings(draft, self.catalog, model=self.model)
+                breakpoint_warnings(draft, self.catalog, model=self.model, today=today)
             ):
                 lines += [
                     (f"! #{position + 1}: {warning.message}", "$text-warning") for warning in found

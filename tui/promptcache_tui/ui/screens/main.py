@@ -243,7 +243,13 @@ class MainScreen(Screen[None]):
         if self._ledger is None:
             from promptcache_tui.core.ttl import TTLLedger
 
-            self._ledger = TTLLedger(clock=services(self).now)
+            app = services(self)
+
+            def resolve(model: str) -> str:
+                # An alias reads its model's entries (the catalog loads before any event).
+                return app.catalog.cache_id(model) if app.catalog is not None else model
+
+            self._ledger = TTLLedger(clock=app.now, resolve=resolve)
         return self._ledger
 
     @property
