@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from promptcache_tui.core.formatting import money, percent, tokens
+from promptcache_tui.core.formatting import counted, money, percent, tokens
 from promptcache_tui.store.calls import Summary, Totals
 
 BREAKDOWN_COLUMNS = (
@@ -34,7 +34,8 @@ def totals_lines(totals: Totals) -> str:
     if totals.saved_usd is not None and totals.uncached_cost_usd:
         saved_share = f" ({totals.saved_usd / totals.uncached_cost_usd * 100:.0f}%)"
     lines = [
-        f"[b]{totals.calls:,}[/b] calls · {totals.errors:,} errors · "
+        f"[b]{totals.calls:,}[/b] call{'' if totals.calls == 1 else 's'} · "
+        f"{counted(totals.errors, 'error')} · "
         f"cost [b]{money(totals.cost_usd)}[/b] · uncached {money(totals.uncached_cost_usd)}"
         f" · saved [b]{money(totals.saved_usd)}[/b]{saved_share} · "
         f"hit rate [b]{percent(totals.hit_rate)}[/b]",
@@ -44,9 +45,10 @@ def totals_lines(totals: Totals) -> str:
         f"{tokens(totals.cache_read_input_tokens)} · output {tokens(totals.output_tokens)}",
     ]
     if totals.unpriced_calls:
+        unpriced = totals.unpriced_calls
         lines.append(
-            f"[dim]{totals.unpriced_calls:,} calls of models with unknown prices are "
-            "not in the costs[/dim]"
+            f"[dim]{counted(unpriced, 'call')} of models with unknown prices "
+            f"{'is' if unpriced == 1 else 'are'} not in the costs[/dim]"
         )
     return "\n".join(lines)
 
