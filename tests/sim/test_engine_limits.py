@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from promptcache_tui.core.catalog import load_catalog
-from promptcache_tui.sim.engine import CacheEngine
+from promptcache_tui.sim.engine import CacheEngine, CacheEntry
 from promptcache_tui.sim.inprocess import InProcessSimulator
 from promptcache_tui.sim.models import UNKNOWN_MODEL_MIN_CACHE_TOKENS
 from promptcache_tui.sim.server import MAX_BODY_BYTES
@@ -117,3 +117,47 @@ def test_a_body_over_32_mb_is_a_413(server: InProcessSimulator, extra: int, refu
         assert declared.json()["error"]["message"] == (
             f"Request exceeds the maximum size of {MAX_BODY_BYTES} bytes."
         )
+
+
+# -- what the store keeps and the usage object, exactly ------------------------------------
+
+
+def test_the_store_keeps_each_entrys_key_ttl_end_and_tokens(engine: CacheEngine) -> None:
+    clock = engine.clock
+    assert isinstance(clock, Clock)
+    params = {
+        "model": "claude-sonnet-4-6",
+        "system": [text(words(2000), {"type": "ephemeral", "ttl": "1h"})],
+        "messages": [{"role": "user", "content": "Q"}],
+    }
+    first = run(engine, params)
+    [write] = first.writes
+    start = clock.now
+    assert engine.store.lookup("claude-sonnet-4-6", [write.key], start) == {
+        write.key: CacheEntry(write.key, 3600, start + 3600, 2000)
+    }
+    clock.now += 100
+    read = engine.prepare({"max_tokens": 8, **params})  # a read refreshes it, nothing else
+    assert read.read_keys == (write.key,)
+    assert engine.store.lookup("claude-sonnet-4-6", [write.key], clock.now) == {
+        write.key: CacheEntry(write.key, 3600, start + 3700, 2000)
+    }
+
+
+def test_the_usage_object_is_the_apis(engine: CacheEngine) -> None:
+    params = {
+        "model": "claude-sonnet-4-6",
+        "system": [text(words(2000), EPHEMERAL)],
+        "messages": [{"role": "user", "content": "Q"}],
+    }
+    usage = run(engine, params).usage
+    assert usage.as_dict(7) == {
+        "input_tokens": usage.input_tokens,
+        "cache_creation_input_tokens": 2000,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 2000, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": 7,
+        "service_tier": "standard",
+        "inference_geo": "global",
+        "speed": "standard",
+    }
