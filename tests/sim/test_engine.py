@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from promptcache_tui.core.catalog import load_catalog
+from promptcache_tui.core.context import Block, Context
+from promptcache_tui.core.request import Turn, build_request
 from promptcache_tui.core.tokens import estimate_text, token_pieces
+from promptcache_tui.sim import answers
 from promptcache_tui.sim.answers import generate, related_sentences
 from promptcache_tui.sim.engine import CacheEngine, MemoryStore
 from promptcache_tui.sim.errors import ApiError
@@ -147,6 +150,44 @@ def test_related_sentences_prefer_rare_shared_words() -> None:
     found = related_sentences("When does the cache entry timer refresh?", context, limit=1)
     assert found == ["A cache read refreshes the entry timer."]
     assert related_sentences("zebra", context) == []
+
+
+@pytest.mark.parametrize(
+    ("context", "turns"),
+    [
+        ("The cache entry lives five minutes. ", "A cache read refreshes the entry timer.\n"),
+        ("Cats sleep most of the day!\n\n", "  The cache entry lives on.  Dogs bark at it."),
+        ("", "The cache entry lives five minutes. The cache entry lives five minutes."),
+        ("The cache entry lives five minutes.", ""),
+        ("One cache entry here? And the same cache entry", "here? Or the cache entry there."),
+    ],
+)
+def test_a_conversation_is_searched_as_if_joined_to_its_context(context: str, turns: str) -> None:
+    question = "When does the cache entry timer refresh here?"
+    joined = "\n".join(t for t in (context, turns) if t)
+    for limit in (1, 2, 50):
+        assert related_sentences(question, context, limit, turns=turns) == related_sentences(
+            question, joined, limit
+        )
+
+
+def test_a_growing_conversation_keeps_one_cached_index_its_contexts() -> None:
+    # The turns change on every request: cached with the context they were never read again,
+    # and kept up to 8 ever-longer copies of the conversation alive.
+    ctx = Context(
+        name="book",
+        blocks=(Block("document", "The Rabbit ran past the hedge. Alice followed it down."),),
+    )
+    answers._index.cache_clear()
+    history: list[Turn] = []
+    for i in range(12):
+        prompt = f"Question {i}: where did the Rabbit run, in detail?"
+        params = build_request(ctx, history, prompt, max_tokens=500).params
+        text = generate(params, 500).text
+        assert "The Rabbit ran past the hedge." in text
+        history += [Turn("user", prompt), Turn("assistant", text)]
+    info = answers._index.cache_info()
+    assert (info.currsize, info.hits) == (1, 11)
 
 
 def test_simulator_imports_neither_textual_nor_the_sdk() -> None:

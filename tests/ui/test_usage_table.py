@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.widgets import Static
 
+from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import CallRecord
-from promptcache_tui.ui.widgets.usage_panel import UsagePanel
+from promptcache_tui.ui.widgets.usage_panel import SessionTotals, UsagePanel
 from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 from .harness import wait_until
@@ -118,3 +121,62 @@ async def test_rows_of_other_days_show_their_date_in_full() -> None:
             assert shown in text, (now, text)
             assert "…" not in text.splitlines()[2], "the time cell is cut off"
             assert panel.detail_text.startswith(shown)
+
+
+def rows_alive(word: str) -> int:
+    """Drawn rows (Textual strips) alive anywhere in the process that contain `word`."""
+    import gc
+
+    from textual.strip import Strip
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, Strip) and word in o.text)
+
+
+async def test_rows_pushed_far_out_of_view_by_new_calls_are_released() -> None:
+    # Each drawn row also holds the styled copies Textual made of it; kept for every row,
+    # a long session's table grew ~13 strips per call until it held 200 rows.
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel = app.query_one(UsagePanel)
+        panel.show([], "notes")
+        for record in calls(90)[::-1]:  # oldest first, as they are logged
+            panel.add(record)
+            await pilot.pause()
+        assert "10:59:59" in screen_text(app)  # the newest call on top
+        assert rows_alive("10:58:") == 0  # the 30 oldest calls, drawn when they were new
+        assert rows_alive("10:59:5") > 0
+
+
+async def test_session_totals_count_every_call_and_say_when_prices_are_unknown() -> None:
+    sonnet, unpriced = Prices(input=3.0, output=15.0), Prices(None, None)
+    first = Usage.from_counts(input_tokens=13, cache_creation_input_tokens=1217, output_tokens=226)
+    second = Usage.from_counts(input_tokens=16, cache_read_input_tokens=1217, output_tokens=60)
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel = app.query_one(UsagePanel)
+        panel.show([], "notes")
+        totals = panel.query_one("#usage-totals", Static)
+        assert str(totals.render()) == "this session: no calls yet"
+        # The README's seed example: $0.0080 then $0.0013; saved -$0.0009 then $0.0033.
+        for record in calls(2):
+            panel.add(record)
+        panel.add(replace(calls(1)[0], usage=first, prices=sonnet, context="other"))
+        panel.add(replace(calls(1)[0], usage=second, prices=sonnet))
+        await pilot.pause()
+        # 4 calls: 2 without usage or price, the seed's two (one for another context).
+        assert str(totals.render()) == (
+            "this session: 4 calls · cost $0.0093 · saved $0.0024 · hit 49% (some prices unknown)"
+        )
+        assert "unknown" not in totals_of([first, second], sonnet)
+        assert totals_of([first], unpriced) == (
+            "this session: 1 call · cost unknown · saved unknown · hit 0%"
+        )
+
+
+def totals_of(usages: list[Usage], prices: Prices) -> str:
+    """The session line for calls of these usages, all at `prices`."""
+    totals = SessionTotals()
+    for usage in usages:
+        totals.add(replace(calls(1)[0], usage=usage, prices=prices))
+    return totals.line()

@@ -268,8 +268,9 @@ def _last_text(content: Any) -> tuple[str, int] | None:
     return None
 
 
-def split_question(params: Mapping[str, Any]) -> tuple[str, str]:
-    """(question, context): the last user text block, and every other text in the prompt.
+def split_question(params: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(question, context, turns): the last user text block; the system and tool texts; and
+    every other message text (the conversation so far).
 
     The question is the latest user text, wherever it is: after it may come tool results
     (a tool-use loop) or mid-conversation system messages (Claude Code sends one last).
@@ -292,10 +293,11 @@ def split_question(params: Mapping[str, Any]) -> tuple[str, str]:
     for tool in params.get("tools") or []:
         if isinstance(tool, Mapping) and tool.get("description"):
             parts.append(str(tool["description"]))
+    turns: list[str] = []
     for message in messages:
         if isinstance(message, Mapping):
-            parts.extend(_block_texts(message.get("content")))
-    return question, "\n".join(p for p in parts if p)
+            turns.extend(_block_texts(message.get("content")))
+    return question, "\n".join(p for p in parts if p), "\n".join(t for t in turns if t)
 
 
 def tool_results(params: Mapping[str, Any]) -> str | None:
@@ -320,15 +322,20 @@ class _Index:
     postings: dict[str, tuple[int, ...]]  # word -> sentences containing it
 
 
-@lru_cache(maxsize=8)
-def _index(context: str) -> _Index:
-    # Cached: the same large context is asked about again and again.
-    sentences = tuple(s.strip() for s in _SENTENCE_END.split(context) if len(s.split()) >= 3)
+def _build_index(text: str) -> _Index:
+    sentences = tuple(s.strip() for s in _SENTENCE_END.split(text) if len(s.split()) >= 3)
     postings: dict[str, list[int]] = defaultdict(list)
     for i, sentence in enumerate(sentences):
         for word in set(_words(sentence)):
             postings[word].append(i)
     return _Index(sentences, {w: tuple(ids) for w, ids in postings.items()})
+
+
+# Cached for the system and tool texts only: the same large context is asked about again and
+# again. A conversation's turns differ on every request, so caching them (with the context,
+# as one key) kept up to 8 ever-longer copies of a conversation that were never read again:
+# the TUI's memory grew ~0.2 MB per long answer (benchmarks/bench_memory.py).
+_index = lru_cache(maxsize=8)(_build_index)
 
 
 def wants_detail(question: str) -> bool:
@@ -341,13 +348,22 @@ def related_sentences(
     context: str,
     limit: int = MAX_SENTENCES,
     max_words: int | None = MAX_SENTENCE_WORDS,
+    *,
+    turns: str = "",
 ) -> list[str]:
-    """Up to `limit` context sentences sharing the most (rare) words with the question."""
-    index = _index(context)
+    """Up to `limit` sentences of `context`, then `turns`, sharing the most (rare) words with
+    the question: the same as for the two joined by a newline."""
+    fixed = _index(context)
+    moving = _build_index(turns) if turns else _Index((), {})
+    offset = len(fixed.sentences)  # the turns' sentences are numbered after the context's
+
+    def sentence(i: int) -> str:
+        return fixed.sentences[i] if i < offset else moving.sentences[i - offset]
+
     scores: dict[int, float] = defaultdict(float)
-    total = len(index.sentences)
+    total = offset + len(moving.sentences)
     for word in set(_words(question)):
-        ids = index.postings.get(word, ())
+        ids = [*fixed.postings.get(word, ()), *(offset + i for i in moving.postings.get(word, ()))]
         if ids:
             weight = math.log(1 + total / len(ids))  # rare words say more than common ones
             for i in ids:
@@ -355,14 +371,14 @@ def related_sentences(
     best: list[int] = []
     seen: set[str] = set()
     for i in sorted(scores, key=lambda i: (-scores[i], i)):
-        if index.sentences[i] not in seen:  # a repeated sentence says nothing new
-            seen.add(index.sentences[i])
+        if sentence(i) not in seen:  # a repeated sentence says nothing new
+            seen.add(sentence(i))
             best.append(i)
             if len(best) == limit:
                 break
     out = []
     for i in sorted(best):
-        words = index.sentences[i].split()
+        words = sentence(i).split()
         cut = words if max_words is None else words[:max_words]
         out.append(" ".join(cut) + (" ..." if len(cut) < len(words) else ""))
     return out
@@ -370,28 +386,29 @@ def related_sentences(
 
 def compose_answer(params: Mapping[str, Any]) -> str:
     """The full (uncut) answer text for a request."""
-    question, context = split_question(params)
+    question, context, turns = split_question(params)
     results = tool_results(params)
     if results is not None:
         # After a tool call, the answer reports what the tool returned.
         found = (
-            related_sentences(question, results)
+            # As turns, not context: tool output differs on every request (never cache it).
+            related_sentences(question, "", turns=results)
             or [s.strip() for s in _SENTENCE_END.split(results) if s.strip()][:MAX_SENTENCES]
         )
         if not found:
             return "The tool returned nothing."
         lines = "\n".join(f"- {sentence}" for sentence in found)
         return f"The tool returned:\n\n{lines}"
-    if not context.strip():
+    if not context.strip() and not turns.strip():
         shown = " ".join(question.split()[:40]) or "(nothing)"
         return (
             "The offline simulator answers from the prompt's context, and this prompt has "
             f"none. You asked: {shown}"
         )
     if wants_detail(question):
-        found = related_sentences(question, context, DETAILED_SENTENCES, None)
+        found = related_sentences(question, context, DETAILED_SENTENCES, None, turns=turns)
     else:
-        found = related_sentences(question, context)
+        found = related_sentences(question, context, turns=turns)
     if not found:
         return (
             "The offline simulator found nothing in the context that shares a word with "
@@ -481,7 +498,7 @@ def generate(params: Mapping[str, Any], max_tokens: int, *, model: str = "") -> 
     """
     if max_tokens <= 0:
         return Generation((), 0, "max_tokens", None)
-    question, _ = split_question(params)
+    question, _, _ = split_question(params)
     blocks: list[Block] = []
     left = max_tokens
     thinking = params.get("thinking") or {}

@@ -30,6 +30,7 @@ from promptcache_tui.ui.messages import BackendFailed, BackendReady
 from promptcache_tui.ui.screens.main import MainScreen
 from promptcache_tui.ui.services import Clock, Services
 from promptcache_tui.ui.terminal_guard import install as install_terminal_guard
+from promptcache_tui.ui.textual_fixes import release_styles_caches, strips_free_themselves
 from promptcache_tui.ui.widgets.prompt_input import SUBMIT_KEYS, PromptInput
 
 if TYPE_CHECKING:
@@ -40,10 +41,15 @@ if TYPE_CHECKING:
     from promptcache_tui.core.keepwarm import KeepWarmPolicy
     from promptcache_tui.store import Store
 
-# Textual keeps a few Strips per painted row in its caches, and a Strip's own caches can point
-# back at it: cyclic garbage that only the collector frees. CPython's young generation (700
-# objects) promoted it before it died, and a 4,000-token answer then ran 34 full passes of
-# 19-27 ms; with 5,000 it dies young (4 full passes, young passes still under 4 ms).
+# Before any widget paints: Textual 8 otherwise keeps every removed widget's painted rows.
+release_styles_caches()
+strips_free_themselves()
+
+# Textual keeps a few Strips per painted row in its caches, and a Strip's own caches could point
+# back at it (ui/textual_fixes.py stops that; removed widgets are cyclic all the same): cyclic
+# garbage that only the collector frees. CPython's young generation (700 objects) promoted it
+# before it died, and a 4,000-token answer then ran 34 full passes of 19-27 ms; with 5,000 it
+# dies young (4 full passes, young passes still under 4 ms).
 YOUNG_GC_THRESHOLD = 5000
 # Worker groups that send calls: quitting or a signal settles them as interrupted first.
 CALL_GROUPS = ("call", "warm", "keep-warm")

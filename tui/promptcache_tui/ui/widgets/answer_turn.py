@@ -30,6 +30,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import WorkerCancelled, WorkerFailed
 
+from promptcache_tui.ui.textual_fixes import release_painted_rows
 from promptcache_tui.ui.widgets.steady import SingleLayoutPass
 
 if TYPE_CHECKING:
@@ -258,6 +259,13 @@ class AnswerPart(SingleLayoutPass, Widget):
         )
         return self._lines[2]
 
+    def on_unmount(self) -> None:
+        # A widget is part of reference cycles (its parent, its message queue...), so once
+        # removed it waits for a full pass of the cyclic collector, and would keep its rows
+        # (~150 strips for a long answer, with Textual's styled copies) alive until then.
+        self._lines = self._estimate = None
+        release_painted_rows(self)
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """As many rows as the rendered Markdown has at this width."""
         return len(self._rendered(width))
@@ -300,6 +308,9 @@ class AnswerTurn(SingleLayoutPass, Vertical):
 
     def compose(self) -> ComposeResult:
         yield AnswerPart(self._text, renderer=self._renderer)
+
+    def on_unmount(self) -> None:
+        release_painted_rows(self)  # its border and padding: a row for each of the answer's
 
 
 class AnswerStream:

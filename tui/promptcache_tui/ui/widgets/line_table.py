@@ -156,7 +156,11 @@ class LineTable(ScrollView, can_focus=True):
         """Show these rows (top first); rows seen before are drawn from cache. The cursor
         stays on its index (clamped)."""
         self._rows = list(rows)
-        keep = {row.cells for row in self._rows}
+        # Only rows within a screen of the view keep their strips: a drawn row also holds
+        # the styled copies Textual derives from it (stripe, cursor), and every logged call
+        # kept ~13 strips alive until the table held its 200 rows.
+        top, height = self.scroll_offset.y, max(self.size.height, 1)
+        keep = {row.cells for row in self._rows[max(0, top - height) : top + 2 * height]}
         self._strips = {key: strip for key, strip in self._strips.items() if key[0] in keep}
         self._resized()
         self.set_reactive(LineTable.cursor_row, min(self.cursor_row, max(len(self._rows) - 1, 0)))

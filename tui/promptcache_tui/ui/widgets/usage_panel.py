@@ -5,6 +5,7 @@ session and the keep-warm ping counter."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -79,22 +80,39 @@ def warm_summary(record: CallRecord) -> str:
     )
 
 
-def totals_line(records: Sequence[CallRecord]) -> str:
-    """Calls, cost, saving and hit rate of a set of calls."""
-    if not records:
-        return "this session: no calls yet"
-    costs = [r.cost for r in records]
-    known = [c for c in costs if c.cost_usd is not None]
-    cost = sum(c.cost_usd or 0.0 for c in known) if known else None
-    saved = sum(c.saved_usd or 0.0 for c in known) if known else None
-    read = sum(r.usage.cache_read_input_tokens for r in records)
-    prompt = sum(r.usage.prompt_tokens for r in records)
-    hit = read / prompt if prompt else None
-    unknown = " (some prices unknown)" if known and len(known) < len(costs) else ""
-    return (
-        f"this session: {len(records)} call{'s' if len(records) != 1 else ''} · "
-        f"cost {money(cost)} · saved {money(saved)} · hit {percent(hit)}{unknown}"
-    )
+@dataclass
+class SessionTotals:
+    """Running totals of a set of calls. A session's calls are counted, not kept: a list of
+    them (prompts and answers included) grew with every call for as long as the app ran."""
+
+    calls: int = 0
+    priced: int = 0  # calls whose cost is known
+    cost: float = 0.0
+    saved: float = 0.0
+    read: int = 0
+    prompt: int = 0
+
+    def add(self, record: CallRecord) -> None:
+        """Count one more call."""
+        self.calls += 1
+        if record.cost.cost_usd is not None:
+            self.priced += 1
+            self.cost += record.cost.cost_usd
+            self.saved += record.cost.saved_usd or 0.0
+        self.read += record.usage.cache_read_input_tokens
+        self.prompt += record.usage.prompt_tokens
+
+    def line(self) -> str:
+        """Calls, cost, saving and hit rate."""
+        if not self.calls:
+            return "this session: no calls yet"
+        cost, saved = (self.cost, self.saved) if self.priced else (None, None)
+        hit = self.read / self.prompt if self.prompt else None
+        unknown = " (some prices unknown)" if 0 < self.priced < self.calls else ""
+        return (
+            f"this session: {self.calls} call{'s' if self.calls != 1 else ''} · "
+            f"cost {money(cost)} · saved {money(saved)} · hit {percent(hit)}{unknown}"
+        )
 
 
 class UsagePanel(Vertical):
@@ -118,7 +136,7 @@ class UsagePanel(Vertical):
         super().__init__(id=id)
         self.clock = clock  # wall-clock time for the time column (injected: tests freeze it)
         self.records: list[CallRecord] = []
-        self.session: list[CallRecord] = []
+        self.session = SessionTotals()
         self.context: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -126,7 +144,7 @@ class UsagePanel(Vertical):
         yield CallsTable(usage_columns(), id="usage-table")
         yield Static("", id="usage-detail", markup=False)
         # Static, not Label: on a narrow terminal these wrap instead of being cut off.
-        yield Static(totals_line(()), id="usage-totals", markup=False)
+        yield Static(SessionTotals().line(), id="usage-totals", markup=False)
         yield Static("", id="usage-keepwarm", markup=False)
 
     def show(self, records: Sequence[CallRecord], context: str | None) -> None:
@@ -140,7 +158,7 @@ class UsagePanel(Vertical):
     def add(self, record: CallRecord) -> None:
         """A call was just logged: count it in the session totals, and put it on top if it
         belongs to the context shown (a keep-warm ping may be for another one)."""
-        self.session.append(record)
+        self.session.add(record)
         if record.context == self.context:
             self.records.insert(0, record)
             del self.records[MAX_ROWS:]
@@ -180,4 +198,4 @@ class UsagePanel(Vertical):
         now = self.clock()
         table.set_rows([row_of(record, now) for record in self.records])
         self._show_detail(table.cursor_row)
-        self.query_one("#usage-totals", Static).update(totals_line(self.session))
+        self.query_one("#usage-totals", Static).update(self.session.line())
