@@ -52,6 +52,7 @@ TESTS = [
     "tests/core/test_client_rules.py",
     "tests/core/test_block_tokens.py",
     "tests/core/test_rule_limits.py",
+    "tests/core/test_rule_edges.py",
     "tests/sim/test_engine.py",
     "tests/sim/test_engine_rules.py",
     "tests/sim/test_engine_limits.py",
