@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from textual.widgets import Select
 
 from promptcache_tui.config import Settings
-from promptcache_tui.core.context import Breakpoint, Context
+from promptcache_tui.core.context import Block, Breakpoint, Context
 from promptcache_tui.ui.parts.sidebar import SidebarList
 from promptcache_tui.ui.screens.confirm import ConfirmDialog
 from promptcache_tui.ui.screens.context_editor import BlocksList, ContextEditorScreen
@@ -16,7 +17,7 @@ from promptcache_tui.ui.screens.name_dialog import NameDialog
 from promptcache_tui.ui.screens.welcome import WelcomeScreen
 from promptcache_tui.ui.widgets.breakpoint_panel import BreakpointPanel
 
-from .harness import FakeClock, chat, make_app, seed_demo, wait_selected, wait_until
+from .harness import FakeClock, chat, make_app, seed, seed_demo, wait_selected, wait_until
 from .test_main_screen import toasts
 
 PROSE = "The quick brown fox jumps over the lazy dog while the cat watches. " * 200
@@ -249,3 +250,37 @@ async def test_a_breakpoints_estimate_depends_only_on_the_blocks_before_it(
         assert _prefixes(editor) == before
         # The footer's total is the last prefix (the last block carries a breakpoint).
         assert f"~{before[-1]} tokens" in problems
+
+
+@pytest.mark.parametrize(("gap", "warned"), [(19, False), (20, True), (21, True)])
+async def test_the_editor_warns_of_the_lookback_from_twenty_positions(
+    settings: Settings, gap: int, warned: bool
+) -> None:
+    """A breakpoint `gap` blocks after the previous one: its lookup (20 positions, its own
+    included) cannot reach the previous entry from 20 blocks on, and the editor says so."""
+    turns = tuple(
+        Block("example", f"turn {i}", role="user" if i % 2 == 0 else "assistant")
+        for i in range(gap)
+    )
+    await seed(
+        settings,
+        Context(
+            "far",
+            (Block("document", PROSE, "a.txt"), *turns),
+            (Breakpoint(0), Breakpoint(gap)),
+            "claude-sonnet-4-6",
+        ),
+    )
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_selected(pilot, "far")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, ContextEditorScreen))
+        editor = _editor(app)
+
+        def problems() -> str:
+            return str(editor.query_one("#editor-problems").render())
+
+        await wait_until(pilot, lambda: "2/4 breakpoints" in problems(), what="the problems")
+        expected = f"! #2: {gap} blocks after the previous breakpoint: a lookup checks only 20"
+        assert (expected in " ".join(problems().split())) is warned, problems()
