@@ -25,6 +25,7 @@ from promptcache_tui.core.context import Block, Breakpoint, Context
 from promptcache_tui.core.cost import Prices, Usage, call_cost, prices_for
 from promptcache_tui.core.prefix import canonical_json, render, total_tokens
 from promptcache_tui.core.request import (
+    WARM_PROMPT,
     Turn,
     block_tokens,
     build_request,
@@ -430,4 +431,155 @@ def test_the_apis_reason_at_its_edges() -> None:
     assert api_miss_reason("model_changed", 5, cache_read=1, cache_creation=1) == "model_changed"
     assert (
         api_miss_reason("previous_message_not_found", None, cache_read=1, cache_creation=1) is None
+    )
+
+
+# -- found by the second mutation run ---------------------------------------------------------
+
+
+def test_lookback_hashes_cover_the_window_and_top_level_caching() -> None:
+    blocks = render(_doc_then_turns(25, (0,)))
+    assert lookback_hashes(blocks) == [blocks[0].prefix_hash]  # up to the breakpoint only
+    # Top-level caching marks the last block too: everything up to it is looked at.
+    assert lookback_hashes(blocks, "5m") == [b.prefix_hash for b in blocks]
+
+
+def test_a_warm_request_sends_the_warm_prompt() -> None:
+    ctx = _ctx(Block("system", "Be brief."), marks=(Breakpoint(0),))
+    built = build_request(ctx)
+    assert built.params["max_tokens"] == 0
+    assert built.params["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": WARM_PROMPT}]}
+    ]
+
+
+def test_examples_of_one_role_are_sent_in_one_message() -> None:
+    ctx = _ctx(
+        Block("example", "one", role="user"),
+        Block("example", "two", role="user"),
+        marks=(Breakpoint(1),),
+    )
+    first = build_request(ctx, prompt="Q").params["messages"][0]
+    assert [part["text"] for part in first["content"]] == ["one", "two", "Q"]
+
+
+def test_the_day_is_the_utc_day_in_any_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: already the next day there
+    time.tzset()
+    try:
+        assert day_of(1796168600.0) == date(2026, 12, 1)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_lifecycle_warnings_without_a_date_or_a_replacement(tmp_path: Path) -> None:
+    (tmp_path / "models.toml").write_text(
+        "[models.claude-gone-1]\nretired = true\n"
+        '[models.claude-going-1]\nretires_on = "2026-12-02"\n'
+    )
+    catalog = load_catalog(tmp_path)
+    gone = _ctx(Block("system", "x"), marks=(Breakpoint(0),), model="claude-gone-1")
+    assert [w.message for w in context_warnings(gone, catalog, today=DAY)] == [
+        "claude-gone-1 was retired: the API answers 404 not_found_error"
+    ]
+    going = _ctx(Block("system", "x"), marks=(Breakpoint(0),), model="claude-going-1")
+    assert [w.message for w in context_warnings(going, catalog, today=DAY)] == [
+        "claude-going-1 retires on 2026-12-02 (tomorrow)"
+    ]
+
+
+def test_breakpoint_warnings_use_the_day_they_are_given() -> None:
+    retiring = _ctx(Block("document", LONG, "a"), marks=(Breakpoint(0),), model="claude-opus-4-5")
+    first = breakpoint_warnings(retiring, CATALOG, today=date(2027, 1, 21))[0]
+    assert first[0].message == (
+        "claude-opus-4-5 retires on 2027-01-22 (tomorrow); move to claude-opus-4-8"
+    )
+
+
+def _spread(first: int, second: int) -> Context:
+    docs = tuple(Block("document", f"doc {i} " + "a " * 300, f"{i}.txt") for i in range(first + 1))
+    turns = tuple(
+        Block("example", f"turn {i}", role=("user", "assistant")[i % 2])
+        for i in range(second - first)
+    )
+    return _ctx(*docs, *turns, marks=(Breakpoint(first), Breakpoint(second)))
+
+
+@pytest.mark.parametrize(("gap", "warned"), [(19, False), (20, True)])
+def test_the_lookback_gap_counts_from_the_previous_breakpoint(gap: int, warned: bool) -> None:
+    found = breakpoint_warnings(_spread(5, 5 + gap), CATALOG, today=DAY)
+    codes = [[w.code for w in warnings] for warnings in found]
+    assert "lookback_exceeded" not in codes[0]  # the first breakpoint has no previous one
+    messages = {w.code: w.message for w in found[1]}
+    assert ("lookback_exceeded" in messages) is warned
+    if warned:
+        assert messages["lookback_exceeded"] == (
+            "20 blocks after the previous breakpoint: a lookup checks only 20 positions, its "
+            "own included, so a change in between misses both"
+        )
+
+
+def test_a_first_breakpoint_far_into_the_prompt_has_no_lookback_warning() -> None:
+    ctx = _spread(25, 26)
+    assert "lookback_exceeded" not in [
+        w.code for w in breakpoint_warnings(ctx, CATALOG, today=DAY)[0]
+    ]
+
+
+def test_fewer_counted_prefixes_than_breakpoints_fall_back_to_estimates() -> None:
+    ctx = _ctx(
+        Block("system", "a " * 600),
+        Block("system", "b " * 100),
+        marks=(Breakpoint(0), Breakpoint(1)),
+    )
+    found = breakpoint_warnings(ctx, CATALOG, prefix_tokens=[700], today=DAY)
+    second = next(w.message for w in found[1] if w.code == "below_minimum")
+    assert second.startswith(f"prefix is about {sum(block_tokens(ctx))} tokens")
+
+
+def test_a_draft_is_measured_as_it_would_be_sent(tmp_path: Path) -> None:
+    ctx = _ctx(
+        Block("system", "a " * 300),
+        Block("example", "b " * 300, role="user"),
+        marks=(Breakpoint(0), Breakpoint(1), Breakpoint(1)),  # a duplicate: a draft
+    )
+    (tmp_path / "models.toml").write_text(f"[models.{SONNET}]\ncontext_window = 10\n")
+    explicit = {
+        "model": SONNET,
+        "system": [{"type": "text", "text": "a " * 300, "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "b " * 300, "cache_control": {"type": "ephemeral"}}
+                ],
+            },
+            {"role": "user", "content": "."},
+        ],
+    }
+    tokens = total_tokens(render(explicit))
+    [long] = context_warnings(ctx, load_catalog(tmp_path), today=DAY)
+    assert long.message.startswith(f"the context is about {tokens:,} tokens, over")
+    # The duplicate has no block of its own: its prefix counts as nothing.
+    third = next(
+        w.message
+        for w in breakpoint_warnings(ctx, CATALOG, today=DAY)[2]
+        if w.code == "below_minimum"
+    )
+    assert third.startswith("prefix is about 0 tokens, 1024 under")
+
+
+def test_a_read_means_no_miss_reason_of_the_apps() -> None:
+    assert (
+        infer_miss_reason(
+            cache_read=1,
+            cache_creation=5,
+            prefix_tokens=[2000],
+            states_before=["cold"],
+            min_tokens=1024,
+        )
+        is None
     )
