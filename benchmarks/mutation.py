@@ -6,6 +6,7 @@
     python benchmarks/mutation.py --show NAME     # one survivor's diff
     python benchmarks/mutation.py --fresh         # forget the last run's results
     python benchmarks/mutation.py --named         # the hand-made mutations of issue 18
+    python benchmarks/mutation.py --survivors     # re-run the survivors against new tests
 
 mutmut 3 finds the code under `src/` (or the project's root) and imports the mutated copy
 from `mutants/src`; this project keeps its package under `tui/`. So the script lays out a
@@ -324,12 +325,31 @@ def report() -> int:
     return 0 if score >= 0.9 else 1
 
 
+def survivors(max_children: int) -> int:
+    """Run again only the mutants the last run did not kill, against the current tests.
+
+    The work dir's copy of the package is kept (mutmut then keeps every other verdict), and
+    its tests are refreshed: mutmut finds the new tests and maps them to what they run.
+    """
+    left = [name for name, status in _results().items() if status not in ("killed", "timeout")]
+    if not left:
+        return report()
+    target = WORK / "tests"
+    shutil.rmtree(target)
+    shutil.copytree(ROOT / "tests", target, ignore=shutil.ignore_patterns("__pycache__"))
+    _mutmut("run", "--max-children", str(max_children), *left)
+    return report()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="only print the last results")
     parser.add_argument("--show", metavar="NAME", help="print one mutant's diff")
     parser.add_argument("--fresh", action="store_true", help="start over")
     parser.add_argument("--named", action="store_true", help="the hand-made mutations only")
+    parser.add_argument(
+        "--survivors", action="store_true", help="re-run the last run's survivors, tests refreshed"
+    )
     parser.add_argument("--max-children", type=int, default=2)
     args = parser.parse_args()
     if args.show:
@@ -338,6 +358,8 @@ def main() -> int:
         return report()
     if args.named:
         return named()
+    if args.survivors:
+        return survivors(args.max_children)
     if args.fresh and WORK.exists():
         shutil.rmtree(WORK)
     _layout()
