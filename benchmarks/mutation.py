@@ -185,7 +185,7 @@ NAMED: list[tuple[str, str, str, str, list[str]]] = [
         "observe/proxy.py",
         "and (int(declared) > self.max_body_bytes)",
         "and (int(declared) >= self.max_body_bytes)",
-        ["tests/observe"],
+        ["tests/observe/test_proxy_wire.py", "tests/observe"],
     ),
     (
         "prices_for: the input price becomes the output price",
