@@ -583,3 +583,12 @@ def test_a_read_means_no_miss_reason_of_the_apps() -> None:
         )
         is None
     )
+
+
+def test_an_entry_of_an_unknown_ttl_lives_five_minutes() -> None:
+    # A row logged by another version may carry a TTL this one does not know.
+    ledger = TTLLedger(lambda: 0.0)
+    ledger.record(CacheEvent(0.0, SONNET, "h", "2h"))
+    assert ledger.state(SONNET, "h", 0.0).expires_at == 300.0
+    ledger.record(CacheEvent(100.0, SONNET, "h", "5m"))  # a read refreshes at the entry's TTL
+    assert ledger.state(SONNET, "h", 0.0).expires_at == 400.0

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 
 from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.sim.engine import CacheEngine, CacheEntry
+from promptcache_tui.sim.errors import ApiError
 from promptcache_tui.sim.inprocess import InProcessSimulator
 from promptcache_tui.sim.models import UNKNOWN_MODEL_MIN_CACHE_TOKENS
 from promptcache_tui.sim.server import MAX_BODY_BYTES
@@ -161,3 +163,85 @@ def test_the_usage_object_is_the_apis(engine: CacheEngine) -> None:
         "inference_geo": "global",
         "speed": "standard",
     }
+
+
+# -- the words of the simulator's caching refusals ----------------------------------------
+
+_ORDER = (
+    "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. "
+    "Note that blocks are processed in the following order: `tools`, `system`, `messages`."
+)
+
+
+def _system(marker: Any, **extra: Any) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "text", "text": words(2000)}
+    if marker is not ...:
+        block["cache_control"] = marker
+    return {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 8,
+        "system": [block],
+        "messages": [{"role": "user", "content": "Q"}],
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (_system("x"), "system.0.cache_control: Input should be a valid dictionary"),
+        (
+            _system({"type": "persistent"}),
+            "system.0.cache_control.type: Input should be 'ephemeral'",
+        ),
+        (
+            _system({"type": "ephemeral", "ttl": "2h"}),
+            "system.0.cache_control.ttl: Input should be '5m' or '1h'",
+        ),
+        (
+            _system(..., cache_control={"type": "x"}),
+            "cache_control.type: Input should be 'ephemeral'",
+        ),
+        (
+            _system(EPHEMERAL, cache_control={"type": "ephemeral", "ttl": "1h"}),
+            f"cache_control.ttl: {_ORDER}",  # the top-level one is named as such
+        ),
+        (
+            {
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 8,
+                "messages": [
+                    {"role": "user", "content": [text(words(1500), EPHEMERAL)]},
+                    {
+                        "role": "assistant",
+                        "content": [text("c", {"type": "ephemeral", "ttl": "1h"})],
+                    },
+                    {"role": "user", "content": "Q"},
+                ],
+            },
+            f"messages.1.content.0.cache_control.ttl: {_ORDER}",
+        ),
+    ],
+)
+def test_each_caching_refusal_names_the_field(
+    engine: CacheEngine, params: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ApiError) as caught:
+        engine.prepare(params)
+    assert (caught.value.status, caught.value.message) == (400, message)
+
+
+@pytest.mark.parametrize("marker", [EPHEMERAL, {"type": "ephemeral", "ttl": None}])
+def test_a_marker_without_a_ttl_writes_for_five_minutes(
+    engine: CacheEngine, marker: dict[str, Any]
+) -> None:
+    prepared = run(engine, _system(marker))
+    assert (prepared.usage.cache_creation_5m, prepared.usage.cache_creation_1h) == (2000, 0)
+    assert [w.ttl for w in prepared.writes] == [300]
+    assert [p.automatic for p in prepared.breakpoints] == [False]
+
+
+def test_top_level_caching_marks_the_last_block_as_automatic(engine: CacheEngine) -> None:
+    prepared = run(engine, _system(..., cache_control={"type": "ephemeral", "ttl": "1h"}))
+    [point] = prepared.breakpoints
+    assert (point.automatic, point.ttl, point.block.path) == (True, "1h", "messages.0.content.0")
