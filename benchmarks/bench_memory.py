@@ -89,67 +89,69 @@ async def idle(app: PromptCacheApp) -> None:
 async def session(
     answers: int, tokens: int, new_each: bool, trace_from: int | None, size: tuple[int, int]
 ) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="pct-memory-"))
-    settings = Settings(data_dir=data_dir, max_tokens=tokens)
-    async with await Store.open(settings.db_path) as store:
-        ctx = await store.contexts.add(demo_context())
-        assert ctx.id is not None
-        await store.contexts.touch(ctx.id)
-    app = PromptCacheApp(settings, sim_rate=0, cursor_blink=False)
-    figures: dict[int, float] = {}
-    report: list[str] = []  # printed after the app: it captures stdout while it runs
-    snapshot: tracemalloc.Snapshot | None = None
-    started = time.perf_counter()
-    async with app.run_test(size=size) as pilot:
-        deadline = time.monotonic() + 60
-        while not (app.ready and app.main.ctx is not None and settled(app)):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the app did not start")
-            await asyncio.sleep(0.05)
-        await idle(app)
-        figures[0] = rss_mb()
-        for i in range(1, answers + 1):
-            app.main.query_one("PromptInput").value = question(i)  # type: ignore[attr-defined]
-            await pilot.press("enter")
-            await asyncio.sleep(0.05)
-            await idle(app)
-            if new_each:
-                await app.main.action_new_conversation()
-                await idle(app)
-            if i in MARKS or i == answers:
-                figures[i] = rss_mb()
-                widgets = len(list(app.main.query("*")))
-                report.append(
-                    f"  answer {i:>3}: RSS {figures[i]:6.1f} MB, {widgets} widgets, "
-                    f"{sys.getallocatedblocks():,} Python blocks, malloc {malloc_mb()}"
-                )
-            if trace_from is not None and i == trace_from:
-                # Traced from here on: what is still allocated at the end is the growth.
-                gc.collect()
-                tracemalloc.start(25)
-                snapshot = tracemalloc.take_snapshot()
+    # Removed afterwards, whatever happens: runs must not pile up in /tmp.
+    with tempfile.TemporaryDirectory(prefix="pct-memory-") as scratch:
+        data_dir = Path(scratch)
+        settings = Settings(data_dir=data_dir, max_tokens=tokens)
         async with await Store.open(settings.db_path) as store:
-            records = await store.calls.history(limit=answers)
-            output = [r.usage.output_tokens for r in records if r.status == "ok"]
-        if snapshot is not None:
-            gc.collect()
-            growth = tracemalloc.take_snapshot()
-            report += report_growth(snapshot, growth, answers - trace_from)  # type: ignore[operator]
-    elapsed = time.perf_counter() - started
-    mode = "a new conversation after every answer" if new_each else "one conversation"
-    print(
-        f"{mode}, {size[0]}x{size[1]}: {len(output)} answers ok of {answers}, "
-        f"{min(output, default=0)}-{max(output, default=0)} output tokens each, {elapsed:.0f} s"
-    )
-    print("\n".join(report))
-    line = ", ".join(f"{n}: {mb:.0f} MB" for n, mb in figures.items())
-    print(f"  RSS at start (0) and after N answers: {line}")
-    if 50 in figures and answers >= 100:
-        per = (figures[100] - figures[50]) / 50
+            ctx = await store.contexts.add(demo_context())
+            assert ctx.id is not None
+            await store.contexts.touch(ctx.id)
+        app = PromptCacheApp(settings, sim_rate=0, cursor_blink=False)
+        figures: dict[int, float] = {}
+        report: list[str] = []  # printed after the app: it captures stdout while it runs
+        snapshot: tracemalloc.Snapshot | None = None
+        started = time.perf_counter()
+        async with app.run_test(size=size) as pilot:
+            deadline = time.monotonic() + 60
+            while not (app.ready and app.main.ctx is not None and settled(app)):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the app did not start")
+                await asyncio.sleep(0.05)
+            await idle(app)
+            figures[0] = rss_mb()
+            for i in range(1, answers + 1):
+                app.main.query_one("PromptInput").value = question(i)  # type: ignore[attr-defined]
+                await pilot.press("enter")
+                await asyncio.sleep(0.05)
+                await idle(app)
+                if new_each:
+                    await app.main.action_new_conversation()
+                    await idle(app)
+                if i in MARKS or i == answers:
+                    figures[i] = rss_mb()
+                    widgets = len(list(app.main.query("*")))
+                    report.append(
+                        f"  answer {i:>3}: RSS {figures[i]:6.1f} MB, {widgets} widgets, "
+                        f"{sys.getallocatedblocks():,} Python blocks, malloc {malloc_mb()}"
+                    )
+                if trace_from is not None and i == trace_from:
+                    # Traced from here on: what is still allocated at the end is the growth.
+                    gc.collect()
+                    tracemalloc.start(25)
+                    snapshot = tracemalloc.take_snapshot()
+            async with await Store.open(settings.db_path) as store:
+                records = await store.calls.history(limit=answers)
+                output = [r.usage.output_tokens for r in records if r.status == "ok"]
+            if snapshot is not None:
+                gc.collect()
+                growth = tracemalloc.take_snapshot()
+                report += report_growth(snapshot, growth, answers - trace_from)  # type: ignore[operator]
+        elapsed = time.perf_counter() - started
+        mode = "a new conversation after every answer" if new_each else "one conversation"
         print(
-            f"  over answers 50-100: {per:+.3f} MB per answer (target < 0.1); "
-            f"RSS at 100 / RSS at 10: {figures[100] / figures[10]:.2f}x (target <= 1.3x)"
+            f"{mode}, {size[0]}x{size[1]}: {len(output)} answers ok of {answers}, "
+            f"{min(output, default=0)}-{max(output, default=0)} output tokens each, {elapsed:.0f} s"
         )
+        print("\n".join(report))
+        line = ", ".join(f"{n}: {mb:.0f} MB" for n, mb in figures.items())
+        print(f"  RSS at start (0) and after N answers: {line}")
+        if 50 in figures and answers >= 100:
+            per = (figures[100] - figures[50]) / 50
+            print(
+                f"  over answers 50-100: {per:+.3f} MB per answer (target < 0.1); "
+                f"RSS at 100 / RSS at 10: {figures[100] / figures[10]:.2f}x (target <= 1.3x)"
+            )
 
 
 def report_growth(

@@ -109,54 +109,56 @@ async def earlier_turns(store: Store, context_id: int, exchanges: int) -> None:
 
 
 async def run(tokens: int, rate: float, fresh: bool, exchanges: int = 0) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="pct-stream-"))
-    settings = Settings(data_dir=data_dir, max_tokens=tokens)
-    async with await Store.open(settings.db_path) as store:
-        if not fresh:
-            await live_in(store)
-        ctx = await store.contexts.add(four_breakpoint_context())
-        assert ctx.id is not None
-        await store.contexts.touch(ctx.id)
-        if exchanges:
-            await earlier_turns(store, ctx.id, exchanges)
-    TerminalCost.install()
-    app = PromptCacheApp(settings, sim_rate=rate, cursor_blink=False)
-    async with app.run_test(size=(160, 45)) as pilot:
-        deadline = time.monotonic() + 30
-        # Ready, and start-up settled (SDK loaded, start-up heap frozen): a person takes
-        # longer than that to type the first prompt.
-        while (
-            not (app.ready and app.main.ctx is not None and settled(app))
-            and time.monotonic() < deadline
-        ):
-            await pilot.pause(0.05)
-        lags: list[float] = []
-        stop = asyncio.Event()
-        sampler = asyncio.create_task(sample(lags, stop))
-        started = time.perf_counter()
-        app.main.query_one("PromptInput").value = QUESTION
-        await pilot.press("enter")
-        await asyncio.sleep(0.2)
-        while app.main.busy:  # plain sleeps: pilot.pause would force extra refreshes
-            await asyncio.sleep(0.05)
-        elapsed = time.perf_counter() - started
-        stop.set()
-        await sampler
-    async with await Store.open(settings.db_path) as store:
-        [record] = await store.calls.history(limit=1)
-    lags.sort()
-    p99 = lags[int(len(lags) * 0.99) - 1]
-    print(
-        f"answer: {record.usage.output_tokens} tokens at {rate:g} tok/s in {elapsed:.1f} s "
-        f"(status {record.status}); four countdowns ticking; "
-        f"{'fresh' if fresh else 'lived-in'} data dir; "
-        f"{TerminalCost.written / 1e6:.1f} MB of terminal output"
-    )
-    print(
-        f"event-loop stalls over {len(lags)} samples: median {statistics.median(lags):.1f} ms, "
-        f"p99 {p99:.1f} ms, max {lags[-1]:.1f} ms, "
-        f"over 50 ms: {sum(1 for lag in lags if lag > 50)}"
-    )
+    # Removed afterwards, whatever happens: runs must not pile up in /tmp.
+    with tempfile.TemporaryDirectory(prefix="pct-stream-") as scratch:
+        data_dir = Path(scratch)
+        settings = Settings(data_dir=data_dir, max_tokens=tokens)
+        async with await Store.open(settings.db_path) as store:
+            if not fresh:
+                await live_in(store)
+            ctx = await store.contexts.add(four_breakpoint_context())
+            assert ctx.id is not None
+            await store.contexts.touch(ctx.id)
+            if exchanges:
+                await earlier_turns(store, ctx.id, exchanges)
+        TerminalCost.install()
+        app = PromptCacheApp(settings, sim_rate=rate, cursor_blink=False)
+        async with app.run_test(size=(160, 45)) as pilot:
+            deadline = time.monotonic() + 30
+            # Ready, and start-up settled (SDK loaded, start-up heap frozen): a person takes
+            # longer than that to type the first prompt.
+            while (
+                not (app.ready and app.main.ctx is not None and settled(app))
+                and time.monotonic() < deadline
+            ):
+                await pilot.pause(0.05)
+            lags: list[float] = []
+            stop = asyncio.Event()
+            sampler = asyncio.create_task(sample(lags, stop))
+            started = time.perf_counter()
+            app.main.query_one("PromptInput").value = QUESTION
+            await pilot.press("enter")
+            await asyncio.sleep(0.2)
+            while app.main.busy:  # plain sleeps: pilot.pause would force extra refreshes
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - started
+            stop.set()
+            await sampler
+        async with await Store.open(settings.db_path) as store:
+            [record] = await store.calls.history(limit=1)
+        lags.sort()
+        p99 = lags[int(len(lags) * 0.99) - 1]
+        print(
+            f"answer: {record.usage.output_tokens} tokens at {rate:g} tok/s in {elapsed:.1f} s "
+            f"(status {record.status}); four countdowns ticking; "
+            f"{'fresh' if fresh else 'lived-in'} data dir; "
+            f"{TerminalCost.written / 1e6:.1f} MB of terminal output"
+        )
+        print(
+            f"event-loop stalls over {len(lags)} samples: median {statistics.median(lags):.1f} ms, "
+            f"p99 {p99:.1f} ms, max {lags[-1]:.1f} ms, "
+            f"over 50 ms: {sum(1 for lag in lags if lag > 50)}"
+        )
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Regenerate screenshots/*.svg from the real app, offline, against the simulator.
 
-    python screenshots/make_screenshots.py
+    python screenshots/make_screenshots.py [NAME ...]   (default: every shot)
 
 Each shot runs the app headless on a temporary data dir with a frozen clock, driven through
 the same scenes as the snapshot tests (`tests/ui/scenes.py`), at 120x36: a common terminal
@@ -49,6 +49,11 @@ SHOTS = {
     "editor": ("editor", COMMON, "promptcache-tui: context editor"),
     "history": ("history", COMMON, "promptcache-tui: usage history"),
     "help": ("help", COMMON, "promptcache-tui: every key, with its id"),
+    "observe": (
+        "observed_list",
+        COMMON,
+        "promptcache-tui: a program's calls through the proxy and a Claude Code session",
+    ),
 }
 
 
@@ -65,13 +70,17 @@ async def shoot(data_dir: Path, scene: str, size: tuple[int, int], path: Path, t
     print(f"wrote {path.relative_to(ROOT)}")
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in SHOTS]
+    if unknown:
+        raise SystemExit(f"no such shot: {', '.join(unknown)} (choose from {', '.join(SHOTS)})")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.chdir(root)  # no stray .env is read
         for name, (scene, size, title) in SHOTS.items():
-            await shoot(root / name, scene, size, HERE / f"{name}.svg", title)
+            if not names or name in names:
+                await shoot(root / name, scene, size, HERE / f"{name}.svg", title)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -20,3 +20,20 @@ def test_a_long_name_is_shortened_to_stay_valid() -> None:
     assert validate_name(numbered)
     under = "n" * (MAX_NAME_LENGTH - 1)
     assert unused_name(under, {under}).endswith("-2")
+
+
+def test_a_context_name_from_an_observed_group_name() -> None:
+    from promptcache_tui.core.context import name_from
+
+    assert name_from("review-bot/1.0 · You review pull requests for a…", "x") == (
+        "you-review-pull-requests-for-a"
+    )
+    # The tool count and the client go; what is left is cut at a word, within the limit.
+    assert name_from("claude-cli/2.1.197 · You are Claude Code (24 tools)", "x") == (
+        "you-are-claude-code"
+    )
+    words = "Abcd " * 20
+    assert name_from(f"bot · {words}", "x", limit=14) == "abcd-abcd-abcd"  # at the limit
+    assert name_from(f"bot · {words}", "x", limit=13) == "abcd-abcd"  # just under
+    assert name_from(f"bot · {words}", "x", limit=15) == "abcd-abcd-abcd"  # just over
+    assert name_from("bot · «»", "call-7") == "call-7"  # nothing usable: the fallback

@@ -9,6 +9,7 @@ from promptcache_tui.core.formatting import (
     local_time,
     milliseconds,
     money,
+    money_brief,
     percent,
     span,
     tokens,
@@ -32,6 +33,24 @@ from promptcache_tui.core.timespan import parse_span
 )
 def test_money(value: float | None, text: str) -> None:
     assert money(value) == text
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.0, "$0.00"),  # nothing saved yet
+        (0.0012, "$0.0012"),  # sub-cent: cents would say $0.00
+        (-0.0012, "-$0.0012"),
+        (0.00994, "$0.0099"),  # just under a cent
+        (0.009996, "$0.01"),  # a cent at four places: cents, not $0.0100
+        (0.01, "$0.01"),
+        (1.234, "$1.23"),
+        (-0.03, "-$0.03"),
+        (1234.5, "$1,234.50"),
+    ],
+)
+def test_money_brief_for_a_status_bar(value: float, text: str) -> None:
+    assert money_brief(value) == text
 
 
 @pytest.mark.parametrize(

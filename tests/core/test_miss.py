@@ -9,9 +9,12 @@ import pytest
 
 from promptcache_tui.core.miss import (
     CallShape,
+    MissExplanation,
     SessionCall,
+    compact_diff,
     explain_miss,
     explain_session_miss,
+    miss_line,
     pick_previous,
     shape_of,
     short_diff,
@@ -221,6 +224,48 @@ def test_short_diff_keeps_context_and_cuts_long_changes() -> None:
     assert old.startswith("…") and "OLD tail" in old and "NEW tail" in new
     old, new = short_diff("same", "same and " + "x" * 200)
     assert new.endswith("…") and len(new) <= 4 + 72 + 1
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "shown"),
+    [
+        # Claude Code's billing header: the old excerpt to its change, then the new part.
+        (
+            "…der: cc_version=2.1.197.d87; cc_entrypoint=cli; cch…",
+            "…der: cc_version=2.1.197.1f0; cc_entrypoint=cli; cch…",
+            "…der: cc_version=2.1.197.d87 → .1f0…",
+        ),
+        ("Today is 2026-11-20.", "Today is 2026-11-21.", "Today is 2026-11-20 → 21…"),
+        ("abc", "abcdef", "abc → cdef"),  # text added at the end
+        ("abcdef", "abc", "abcdef → (removed)"),  # text removed at the end
+        ("xbc", "ybc", "x → y…"),  # a change at the very start
+    ],
+)
+def test_a_change_reads_old_then_new_on_one_line(old: str, new: str, shown: str) -> None:
+    assert compact_diff(old, new) == shown
+
+
+def test_the_miss_line_shows_the_change_and_is_safe_for_a_terminal() -> None:
+    before = shape(claude_code_request(suffix="d87"), id=7)
+    after = shape(claude_code_request(suffix="1f0"), ts=T0 + 40)
+    found = explain_miss(after, before, min_tokens=1024)
+    assert found is not None
+    assert miss_line(found) == ("system block 0 changed: …der: cc_version=2.1.197.d87 → .1f0…")
+    # A partial miss keeps its wording; text from outside cannot drive the terminal.
+    hostile = MissExplanation(
+        "content_changed",
+        "partly missed: system block 2 changed: …at \x1b[2J10:04…",
+        before="…at \x1b[2J10:00…",
+        after="…at \x1b[2J10:04…",
+    )
+    line = miss_line(hostile)
+    assert "\x1b" not in line
+    assert line == "partly missed: system block 2 changed: …at \\x1b[2J10:00 → 04…"
+    # Other causes read as their summary.
+    expired = MissExplanation("expired", "expired: 7m12s since the previous call, past its 5m TTL")
+    assert miss_line(expired) == expired.summary
+    no_text = MissExplanation("content_changed", "system block 0 changed", block_label="x")
+    assert miss_line(no_text) == "system block 0 changed"
 
 
 def test_imported_calls_tell_expiry_from_change() -> None:

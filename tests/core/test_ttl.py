@@ -134,3 +134,36 @@ def test_a_sessions_cache_follows_its_last_write_and_reads() -> None:
     reads_only = [SessionEvent(t0, write_5m=0, write_1h=0, read=500)]
     assert session_state(reads_only, t0 + 299).ttl == "5m"
     assert session_state([], t0).state == "cold"
+
+
+def test_a_sessions_cache_is_its_main_threads_per_model() -> None:
+    from promptcache_tui.core.ttl import SessionEvent, session_state
+
+    t0 = 1_796_000_000.0
+    events = [
+        SessionEvent(t0, write_5m=0, write_1h=900, read=0, model="opus"),
+        SessionEvent(t0 + 5, write_5m=70, write_1h=0, read=0, model="opus", sidechain=True),
+        SessionEvent(t0 + 10, write_5m=50, write_1h=0, read=0, model="haiku"),
+    ]
+    # The last model that answered (haiku) unless one is asked for; the subagent's 5m
+    # write on opus is its own cache, not the session's.
+    assert (session_state(events, t0 + 20).ttl, session_state(events, t0 + 20).expires_at) == (
+        "5m",
+        t0 + 310,
+    )
+    assert session_state(events, t0 + 20, model="opus").expires_at == t0 + 3600
+    assert session_state(events, t0 + 20, model="sonnet").expires_at == t0 + 310  # unknown
+    assert session_state(events[1:2], t0).state == "cold"  # only a subagent's call
+
+
+def test_a_state_read_once_ticks_on_from_its_expiry() -> None:
+    clock = FakeClock()
+    ledger = TTLLedger(clock)
+    ledger.record(CacheEvent(ts=clock.now, model="m", prefix_hash="h", ttl="5m"))
+    read = ledger.state("m", "h")
+    assert read.at(clock.now + 60).countdown() == "4:00"
+    assert read.at(clock.now + 299).countdown() == "0:01"  # just under
+    assert read.at(clock.now + 300).state == "expired"  # at the expiry
+    assert read.at(clock.now + 301).countdown() == "cold"  # just over
+    never = ledger.state("m", "other")
+    assert never.at(clock.now + 10) == never  # cold stays cold

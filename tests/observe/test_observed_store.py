@@ -276,3 +276,34 @@ def test_an_idle_poll_reads_no_table(home: Path) -> None:
             return statements
 
     assert asyncio.run(run()) == ["PRAGMA data_version"] * 3
+
+
+def test_the_latest_call_to_save_and_the_cache_events_for_a_live_ledger(
+    home: Path, sim: InProcessSimulator
+) -> None:
+    with ProxyServer(home, sim.base_url) as proxy:
+        send(proxy, claude_code_request(turns=2))
+        send(proxy, claude_code_request(turns=3))
+    with ProxyServer(home, sim.base_url, keep_content=False) as proxy:
+        send(proxy, claude_code_request(turns=4))  # same group, its prompt not kept
+    rows = calls(home)
+    assert len({r["session"] for r in rows}) == 1
+    marks = query(home, "SELECT call_id, prefix_hash, ttl FROM call_breakpoints WHERE cached = 1")
+
+    async def read() -> tuple[int | None, int | None, list[Any]]:
+        async with await Store.open(home / "promptcache.sqlite3") as store:
+            latest = await store.observed.latest_with_prompt(rows[0]["session"])
+            none = await store.observed.latest_with_prompt("px-no-such-group")
+            events = await store.calls.events_of_calls([r["id"] for r in rows])
+            return latest, none, events
+
+    latest, none, events = asyncio.run(read())
+    # The last call's new turn was kept as a hash only: the one before is the one to save.
+    assert latest == rows[1]["id"] and none is None
+    assert sorted((e.prefix_hash, e.ttl) for e in events) == sorted(
+        (m["prefix_hash"], m["ttl"]) for m in marks
+    )
+    assert {e.model for e in events} == {"claude-opus-4-8"}
+    assert {e.ts for e in events} == {
+        parse_iso(r["ts"]) for r in rows if r["id"] in {m["call_id"] for m in marks}
+    }

@@ -18,6 +18,7 @@ from promptcache_tui.core.context import Block, Breakpoint, Context
 from promptcache_tui.core.records import iso_utc
 from promptcache_tui.ui.app import PromptCacheApp
 from promptcache_tui.ui.demo import demo_context
+from promptcache_tui.ui.parts.sidebar import SidebarList
 from promptcache_tui.ui.screens.confirm import ConfirmDialog
 from promptcache_tui.ui.screens.context_editor import BlocksList, ContextEditorScreen
 from promptcache_tui.ui.screens.conversations import ConversationsDialog
@@ -26,8 +27,10 @@ from promptcache_tui.ui.screens.history import HistoryScreen
 from promptcache_tui.ui.screens.name_dialog import NameDialog
 from promptcache_tui.ui.screens.planner import PlannerScreen
 from promptcache_tui.ui.screens.welcome import WelcomeScreen
+from promptcache_tui.ui.widgets.breakpoint_panel import BreakpointPanel
 from promptcache_tui.ui.widgets.history_table import HistoryTable
 from promptcache_tui.ui.widgets.line_table import LineTable
+from promptcache_tui.ui.widgets.usage_panel import UsagePanel
 
 from .harness import FakeClock, chat, make_app, seed, seed_demo, wait_selected, wait_until
 
@@ -240,6 +243,45 @@ async def show_history(pilot: Pilot[Any], clock: FakeClock) -> None:
     await pilot.pause()
 
 
+async def show_observed(pilot: Pilot[Any]) -> None:
+    """The bot's calls through the proxy and a Claude Code session beside the demo; the
+    bot's group chosen from the list: its breakpoint's countdown, its calls, its last miss."""
+    app = pilot.app
+    assert isinstance(app, PromptCacheApp)
+    await wait_selected(pilot, "alice-demo")
+    await pilot.press("ctrl+l")
+    options = app.main.query_one(SidebarList)
+    await wait_until(
+        pilot,
+        lambda: options.has_focus and any(i.group for i in options.items),
+        what="the observed groups",
+    )
+    bot = next(i for i in options.items if i.kind == "proxy")
+    options.highlighted = options.get_option_index(bot.key)
+    await pilot.press("enter")
+    await wait_until(
+        pilot,
+        lambda: (
+            app.main.group is not None
+            and len(app.main.query_one(UsagePanel).records) == 3
+            and app.main.query_one(BreakpointPanel).countdowns() == ["4:50 left"]
+        ),
+        what="the bot's group",
+    )
+    app.clear_notifications()
+    await pilot.pause()
+
+
+async def show_observed_list(pilot: Pilot[Any]) -> None:
+    """The list of contexts and observed traffic, opened over the group (80x24)."""
+    app = pilot.app
+    assert isinstance(app, PromptCacheApp)
+    await show_observed(pilot)
+    await pilot.press("ctrl+l")
+    await wait_until(pilot, lambda: app.main.query_one(SidebarList).has_focus, what="the list")
+    await pilot.pause()
+
+
 # -- every scene, by name: the snapshot tests and the README's screenshots run these ---------
 
 Run = Callable[[Pilot[Any]], Awaitable[None]]
@@ -281,6 +323,18 @@ async def _contexts(settings: Settings) -> tuple[PromptCacheApp, Run]:
     return await two_contexts_app(settings), show_contexts
 
 
+def _observed(steps: Run) -> Scene:
+    async def prepare(settings: Settings) -> tuple[PromptCacheApp, Run]:
+        from .observed import seed_observed  # starts a proxy and a simulator: only here
+
+        await seed_demo(settings)
+        clock = FakeClock()
+        await seed_observed(settings, clock)
+        return make_app(settings, clock), steps
+
+    return Scene(prepare)
+
+
 SCENES: dict[str, Scene] = {
     "welcome": Scene(_welcome, (NARROW, COMMON, WIDE)),
     "conversation": replace(_with_clock(show_conversation), sizes=(NARROW, COMMON, WIDE)),
@@ -295,4 +349,6 @@ SCENES: dict[str, Scene] = {
     "conversations": _with_clock(show_conversations),
     "contexts": Scene(_contexts, (NARROW, COMMON, WIDE)),
     "history": replace(_with_clock(show_history), sizes=(NARROW, COMMON, WIDE)),
+    "observed": _observed(show_observed),
+    "observed_list": _observed(show_observed_list),
 }

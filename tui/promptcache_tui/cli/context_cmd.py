@@ -1,8 +1,11 @@
-"""`promptcache-tui context add|list|show|rm`."""
+"""`promptcache-tui context add|list|show|rm`.
+
+Each command imports what it uses when it runs: `context list` needs the store, not the
+advisor, the catalog or the TTL ledger (`tests/cli/test_cli_start.py`).
+"""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,27 +13,13 @@ import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, warn
-from promptcache_tui.core.advisor import breakpoint_warnings, context_warnings, day_of
-from promptcache_tui.core.catalog import load_catalog
 from promptcache_tui.core.clock import wall_clock
-from promptcache_tui.core.context import (
-    Block,
-    Breakpoint,
-    Context,
-    ContextError,
-    as_ttl,
-    check_context,
-    parse_tools,
-    validate_name,
-)
-from promptcache_tui.core.overview import breakpoint_hashes, breakpoint_views, context_json
 from promptcache_tui.core.sanitize import one_line
-from promptcache_tui.core.tokens import estimate_text
-from promptcache_tui.core.ttl import TTLLedger
-from promptcache_tui.documents import read_text_file
-from promptcache_tui.store import Store
+from promptcache_tui.store.inline import run_inline
 
 if TYPE_CHECKING:
+    from promptcache_tui.core.context import Block, Breakpoint, Context
+    from promptcache_tui.core.ttl import TTLLedger
     from promptcache_tui.store import ContextSummary
 
 FORMAT = click.Choice(["table", "json"])
@@ -93,6 +82,19 @@ def add_cmd(
 
     Blocks are numbered in the order they are sent: tools, system, each --file, each --text.
     """
+    from promptcache_tui.core.advisor import breakpoint_warnings, context_warnings, day_of
+    from promptcache_tui.core.catalog import load_catalog
+    from promptcache_tui.core.context import (
+        Block,
+        Context,
+        ContextError,
+        check_context,
+        parse_tools,
+        validate_name,
+    )
+    from promptcache_tui.documents import read_text_file
+    from promptcache_tui.store import Store
+
     settings = settings_from(ctx)
     try:
         validate_name(name)
@@ -129,10 +131,10 @@ def add_cmd(
     catalog = load_catalog(settings.data_dir)
 
     async def run() -> Context:
-        async with await Store.open(settings.db_path) as store:
+        async with await Store.open(settings.db_path, inline=True) as store:
             return await store.contexts.add(new)
 
-    saved = asyncio.run(run())
+    saved = run_inline(run())
     # Said once the context exists (a refused one gets its one error line only).
     if catalog.get(chosen) is None:
         warn(f"{one_line(chosen)} is not in the model catalog: costs will show as unknown")
@@ -157,6 +159,8 @@ def add_cmd(
 
 def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpoint, ...]:
     """`--breakpoint-after N[:TTL]` values as breakpoints (bad values are usage errors)."""
+    from promptcache_tui.core.context import Breakpoint, as_ttl
+
     if not marks:
         return (Breakpoint(block=blocks - 1, ttl=as_ttl(ttl)),)
     out = []
@@ -185,13 +189,15 @@ def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpo
 @click.pass_context
 def list_cmd(ctx: click.Context, fmt: str) -> None:
     """List contexts, most recently used first."""
+    from promptcache_tui.store import Store
+
     settings = settings_from(ctx)
 
     async def run() -> list[ContextSummary]:
-        async with await Store.open(settings.db_path) as store:
+        async with await Store.open(settings.db_path, inline=True) as store:
             return await store.contexts.list()
 
-    rows = asyncio.run(run())
+    rows = run_inline(run())
     if fmt == "json":
         emit_json(
             [
@@ -236,6 +242,14 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
     """Show a context's blocks and each breakpoint's tokens, cache state and warnings."""
+    import asyncio  # live, it counts tokens with the API: a real event loop
+
+    from promptcache_tui.core.catalog import load_catalog
+    from promptcache_tui.core.overview import breakpoint_hashes, breakpoint_views, context_json
+    from promptcache_tui.core.tokens import estimate_text
+    from promptcache_tui.core.ttl import TTLLedger
+    from promptcache_tui.store import Store
+
     settings = settings_from(ctx)
     catalog = load_catalog(settings.data_dir)
 
@@ -312,12 +326,14 @@ def show_cmd(ctx: click.Context, name: str, fmt: str) -> None:
 @click.pass_context
 def rm_cmd(ctx: click.Context, name: str) -> None:
     """Delete a context and its conversations (its calls stay in the history)."""
+    from promptcache_tui.store import Store
+
     settings = settings_from(ctx)
 
     async def run() -> bool:
-        async with await Store.open(settings.db_path) as store:
+        async with await Store.open(settings.db_path, inline=True) as store:
             await store.contexts.require(name)
             return await store.contexts.delete(name)
 
-    asyncio.run(run())
+    run_inline(run())
     click.echo(f"removed context {one_line(name)}", err=True)

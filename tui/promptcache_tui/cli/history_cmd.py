@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, money, percent
-from promptcache_tui.core.call_columns import HISTORY, cells, columns
-from promptcache_tui.core.clock import wall_clock
-from promptcache_tui.core.formatting import tokens
-from promptcache_tui.core.records import IN_FLIGHT, KINDS, STATUSES, CallRecord
-from promptcache_tui.export import write
+from promptcache_tui.core.records import IN_FLIGHT, KINDS, STATUSES
 from promptcache_tui.store import CallFilter, Store, StoreError, parse_since
+from promptcache_tui.store.inline import run_inline
+
+if TYPE_CHECKING:
+    from promptcache_tui.core.records import CallRecord
 
 
 def filter_options(func: Any) -> Any:
@@ -86,16 +85,21 @@ def history(
     filters = make_filter(context_name, model, kind, status, since)
 
     async def run() -> list[CallRecord]:
-        async with await Store.open(settings.db_path) as store:
+        async with await Store.open(settings.db_path, inline=True) as store:
             return await store.calls.history(await exact_names(store, filters), limit=limit)
 
-    records = asyncio.run(run())
+    records = run_inline(run())
     if fmt in ("json", "csv"):
+        from promptcache_tui.export import write
+
         write(records, sys.stdout, fmt)
         return
     if not records:
         click.echo("no calls logged" + (" for these filters" if filters.where()[0] else ""))
         return
+    from promptcache_tui.core.call_columns import HISTORY, cells, columns
+    from promptcache_tui.core.clock import wall_clock
+
     chosen = columns(HISTORY)
     now = wall_clock()
     emit_table(
@@ -130,16 +134,18 @@ def stats(
     filters = make_filter(context_name, model, kind, status, since)
 
     async def run() -> list[dict[str, Any]]:
-        async with await Store.open(settings.db_path) as store:
+        async with await Store.open(settings.db_path, inline=True) as store:
             return await store.calls.stats(by, await exact_names(store, filters))
 
-    groups = asyncio.run(run())
+    groups = run_inline(run())
     if fmt == "json":
         emit_json(groups)
         return
     if not groups:
         click.echo("no calls logged yet")
         return
+    from promptcache_tui.core.formatting import tokens
+
     emit_table(
         [by, "calls", "input", "writes", "reads", "output", "cost", "uncached", "saved", "hit"],
         [

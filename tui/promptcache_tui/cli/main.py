@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from promptcache_tui import __version__
-from promptcache_tui.cli.signals import Interrupted
-from promptcache_tui.config import Settings, load_settings
-from promptcache_tui.core.errors import UserError
+from promptcache_tui.core.errors import Interrupted, UserError
+
+if TYPE_CHECKING:
+    from promptcache_tui.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROG = "promptcache-tui"
@@ -38,7 +38,8 @@ def global_options(func: F) -> F:
     )(func)
     func = click.option(
         "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        # A str (load_settings takes either): `--help` need not import pathlib.
+        type=click.Path(file_okay=False),
         default=None,
         expose_value=False,
         callback=_remember,
@@ -50,41 +51,96 @@ def global_options(func: F) -> F:
 
 def settings_from(ctx: click.Context) -> Settings:
     """Settings for this invocation, from the global options and the environment."""
+    from promptcache_tui.config import load_settings
+
     meta = ctx.find_root().meta
     return load_settings(
         meta.get("pct.data_dir"), offline=bool(meta.get("pct.offline")), model=meta.get("pct.model")
     )
 
 
-# Subcommands load on use: the TUI's first paint must not wait for the SDK, store or server.
-SUBCOMMANDS = {
-    "context": "promptcache_tui.cli.context_cmd:context",
-    "ask": "promptcache_tui.cli.calls_cmd:ask",
-    "warm": "promptcache_tui.cli.calls_cmd:warm",
-    "history": "promptcache_tui.cli.history_cmd:history",
-    "stats": "promptcache_tui.cli.history_cmd:stats",
-    "plan": "promptcache_tui.cli.plan_cmd:plan_cmd",
-    "sim": "promptcache_tui.cli.sim_cmd:sim",
-    "proxy": "promptcache_tui.cli.proxy_cmd:proxy",
-    "import": "promptcache_tui.cli.import_cmd:import_group",
-    "observed": "promptcache_tui.cli.observed_cmd:observed",
-    "statusline": "promptcache_tui.cli.statusline_cmd:statusline",
+# Subcommands load on use: the TUI's first paint must not wait for the SDK, store or server,
+# and `--help` lists them from here without importing any. A command is one entry:
+#     "name": ("promptcache_tui.cli.module:attribute", "Its help's first sentence."),
+# the sentence as its docstring starts (tests/cli/test_cli_start.py checks that it is).
+# A bare "module:attribute" works too, but then `--help` imports that command to list it.
+SUBCOMMANDS: dict[str, str | tuple[str, str]] = {
+    "context": (
+        "promptcache_tui.cli.context_cmd:context",
+        "Create, list, inspect and remove cached contexts.",
+    ),
+    "ask": (
+        "promptcache_tui.cli.calls_cmd:ask",
+        "Ask PROMPT against context NAME (one call, logged as kind ask).",
+    ),
+    "warm": (
+        "promptcache_tui.cli.calls_cmd:warm",
+        "Pre-warm NAME's breakpoints with a prefill-only call (logged as kind warm).",
+    ),
+    "history": ("promptcache_tui.cli.history_cmd:history", "Logged calls, newest first."),
+    "stats": (
+        "promptcache_tui.cli.history_cmd:stats",
+        "Totals per context, model or day: tokens, cost, saving and hit rate.",
+    ),
+    "plan": (
+        "promptcache_tui.cli.plan_cmd:plan_cmd",
+        "Expected cost per hour with no caching, 5m, 1h and 5m with keep-warm.",
+    ),
+    "sim": (
+        "promptcache_tui.cli.sim_cmd:sim",
+        "Serve the offline Anthropic API simulator over HTTP.",
+    ),
+    "proxy": (
+        "promptcache_tui.cli.proxy_cmd:proxy",
+        "Record your own program's API calls: point ANTHROPIC_BASE_URL at this proxy.",
+    ),
+    "import": (
+        "promptcache_tui.cli.import_cmd:import_group",
+        "Bring calls made by other tools into the log.",
+    ),
+    "observed": (
+        "promptcache_tui.cli.observed_cmd:observed",
+        "Observed traffic: groups of proxied and imported calls, one call in full.",
+    ),
+    "statusline": (
+        "promptcache_tui.cli.statusline_cmd:statusline",
+        "Print the session's cache countdown, hit rate and money saved, for Claude Code.",
+    ),
 }
 
 
+def command_target(name: str) -> tuple[str, str | None]:
+    """The "module:attribute" of a registered subcommand, and its listed help (if given)."""
+    entry = SUBCOMMANDS[name]
+    return (entry, None) if isinstance(entry, str) else entry
+
+
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when invoked (or listed by --help)."""
+    """A group whose subcommands are imported only when invoked (`--help` imports none)."""
+
+    _listing = False  # formatting `--help`: placeholders will do for the list
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in SUBCOMMANDS and cmd_name not in self.commands:
+            target, listed = command_target(cmd_name)
+            if self._listing and listed is not None:
+                # Click shortens this exactly as it would the command's own docstring.
+                return click.Command(cmd_name, help=listed)
             from importlib import import_module
 
-            module, _, attr = SUBCOMMANDS[cmd_name].partition(":")
+            module, _, attr = target.partition(":")
             self.add_command(getattr(import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
 
 
 @click.group(

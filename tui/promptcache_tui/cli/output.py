@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,8 @@ __all__ = ["emit_json", "emit_table", "money", "percent", "silence_stdout", "war
 
 def emit_json(value: Any) -> None:
     """One JSON document on stdout, nothing else."""
+    import json  # (a table needs none)
+
     click.echo(json_safe(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 

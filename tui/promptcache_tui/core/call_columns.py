@@ -9,8 +9,8 @@ same in the shell and on screen.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from promptcache_tui.core.formatting import local_time, money, percent, tokens, utc_time
 from promptcache_tui.core.records import CallRecord
@@ -45,7 +45,8 @@ COLUMNS: tuple[CallColumn, ...] = (
     CallColumn("time", "time", 11, False, lambda r, now: local_time(r.ts, now)),
     CallColumn("time_utc", "time (UTC)", 19, False, lambda r, now: utc_time(r.ts)),
     CallColumn("context", "context", 15, False, lambda r, now: r.context or "-"),
-    CallColumn("kind", "kind", 4, False, lambda r, now: r.kind),
+    # chat, ask, warm and proxy fit; claude-code shows cut where room is short.
+    CallColumn("kind", "kind", 6, False, lambda r, now: r.kind),
     CallColumn(
         "writes", "writes", 6, True, lambda r, now: tokens(r.usage.cache_creation_input_tokens)
     ),
@@ -82,6 +83,9 @@ USAGE_PANEL = (
     "write_1h",
     "note",
 )
+# The history screen at 80 columns shows every money column whole: its context column
+# gives the kind's two more cells back (proxy fits; claude-code is cut to claud…).
+HISTORY_WIDTHS = {"context": 13}
 HISTORY = (
     "time_utc",
     "context",
@@ -101,9 +105,13 @@ HISTORY = (
 )
 
 
-def columns(keys: Sequence[str]) -> tuple[CallColumn, ...]:
-    """The columns named by `keys`, in the order given (a view's selection)."""
-    return tuple(BY_KEY[key] for key in keys)
+def columns(keys: Sequence[str], widths: Mapping[str, int] | None = None) -> tuple[CallColumn, ...]:
+    """The columns named by `keys`, in the order given (a view's selection); `widths`
+    gives some of them more room in a view that has it."""
+    chosen = tuple(BY_KEY[key] for key in keys)
+    if not widths:
+        return chosen
+    return tuple(replace(c, width=widths.get(c.key, c.width)) for c in chosen)
 
 
 def cells(record: CallRecord, chosen: Sequence[CallColumn], now: float) -> list[str]:

@@ -111,6 +111,21 @@ def unused_name(base: str, taken: Collection[str], *, sep: str = "-") -> str:
     raise AssertionError("unreachable: one of len(taken) + 1 names is free")
 
 
+def name_from(text: str, fallback: str, *, limit: int = 40) -> str:
+    """A valid context name made from free text (an observed group's name, `client ·
+    first words (24 tools)`): the words after the client, lower case, ASCII letters and
+    digits joined by '-', cut at a word to `limit`; `fallback` when nothing is left."""
+    text = text.split(" · ", 1)[-1]
+    text = re.sub(r"\([^)]*\)", " ", text)  # "(24 tools)"
+    name = ""
+    for word in re.findall(r"[A-Za-z0-9]+", text.lower()):
+        longer = f"{name}-{word}" if name else word
+        if len(longer) > limit:
+            break
+        name = longer
+    return name if NAME_RE.fullmatch(name) else fallback
+
+
 def parse_tools(text: str) -> list[dict[str, object]]:
     """Parse a tools block: a JSON array of tool definitions (each with a name)."""
     try:

@@ -11,8 +11,10 @@ Unknown prices give None, never a guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from promptcache_tui.core.catalog import Catalog, Multipliers
+if TYPE_CHECKING:  # (a logged call's costs need no catalog: `history` and `stats` start faster)
+    from promptcache_tui.core.catalog import Catalog, Multipliers
 
 MTOK = 1_000_000
 

@@ -7,7 +7,8 @@ span of time is written the way `core.timespan` reads it back.
 
 from __future__ import annotations
 
-from datetime import datetime
+# No module-level `datetime`: the status line formats money through this module after
+# every Claude Code message, and does without that import (see observe/statusline.py).
 
 UNKNOWN = "unknown"  # a cost whose price the catalog does not know (stored as null)
 NO_DATA = "-"  # a rate with nothing to divide
@@ -23,6 +24,16 @@ def money(value: float | None) -> str:
     if round(amount, 4) < 1:
         return f"{sign}${amount:.4f}"
     return f"{sign}${amount:,.2f}"
+
+
+def money_brief(value: float) -> str:
+    """USD where room is short (a status bar): dollars and cents, and four places only for
+    a sub-cent amount, whose cents would read $0.00; `$0.00` for nothing."""
+    sign = "-" if value < 0 else ""
+    amount = abs(value)
+    if amount == 0 or round(amount, 4) >= 0.01:
+        return f"{sign}${amount:,.2f}"
+    return f"{sign}${amount:.4f}"
 
 
 def price_per_mtok(value: float | None) -> str:
@@ -70,6 +81,8 @@ def milliseconds(value: float) -> str:
 def local_time(ts: str, now: float) -> str:
     """An ISO timestamp in local time, as short as is unambiguous seen from `now`:
     HH:MM:SS on that day, MM-DD HH:MM earlier in its year, YYYY-MM-DD before (11 cells)."""
+    from datetime import datetime
+
     try:
         moment = datetime.fromisoformat(ts).astimezone()
     except ValueError:

@@ -195,6 +195,41 @@ def short_diff(old: str, new: str) -> tuple[str, str]:
     return excerpt(old), excerpt(new)
 
 
+def compact_diff(before: str, after: str) -> str:
+    """One change on one line, `old → new`: the old excerpt up to the end of its change,
+    then the new text from just before its change (`…cc_version=2.1.197.d87 → .1f0…`)."""
+    limit = min(len(before), len(after))
+    start = 0
+    while start < limit and before[start] == after[start]:
+        start += 1
+    end = 0
+    while end < limit - start and before[-1 - end] == after[-1 - end]:
+        end += 1
+    lead = before[max(0, start - 1) : start]  # a character of context: where it goes
+    old = before[: len(before) - end]
+    new = after[start : len(after) - end]
+    more = "…" if end else ""
+    if not new:
+        return f"{old}{more} → (removed)"
+    return f"{old} → {lead}{new}{more}"
+
+
+def miss_line(found: MissExplanation) -> str:
+    """Why a call missed, in one line of text from outside made safe for a terminal: the
+    summary, with a changed block's diff as `old → new` where both texts were kept."""
+    from promptcache_tui.core.sanitize import one_line
+
+    if found.before is None or found.after is None:
+        return one_line(found.summary)
+    before, after = one_line(found.before), one_line(found.after)
+    diff = compact_diff(before, after)
+    shown = f": {one_line(found.after)}"
+    summary = one_line(found.summary)
+    if shown in summary:
+        return summary.replace(shown, f": {diff}", 1)
+    return f"{summary}: {diff}"
+
+
 def _gap_text(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds >= 3600:

@@ -92,6 +92,7 @@ class CallRecord:
     breakpoints: tuple[LoggedBreakpoint, ...] = ()
     client: str | None = None  # the caller's User-Agent product (observed traffic)
     session: str | None = None  # Claude Code session id or a proxy's grouping key
+    sidechain: bool = False  # made by a Claude Code subagent (its cache is its own)
     id: int | None = None
 
     @property

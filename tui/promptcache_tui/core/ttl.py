@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # `typing` costs the status line nothing: dataclasses imports it anyway.
 from typing import Any, Literal, Protocol
@@ -62,6 +62,15 @@ class EntryState:
         if self.remaining <= TTL_SECONDS[self.ttl] * EXPIRING_FRACTION:
             return "expiring"
         return "warm"
+
+    def at(self, now: float) -> EntryState:
+        """The same entry seen at `now`: a countdown read once from the log ticks on
+        locally from its `expires_at` until the log says more."""
+        if self.expires_at is None:
+            return self
+        if self.expires_at <= now:
+            return EntryState("expired", self.expires_at, None, self.ttl)
+        return EntryState("warm", self.expires_at, self.expires_at - now, self.ttl)
 
     def countdown(self) -> str:
         """m:ss left (h:mm:ss past an hour), or 'cold'."""
@@ -319,23 +328,27 @@ def settle(
 
 @dataclass(frozen=True, slots=True)
 class SessionEvent:
-    """One call of an imported session: its cache writes (by TTL) and reads."""
+    """One call of an imported session: its cache writes (by TTL) and reads, its model, and
+    whether a subagent made it (a sidechain: its cache is its own, not the session's)."""
 
     ts: float
     write_5m: int
     write_1h: int
     read: int
+    model: str = ""
+    sidechain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SessionCache:
-    """A Claude Code session's cache, folded from its calls' usage one call at a time.
+    """One model's cache in a Claude Code session, folded from its calls' usage one call at
+    a time.
 
     Imports carry no request, so there are no prefixes to key on: the session's cache lives
     for the TTL of its last write (the larger part of that write's 5m / 1h split) and every
     read refreshes it for that TTL, counted from the call's start, as on the API (reads
-    with no write before them count as 5m, the default). Caches are per model: fold each
-    model's calls into its own SessionCache.
+    with no write before them count as 5m, the default). Caches are per model: see
+    `SessionCaches`, which applies the whole rule.
     """
 
     ttl: str | None = None
@@ -362,9 +375,40 @@ class SessionCache:
         return EntryState("warm", self.until, self.until - now, self.ttl)
 
 
-def session_state(events: Iterable[SessionEvent], now: float) -> EntryState:
-    """A session's cache at `now`, from its calls (oldest first): see `SessionCache`."""
-    cache = SessionCache()
+@dataclass(slots=True)
+class SessionCaches:
+    """The one rule for a Claude Code session's cache countdown (the status line and the
+    dashboard both fold a session through this).
+
+    The main thread's calls only: a subagent's calls (sidechains) build caches of their
+    own, which the session's next main-thread call cannot read. One `SessionCache` per
+    model, since caches are per model; the session's countdown is that of the model asked
+    for (the one Claude Code reports), else of the last model that answered.
+    """
+
+    caches: dict[str, SessionCache] = field(default_factory=dict)
+    last_model: str | None = None
+
+    def add(self, event: SessionEvent) -> None:
+        """Fold the session's next call (in time order)."""
+        if event.sidechain:
+            return
+        self.caches[event.model] = self.caches.get(event.model, SessionCache()).after(event)
+        self.last_model = event.model
+
+    def pick(self, model: str | None = None) -> tuple[str | None, SessionCache]:
+        """The model whose cache the session shows, and that cache."""
+        chosen = model if model in self.caches else self.last_model
+        if chosen is None:
+            return None, SessionCache()
+        return chosen, self.caches.get(chosen, SessionCache())
+
+
+def session_state(
+    events: Iterable[SessionEvent], now: float, model: str | None = None
+) -> EntryState:
+    """A session's cache at `now`, from its calls (oldest first): see `SessionCaches`."""
+    caches = SessionCaches()
     for event in events:
-        cache = cache.after(event)
-    return cache.state(now)
+        caches.add(event)
+    return caches.pick(model)[1].state(now)

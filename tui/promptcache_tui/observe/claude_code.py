@@ -232,6 +232,7 @@ class ClaudeCodeLog:
             live=True,
             client=f"claude-cli/{one_line(response.version)}" if response.version else None,
             session=response.session_id,
+            sidechain=response.sidechain,
         )
 
     def _explain(

@@ -23,6 +23,7 @@ import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
@@ -47,8 +48,10 @@ from promptcache_tui.core.sanitize import one_line, redact
 from promptcache_tui.core.ttl import TTLLedger, breakpoint_cached
 from promptcache_tui.observe.exchange import Exchange
 from promptcache_tui.store import Store, StoreError
-from promptcache_tui.store.calls import Also
 from promptcache_tui.store.observed import PreparedPrompt
+
+if TYPE_CHECKING:
+    from promptcache_tui.store.calls import Also
 
 Report = Callable[[str], None]
 OnLogged = Callable[[CallRecord, MissExplanation | None], None]

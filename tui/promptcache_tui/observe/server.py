@@ -28,6 +28,7 @@ from promptcache_tui.observe.proxy import (
     install_log_filter,
 )
 from promptcache_tui.observe.recorder import OnLogged, ProxyRecorder, Report, to_stderr
+from promptcache_tui.sim.quiet_server import QuietServer
 from promptcache_tui.store import Store
 
 if TYPE_CHECKING:
@@ -55,21 +56,6 @@ def bind(host: str, port: int) -> socket.socket:
         raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.listen(256)
     return sock
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, noticing `should_exit` within 5 ms (tests start and stop many)."""
-
-    async def main_loop(self) -> None:
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            for _ in range(20):
-                await asyncio.sleep(0.005)
-                if self.should_exit:
-                    break
-            counter = (counter + 1) % 864_000
-            should_exit = await self.on_tick(counter)
 
 
 class ProxyServer:
@@ -112,7 +98,7 @@ class ProxyServer:
         self.recorder: ProxyRecorder | None = None
         self.app: ProxyApp | None = None
         self.sim: InProcessSimulator | None = None
-        self._server: _Server | None = None
+        self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
@@ -187,7 +173,7 @@ class ProxyServer:
             timeout_keep_alive=75,
             h11_max_incomplete_event_size=64 * 1024,
         )
-        server = _Server(config)
+        server = QuietServer(config)
         self._server = server
         try:
             serving = asyncio.ensure_future(server.serve(sockets=[sock]))

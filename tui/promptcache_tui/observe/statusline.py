@@ -40,7 +40,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promptcache_tui.core.ttl import EntryState, SessionCache, SessionEvent
+from promptcache_tui.core.formatting import money_brief
+from promptcache_tui.core.ttl import EntryState, SessionCache, SessionCaches, SessionEvent
 
 # This module runs after every Claude Code message: `typing` stays out of its imports.
 TYPE_CHECKING = False
@@ -112,8 +113,7 @@ class CacheState:
     """The session's cache as folded so far (`<session>.json`, written by each run)."""
 
     files: Cursors = field(default_factory=dict)  # the main transcript's cursor
-    caches: dict[str, SessionCache] = field(default_factory=dict)  # by model
-    last_model: str | None = None
+    sessions: SessionCaches = field(default_factory=SessionCaches)  # per model (core rule)
     recent: dict[str, float] = field(default_factory=dict)  # response key -> folded ts
 
     def to_json(self) -> dict[str, Any]:
@@ -121,8 +121,8 @@ class CacheState:
         return {
             "v": STATE_VERSION,
             "files": self.files,
-            "caches": {m: [c.ttl, c.until] for m, c in self.caches.items()},
-            "last_model": self.last_model,
+            "caches": {m: [c.ttl, c.until] for m, c in self.sessions.caches.items()},
+            "last_model": self.sessions.last_model,
             "recent": self.recent,
         }
 
@@ -134,27 +134,33 @@ class CacheState:
                 return cls()
             return cls(
                 files=_cursors(data["files"]),
-                caches={
-                    str(m): SessionCache(ttl if ttl in ("5m", "1h") else None, _float(until))
-                    for m, (ttl, until) in data["caches"].items()
-                },
-                last_model=data.get("last_model"),
+                sessions=SessionCaches(
+                    {
+                        str(m): SessionCache(ttl if ttl in ("5m", "1h") else None, _float(until))
+                        for m, (ttl, until) in data["caches"].items()
+                    },
+                    data.get("last_model"),
+                ),
                 recent={str(k): float(v) for k, v in data["recent"].items()},
             )
         except (AttributeError, KeyError, TypeError, ValueError):
             return cls()
 
     def fold(self, responses: Sequence[TranscriptResponse]) -> None:
-        """Take the main thread's new responses into each model's session cache."""
+        """Take the new responses into the session's caches (`SessionCaches`: the main
+        thread's, per model, the rule the dashboard follows too)."""
         for r in responses:
-            if r.is_error or r.sidechain or r.key in self.recent:
+            if r.is_error or r.key in self.recent:
                 continue
             # Without a TTL split every write counts as 5m, as in the log (Usage.from_counts).
             five = r.cache_5m if r.cache_5m is not None else r.cache_creation_input_tokens
-            event = SessionEvent(r.ts, five, r.cache_1h or 0, r.cache_read_input_tokens)
-            self.caches[r.model] = self.caches.get(r.model, SessionCache()).after(event)
-            self.last_model = r.model
-            self.recent[r.key] = r.ts
+            self.sessions.add(
+                SessionEvent(
+                    r.ts, five, r.cache_1h or 0, r.cache_read_input_tokens, r.model, r.sidechain
+                )
+            )
+            if not r.sidechain:
+                self.recent[r.key] = r.ts
         while len(self.recent) > RECENT_KEYS:
             del self.recent[next(iter(self.recent))]
 
@@ -252,7 +258,7 @@ class StatusFacts:
         if self.calls:
             parts.append("hit -" if self.hit_rate is None else f"hit {self.hit_rate * 100:.0f}%")
             if self.saved_usd is not None:
-                parts.append(f"saved {_usd(self.saved_usd)}")
+                parts.append(f"saved {money_brief(self.saved_usd)}")
         elif entry.state == "cold" and self.problem is None:
             parts.append("no calls yet")
         if self.problem is not None:
@@ -292,15 +298,6 @@ def _ago(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h"
     return f"{s // 86400}d"
-
-
-def _usd(value: float) -> str:
-    """Dollars and cents for a status bar; sub-cent amounts keep four places."""
-    sign = "-" if value < 0 else ""
-    amount = abs(value)
-    if amount == 0 or amount >= 0.01:
-        return f"{sign}${amount:,.2f}"
-    return f"{sign}${amount:.4f}"
 
 
 def _iso(ts: float | None) -> str | None:
@@ -376,8 +373,7 @@ def status(
         files = _session_files(given.transcript_path, given.session_id)
         if any(not _same(log_state.files.get(f), _identity(Path(f))) for f in files):
             job = LogJob(home, given.session_id, tuple(files))
-    model = given.model if given.model in cache_state.caches else cache_state.last_model
-    cache = cache_state.caches.get(model, SessionCache()) if model else SessionCache()
+    model, cache = cache_state.sessions.pick(given.model)
     facts = StatusFacts(
         session_id=given.session_id,
         model=model or given.model,

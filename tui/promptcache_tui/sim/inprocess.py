@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -12,27 +11,10 @@ from types import TracebackType
 
 import uvicorn
 
+from promptcache_tui.sim.quiet_server import QuietServer
 from promptcache_tui.sim.server import create_app
 
 START_TIMEOUT_S = 10.0
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, noticing `should_exit` within 5 ms instead of 100 ms.
-
-    Tests start and stop a server each; a tenth of a second per stop adds up.
-    """
-
-    async def main_loop(self) -> None:
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            for _ in range(20):  # uvicorn ticks every 100 ms: keep its cadence
-                await asyncio.sleep(0.005)
-                if self.should_exit:
-                    break
-            counter = (counter + 1) % 864_000
-            should_exit = await self.on_tick(counter)
 
 
 class InProcessSimulator:
@@ -90,7 +72,7 @@ class InProcessSimulator:
             access_log=False,
             timeout_graceful_shutdown=1,
         )
-        server = _Server(config)
+        server = QuietServer(config)
         thread = threading.Thread(
             target=server.run,
             kwargs={"sockets": [sock]},

@@ -1,13 +1,16 @@
-"""SQLite persistence (aiosqlite): contexts, conversations and the call log.
+"""SQLite persistence (aiosqlite, or inline for one-shot commands): contexts, conversations
+and the call log.
 
-The package loads its modules on first use (PEP 562 `__getattr__`): the status line reads
-and writes through `store.imports` (the plain sqlite3 module) after every Claude Code
-message, and must not pay for aiosqlite and asyncio to get there.
+The package loads its modules on first use (PEP 562 `__getattr__`), and a store its
+repositories: the status line reads and writes through `store.imports` (the plain sqlite3
+module) after every Claude Code message, and a command that only lists contexts does not
+import the call log (and with it the cost model and the catalog).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,9 +19,11 @@ from promptcache_tui.core.clock import Clock, wall_clock
 
 if TYPE_CHECKING:
     from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
-    from promptcache_tui.store.contexts import ContextSummary
+    from promptcache_tui.store.contexts import ContextRepo, ContextSummary
+    from promptcache_tui.store.conversations import ConversationRepo
     from promptcache_tui.store.database import Database
     from promptcache_tui.store.errors import QueryInterrupted, StoreError
+    from promptcache_tui.store.observed import ObservedLog
     from promptcache_tui.store.watch import CallWatch
 
 __all__ = [
@@ -58,24 +63,44 @@ class Store:
     """One open database with its repositories."""
 
     def __init__(self, db: Database) -> None:
-        from promptcache_tui.store.calls import CallLog
+        self.db = db
+
+    @cached_property
+    def contexts(self) -> ContextRepo:
+        """Contexts, their blocks and breakpoints."""
         from promptcache_tui.store.contexts import ContextRepo
+
+        return ContextRepo(self.db)
+
+    @cached_property
+    def conversations(self) -> ConversationRepo:
+        """Conversations and their messages."""
         from promptcache_tui.store.conversations import ConversationRepo
+
+        return ConversationRepo(self.db)
+
+    @cached_property
+    def calls(self) -> CallLog:
+        """The call log."""
+        from promptcache_tui.store.calls import CallLog
+
+        return CallLog(self.db)
+
+    @cached_property
+    def observed(self) -> ObservedLog:
+        """Observed traffic: stored prefixes, groups, miss explanations."""
         from promptcache_tui.store.observed import ObservedLog
 
-        self.db = db
-        self.contexts = ContextRepo(db)
-        self.conversations = ConversationRepo(db)
-        self.calls = CallLog(db)
-        self.observed = ObservedLog(db, self.calls, self.contexts)
+        return ObservedLog(self.db, self.calls, self.contexts)
 
     @classmethod
-    async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Store:
+    async def open(cls, path: Path, *, clock: Clock = wall_clock, inline: bool = False) -> Store:
         """Open (and create or migrate) the database at `path`; `clock` stamps contexts and
-        conversations (created, updated, last used)."""
+        conversations (created, updated, last used). `inline`: without aiosqlite or an event
+        loop, for a one-shot command that runs it with `store.inline.run_inline`."""
         from promptcache_tui.store.database import Database
 
-        return cls(await Database.open(path, clock=clock))
+        return cls(await Database.open(path, clock=clock, inline=inline))
 
     async def watch(self) -> CallWatch:
         """Follow calls logged by any process from now on (poll it once a second)."""

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiosqlite
-
-from promptcache_tui.core.context import Block, Breakpoint, Context, validate_name
 from promptcache_tui.store.database import Database, now_iso
 from promptcache_tui.store.errors import StoreError, describe
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    # Imported where contexts are built or checked: `context list` needs neither.
+    from promptcache_tui.core.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,8 @@ class ContextRepo:
 
     async def add(self, ctx: Context) -> Context:
         """Store a new context; refuse a duplicate name."""
+        from promptcache_tui.core.context import validate_name
+
         validate_name(ctx.name)
         stamp = now_iso(self.db.clock)
         try:
@@ -54,6 +60,8 @@ class ContextRepo:
 
     async def save(self, ctx: Context) -> Context:
         """Replace a stored context's name, model, blocks and breakpoints."""
+        from promptcache_tui.core.context import validate_name
+
         if ctx.id is None:
             raise StoreError("cannot save a context that was never added")
         validate_name(ctx.name)
@@ -112,6 +120,8 @@ class ContextRepo:
         return ctx
 
     async def _load(self, row: aiosqlite.Row) -> Context:
+        from promptcache_tui.core.context import Block, Breakpoint, Context
+
         blocks = await self.db.fetchall(
             "SELECT kind, name, role, text FROM blocks WHERE context_id = ? ORDER BY position",
             (row["id"],),

@@ -1,17 +1,20 @@
-"""The SQLite database: opening it safely, migrating it, and running transactions."""
+"""The SQLite database: opening it safely, migrating it, and running transactions.
+
+Through aiosqlite (a thread per connection, for the TUI and anything concurrent), or
+`inline` (a plain sqlite3 connection driven by `store.inline.run_inline`, for one-shot
+commands that must start fast): the same code and queries either way. asyncio and aiosqlite
+are imported only by the first.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any, cast
 
 from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.store.errors import (
@@ -21,6 +24,9 @@ from promptcache_tui.store.errors import (
 )
 from promptcache_tui.store.lease import Lease, Orphans, lease_folder
 from promptcache_tui.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # The error of a call whose process ended (killed, crashed) before the call did.
@@ -91,22 +97,41 @@ def _read_only(path: Path) -> bool:
 
 
 class Database:
-    """An aiosqlite connection in autocommit mode, with explicit write transactions."""
+    """An aiosqlite (or inline) connection in autocommit mode, with explicit write
+    transactions."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Clock = wall_clock) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        clock: Clock = wall_clock,
+        *,
+        inline: bool = False,
+    ) -> None:
         self.conn = conn
         self.path = path
         self.clock = clock  # stamps contexts and conversations (calls carry their own ts)
+        self.inline = inline
         # One connection serves the whole app: overlapping transactions would nest, which
-        # SQLite refuses, so writers on this connection take turns.
-        self._write_lock = asyncio.Lock()
+        # SQLite refuses, so writers on this connection take turns. (Inline, one task
+        # uses it: there are no turns to take.)
+        self._write_lock: Any
+        if inline:
+            from promptcache_tui.store.inline import NoLock
+
+            self._write_lock = NoLock()
+        else:
+            import asyncio
+
+            self._write_lock = asyncio.Lock()
         self.read_only = False
         self.orphans_settled = 0  # calls of dead processes settled when this one opened
         self._lease: Lease | None = None
 
     @classmethod
-    async def open(cls, path: Path, *, clock: Clock = wall_clock) -> Database:
-        """Open (creating 0600 if needed), check, configure and migrate the database at `path`.
+    async def open(cls, path: Path, *, clock: Clock = wall_clock, inline: bool = False) -> Database:
+        """Open (creating 0600 if needed), check, configure and migrate the database at `path`
+        (`inline`: without aiosqlite, for `store.inline.run_inline`).
 
         Nothing is written until the file is known to be ours and not newer than this
         program: the owner and version checks come before WAL mode and migrations. A
@@ -118,7 +143,7 @@ class Database:
         prepare_file(path)
         read_only = _read_only(path)
         try:
-            db = await cls._connect(path, read_only=read_only, clock=clock)
+            db = await cls._connect(path, read_only=read_only, clock=clock, inline=inline)
         except sqlite3.Error as exc:
             raise describe(exc, path) from exc
         try:
@@ -145,7 +170,9 @@ class Database:
         return db
 
     @classmethod
-    async def _connect(cls, path: Path, *, read_only: bool, clock: Clock) -> Database:
+    async def _connect(
+        cls, path: Path, *, read_only: bool, clock: Clock, inline: bool = False
+    ) -> Database:
         """A configured connection; read-only ones open with mode=ro (and, on a read-only
         file system with no -shm file to share, immutable=1: no one can write it there)."""
         attempts: list[tuple[str | Path, bool]] = [(path, False)]
@@ -153,20 +180,9 @@ class Database:
             uri = path.resolve().as_uri()
             attempts = [(f"{uri}?mode=ro", True), (f"{uri}?mode=ro&immutable=1", True)]
         for i, (target, uri_form) in enumerate(attempts):
-            pending = aiosqlite.connect(
-                target, isolation_level=None, timeout=busy_timeout_ms() / 1000, uri=uri_form
-            )
-            try:
-                conn = await pending
-            except sqlite3.Error:
-                # aiosqlite stops its thread without waiting: let it finish while the loop
-                # still runs, or it reports into a closed loop (a traceback after our line).
-                thread = getattr(pending, "_thread", None)
-                if thread is not None:
-                    await asyncio.to_thread(thread.join, 5)
-                raise
-            conn.row_factory = aiosqlite.Row
-            db = cls(conn, path, clock)
+            conn = await cls._connection(target, uri_form, inline)
+            conn.row_factory = sqlite3.Row  # (aiosqlite.Row is sqlite3.Row)
+            db = cls(conn, path, clock, inline=inline)
             db.read_only = read_only
             try:
                 await conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
@@ -179,6 +195,31 @@ class Database:
                 raise
             return db
         raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _connection(target: str | Path, uri: bool, inline: bool) -> aiosqlite.Connection:
+        timeout = busy_timeout_ms() / 1000
+        if inline:
+            from promptcache_tui.store.inline import InlineConnection
+
+            # The subset of aiosqlite's interface the store uses (store/inline.py).
+            return cast(
+                "aiosqlite.Connection", InlineConnection.connect(target, timeout=timeout, uri=uri)
+            )
+        import asyncio
+
+        import aiosqlite
+
+        pending = aiosqlite.connect(target, isolation_level=None, timeout=timeout, uri=uri)
+        try:
+            return await pending
+        except sqlite3.Error:
+            # aiosqlite stops its thread without waiting: let it finish while the loop
+            # still runs, or it reports into a closed loop (a traceback after our line).
+            thread = getattr(pending, "_thread", None)
+            if thread is not None:
+                await asyncio.to_thread(thread.join, 5)
+            raise
 
     async def close(self) -> None:
         """Settle this process's calls still in flight as interrupted, then close."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 from pathlib import Path
 
 try:
@@ -43,6 +42,8 @@ class Lease:
     """This process's claim on the calls it has in flight in one database."""
 
     def __init__(self, folder: Path) -> None:
+        import secrets  # (hashlib and OpenSSL: only for a process that takes a lease)
+
         self.folder = folder
         self.token = secrets.token_hex(16)
         self._fd: int | None = None

@@ -317,6 +317,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE UNIQUE INDEX calls_imported ON calls(message_id) WHERE kind = 'claude-code';
     """,
+    # 9: the imported calls a Claude Code subagent made (its transcript's sidechain lines).
+    # A subagent's cache is its own: a session's countdown folds the main thread's calls
+    # only (core/ttl.SessionCaches), as the status line does. Calls imported before this
+    # step count as the main thread's.
+    """
+    ALTER TABLE calls ADD COLUMN sidechain INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

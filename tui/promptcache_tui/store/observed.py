@@ -35,7 +35,7 @@ from promptcache_tui.core.observed import (
 )
 from promptcache_tui.core.records import CallRecord, parse_iso
 from promptcache_tui.core.sanitize import REDACTED
-from promptcache_tui.core.ttl import EntryState, SessionEvent, TTLLedger, session_state
+from promptcache_tui.core.ttl import EntryState, SessionCaches, SessionEvent, TTLLedger
 from promptcache_tui.store.calls import CallLog
 from promptcache_tui.store.contexts import ContextRepo
 from promptcache_tui.store.database import Database, now_iso
@@ -102,6 +102,8 @@ class GroupCache:
     ttl: str | None
     state: EntryState
     prefix_hash: str | None = None
+    prefix_tokens: int | None = None  # a breakpoint's prefix, estimated
+    model: str | None = None  # the model whose cache this is
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,23 +415,32 @@ class ObservedLog:
 
     async def miss(self, call_id: int) -> MissExplanation | None:
         """Why a call missed, with the changed block and its diff; None if not explained."""
-        row = await self.db.fetchone(
-            "SELECT m.*, c.cache_miss_reason FROM call_misses m JOIN calls c ON c.id = m.call_id"
-            " WHERE m.call_id = ?",
-            (call_id,),
-        )
-        if row is None:
-            return None
-        return MissExplanation(
-            code=row["code"],
-            summary=row["cache_miss_reason"] or row["code"],
-            block_index=row["block_index"],
-            block_label=row["block_label"],
-            before=row["before"],
-            after=row["after"],
-            gap_s=row["gap_s"],
-            previous_call_id=row["previous_call_id"],
-        )
+        return (await self.misses([call_id])).get(call_id)
+
+    async def misses(self, call_ids: Sequence[int]) -> dict[int, MissExplanation]:
+        """`miss` for many calls at once (a page of the usage panel), by call id."""
+        found: dict[int, MissExplanation] = {}
+        ids = list(dict.fromkeys(call_ids))
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = await self.db.fetchall(
+                "SELECT m.*, c.cache_miss_reason FROM call_misses m"
+                f" JOIN calls c ON c.id = m.call_id WHERE m.call_id IN ({marks})",
+                part,
+            )
+            for row in rows:
+                found[row["call_id"]] = MissExplanation(
+                    code=row["code"],
+                    summary=row["cache_miss_reason"] or row["code"],
+                    block_index=row["block_index"],
+                    block_label=row["block_label"],
+                    before=row["before"],
+                    after=row["after"],
+                    gap_s=row["gap_s"],
+                    previous_call_id=row["previous_call_id"],
+                )
+        return found
 
     # -- groups ---------------------------------------------------------------------------
 
@@ -498,23 +509,39 @@ class ObservedLog:
         return str(row[0])
 
     async def groups(
-        self, now: float, *, kind: str | None = None, limit: int = 50
+        self,
+        now: float,
+        *,
+        kind: str | None = None,
+        limit: int = 50,
+        keys: Sequence[str] | None = None,
     ) -> list[ObservedGroup]:
         """The observed groups, most recently active first, each with its countdowns.
 
         Proxied groups: each breakpoint of the group's latest call that wrote or read, with
         the ledger's state (refreshes by any call included). Claude Code sessions: the
-        session's cache, its TTL taken from the split of the last write and refreshed by
-        every read.
+        session's cache (`SessionCaches`: the main thread's, per model, the TTL taken from
+        the split of the last write and refreshed by every read), the rule the status line
+        follows. `keys`: only these groups (the ones whose calls just changed).
         """
-        where = "WHERE g.kind = ?" if kind else ""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if kind:
+            clauses.append("g.kind = ?")
+            params.append(kind)
+        if keys is not None:
+            if not keys:
+                return []
+            clauses.append(f"g.key IN ({','.join('?' * len(keys))})")
+            params.extend(keys)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self.db.fetchall(
             f"""SELECT g.*, (SELECT id FROM calls WHERE session = g.key
                     ORDER BY ts DESC, id DESC LIMIT 1) AS last_id,
                 (SELECT MAX(ts) FROM calls WHERE session = g.key) AS last_ts,
                 (SELECT COUNT(*) FROM calls WHERE session = g.key) AS calls
                 FROM observed_groups g {where} ORDER BY last_ts DESC, key LIMIT ?""",
-            [kind, limit] if kind else [limit],
+            [*params, limit],
         )
         out: list[ObservedGroup] = []
         for row in rows:
@@ -560,28 +587,50 @@ class ObservedLog:
                 ttl=b.ttl,
                 state=ledger.state(record.model, b.prefix_hash, now),
                 prefix_hash=b.prefix_hash,
+                prefix_tokens=b.prefix_tokens,
+                model=record.model,
             )
             for b in record.breakpoints
         )
 
     async def _session_caches(self, key: str, now: float) -> tuple[GroupCache, ...]:
+        # The main thread's recent calls: a model's countdown depends only on its last
+        # write and the reads after it, which a Claude Code session makes every turn.
         rows = await self.db.fetchall(
-            "SELECT ts, cache_creation_5m_tokens, cache_creation_1h_tokens,"
+            "SELECT ts, model, cache_creation_5m_tokens, cache_creation_1h_tokens,"
             " cache_read_input_tokens FROM calls WHERE session = ? AND status = 'ok'"
-            " ORDER BY id DESC LIMIT ?",
+            " AND sidechain = 0 ORDER BY ts DESC, id DESC LIMIT ?",
             (key, _SESSION_EVENTS),
         )
-        events = [
-            SessionEvent(
-                ts=parse_iso(r["ts"]),
-                write_5m=r["cache_creation_5m_tokens"],
-                write_1h=r["cache_creation_1h_tokens"],
-                read=r["cache_read_input_tokens"],
+        caches = SessionCaches()
+        for r in reversed(rows):
+            caches.add(
+                SessionEvent(
+                    ts=parse_iso(r["ts"]),
+                    write_5m=r["cache_creation_5m_tokens"],
+                    write_1h=r["cache_creation_1h_tokens"],
+                    read=r["cache_read_input_tokens"],
+                    model=r["model"],
+                )
             )
-            for r in reversed(rows)
-        ]
-        state = session_state(events, now)
-        return (GroupCache(label="session cache", ttl=state.ttl, state=state),)
+        model, cache = caches.pick()
+        state = cache.state(now)
+        return (GroupCache(label="session cache", ttl=state.ttl, state=state, model=model),)
+
+    async def latest_with_prompt(self, key: str, *, look_back: int = 20) -> int | None:
+        """The id of a group's latest call whose prompt was kept whole, content included
+        (one Save as context can copy), among its last `look_back` that kept one; or None.
+        A call recorded with --no-content keeps hashes only, save for blocks stored before."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM calls WHERE session = ? AND prompt_leaf IS NOT NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (key, look_back),
+        )
+        for row in rows:
+            nodes = await self.prompt(int(row["id"]))
+            if nodes and all(node.content is not None for node in nodes):
+                return int(row["id"])
+        return None
 
     # -- Save as context ------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ CALL_COLUMNS = (
     "price_output", "mult_write_5m", "mult_write_1h", "mult_read", "cost_usd",
     "uncached_cost_usd", "saved_usd", "ttft_ms", "duration_ms", "cache_miss_reason",
     "cache_missed_input_tokens", "request_id", "message_id", "stop_reason", "live", "prompt",
-    "answer", "client", "session", "owner",
+    "answer", "client", "session", "owner", "sidechain",
 )  # fmt: skip
 _CURRENT_NAME = "coalesce((SELECT name FROM contexts WHERE id = ?), ?)"
 INSERT_CALL = (
@@ -87,6 +87,7 @@ def _values(rec: CallRecord, owner: str | None) -> dict[str, Any]:
         "client": rec.client,
         "session": rec.session,
         "owner": owner,
+        "sidechain": int(rec.sidechain),
     }
 
 

@@ -5,6 +5,8 @@ The flow of one chat call:
 (`CallFailed` replaces the last two when the call could not even be attempted).
 A warm call, from the warm key or a keep-warm ping:
 `WarmFinished(record) -> UsageLogged` (or `WarmFailed`); it never touches a conversation.
+Observed traffic: `GroupsLoaded` (the sidebar's groups), `GroupLoaded` (one selected), and
+once a second, when any process logged something, `CallsFollowed` (ui/parts/follow.py).
 Workers only ever post these; the part that receives them (and then the screen, as they
 bubble up) owns the widgets and the state.
 """
@@ -20,11 +22,15 @@ if TYPE_CHECKING:
     from promptcache_tui.calls.service import CallService
     from promptcache_tui.core.catalog import Catalog
     from promptcache_tui.core.context import Context
+    from promptcache_tui.core.miss import MissExplanation
     from promptcache_tui.core.records import CallRecord
     from promptcache_tui.core.request import Turn
     from promptcache_tui.core.ttl import CacheEvent
     from promptcache_tui.store import ContextSummary, Store
+    from promptcache_tui.store.calls import Totals
     from promptcache_tui.store.conversations import ConversationSummary
+    from promptcache_tui.store.observed import ObservedGroup
+    from promptcache_tui.store.watch import CallWatch
 
 
 @dataclass
@@ -45,10 +51,64 @@ class BackendFailed(Message):
 
 @dataclass
 class ContextsLoaded(Message):
-    """The contexts list, most recently used first, and which one to select."""
+    """The contexts list, most recently used first, and which one to select. The first load
+    also brings the watch that follows the log from then on, and the observed groups."""
 
     summaries: list[ContextSummary]
     select_id: int | None = None
+    watch: CallWatch | None = None
+    groups: list[ObservedGroup] | None = None
+
+
+@dataclass
+class GroupsLoaded(Message):
+    """Observed groups for the sidebar: all of them (`complete`), or some that changed."""
+
+    groups: list[ObservedGroup]
+    complete: bool
+
+
+@dataclass
+class GroupLoaded(Message):
+    """A selected observed group: its caches, its recent calls, why they missed, totals."""
+
+    group: ObservedGroup
+    records: list[CallRecord]
+    misses: dict[int, MissExplanation]
+    totals: Totals
+
+
+@dataclass
+class CallsFollowed(Message):
+    """What any process logged since the last poll: new calls and calls that settled
+    (oldest first), their cache events, why they missed, the observed groups they belong
+    to (refreshed), and the totals of the group `shown` when its calls changed."""
+
+    added: list[CallRecord]
+    settled: list[CallRecord]
+    events: list[CacheEvent]  # what those calls wrote or read, for the ledger
+    misses: dict[int, MissExplanation]
+    groups: list[ObservedGroup]
+    shown: str | None = None
+    totals: Totals | None = None
+
+
+@dataclass
+class SaveReady(Message):
+    """A call to save as a context, with its breakpoints' labels and a name to suggest."""
+
+    group: ObservedGroup
+    record: CallRecord
+    labels: list[str]  # one per breakpoint of the call, in order
+    suggestion: str
+
+
+@dataclass
+class GroupRenamed(Message):
+    """An observed group was renamed."""
+
+    key: str
+    notice: str
 
 
 @dataclass
@@ -137,6 +197,7 @@ class ContextSaved(Message):
 
     context_id: int | None
     notice: str = ""
+    chat: bool = False  # show its chat (the view shown where only one fits)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What the cache holds for the selected context, and what every call did with it.
+"""What the cache holds for the selected context (or observed group), and what every call
+did with it.
 
 The breakpoints with their countdowns above, the calls below; on a short terminal the two
 are tabs (Cache | Calls) instead, and on a narrow one the screen's own tabs choose between
@@ -23,6 +24,7 @@ from promptcache_tui.ui.widgets.usage_panel import UsagePanel
 if TYPE_CHECKING:
     from promptcache_tui.core.context import Context
     from promptcache_tui.core.ttl import EntryState, TTLLedger
+    from promptcache_tui.store.observed import ObservedGroup
 
 VIEWS = ("cache", "calls")
 
@@ -33,6 +35,7 @@ class CachePane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="-show-cache")
         self.ctx: Context | None = None
+        self.group: ObservedGroup | None = None  # an observed group, shown instead
         self.model = ""
         self.ledger: TTLLedger | None = None
         self._counted: TokensCounted | None = None  # live prefix counts, if any
@@ -78,6 +81,7 @@ class CachePane(Vertical):
     async def show_context(self, ctx: Context | None, model: str, ledger: TTLLedger) -> None:
         """Show this context's breakpoints; live, count their prefixes with count_tokens."""
         self.ctx, self.model, self.ledger = ctx, model, ledger
+        self.group = None
         await self.show_breakpoints()
         if ctx is not None and services(self).settings.live:
             self.count_prefix_tokens(ctx, model)
@@ -111,6 +115,26 @@ class CachePane(Vertical):
             views, self.model, "No breakpoints: nothing is cached. Add one in the editor (f2)."
         )
 
+    async def show_group(self, group: ObservedGroup, now: float) -> None:
+        """Show an observed group's caches: its latest breakpoints, or its session cache."""
+        self.ctx, self.group, self.model = None, group, group.model or ""
+        if group.kind == "claude-code":
+            await self.breakpoints.show_caches(
+                group.caches,
+                now,
+                title="Session cache",
+                note="the main thread's, from its usage · estimates",
+                empty="No calls of this session yet.",
+            )
+        else:
+            await self.breakpoints.show_caches(
+                group.caches,
+                now,
+                title="Breakpoints",
+                note="of the latest call that cached · estimates",
+                empty="No call of this group wrote or read the cache yet.",
+            )
+
     def show_keep_warm(self, enabled: bool) -> None:
         """Say in the header whether keep-warm is on for the context shown."""
         if self.ctx is not None:
@@ -121,11 +145,16 @@ class CachePane(Vertical):
         """Update the countdown labels (and nothing else)."""
         if self.ctx is not None and self.ledger is not None:
             self.breakpoints.tick(self.ledger, now)
+        elif self.group is not None:
+            self.breakpoints.tick(None, now)
 
     def soonest(self, now: float) -> EntryState | None:
         """The shown breakpoints' soonest-expiring warm entry (None: all cold)."""
         from promptcache_tui.core.keepwarm import soonest_warm
 
+        if self.group is not None:
+            warm = [e for e in self.breakpoints.cache_states(now) if e.state == "warm"]
+            return min(warm, key=lambda e: e.remaining or 0.0) if warm else None
         if self.ctx is None or self.ledger is None:
             return None
         hashes = [row.prefix_hash for row in self.breakpoints.query(BreakpointRow)]

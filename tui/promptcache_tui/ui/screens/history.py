@@ -5,11 +5,13 @@ Flow (workers never touch widgets; they post these messages and the handlers her
   `PageLoaded` for the first page, then `ReadersReady` -> `load_summary` -> `SummaryLoaded`;
   after the first page, `load_facets` -> `FacetsLoaded` fills the context and model menus;
 - a filter change -> `reload()` -> `load_page` -> `PageLoaded`, and `load_summary` ->
-  `SummaryLoaded` (totals; per context / model / day for the breakdown and chart tabs);
+  `SummaryLoaded` (totals; per context / model / day for the breakdown and chart tabs); a
+  search with many candidates posts an estimate from a sample first, marked as such on
+  screen, then the exact figures;
 - the cursor or the scroll nearing the last loaded row -> `HistoryTable.NeedMore` ->
   `load_more` -> `PageLoaded(append=True)` (keyset paging: never the whole log);
-- Enter on a row -> `HistoryTable.RowSelected` -> `load_call` -> `CallLoaded` ->
-  `CallDetailScreen`;
+- Enter on a row -> `HistoryTable.RowSelected` -> `load_call` -> `CallLoaded` (with why it
+  missed and, for a proxied call, its prompt's blocks) -> `CallDetailScreen`;
 - `e` -> `ExportDialog` -> `export` -> `Exported`;
 - any failure -> `HistoryFailed` -> a notice.
 Every result carries the generation of the filter it answers; stale ones are dropped.
@@ -35,6 +37,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -51,12 +54,15 @@ from textual.widgets import (
 )
 
 from promptcache_tui.core.clock import wall_clock
+from promptcache_tui.core.miss import MissExplanation
 from promptcache_tui.core.records import IN_FLIGHT, KINDS, CallRecord
 from promptcache_tui.core.records import STATUSES as FINAL_STATUSES
+from promptcache_tui.core.sanitize import one_line as safe_line
 from promptcache_tui.core.timespan import SpanError, since_bound, until_bound
 from promptcache_tui.export import FORMATS, Exporter, format_for, open_private
 from promptcache_tui.store import CallFilter, Store, StoreError
 from promptcache_tui.store.calls import Facets, Summary
+from promptcache_tui.store.observed import PromptNode
 from promptcache_tui.ui.errors import one_line
 from promptcache_tui.ui.widgets.history_charts import HistoryCharts
 from promptcache_tui.ui.widgets.history_detail import CallDetail
@@ -101,7 +107,8 @@ class PageLoaded(Message):
 
 @dataclass
 class SummaryLoaded(Message):
-    """Totals, breakdowns and per-day series for the filter of `generation`."""
+    """Totals, breakdowns and per-day series for the filter of `generation` (an estimate
+    first, for a search with many candidates: `summary.exact` is False, the exact follows)."""
 
     generation: int
     summary: Summary
@@ -110,9 +117,11 @@ class SummaryLoaded(Message):
 
 @dataclass
 class CallLoaded(Message):
-    """One call in full, for the drill-down."""
+    """One call in full, for the drill-down: why it missed, its prompt's blocks if kept."""
 
     record: CallRecord
+    miss: MissExplanation | None = None
+    prompt: list[PromptNode] | None = None
 
 
 @dataclass
@@ -147,6 +156,7 @@ class FilterForm:
     since: str = ""
     until: str = ""
     search: str = ""
+    session: str | None = None  # an observed group's key (opened from the dashboard)
     errors: dict[str, str] = field(default_factory=dict)
 
     def to_filter(self, now: datetime) -> CallFilter:
@@ -176,6 +186,7 @@ class FilterForm:
             since=since,
             until=until,
             search=search or None,
+            session=self.session,
         )
 
 
@@ -190,13 +201,20 @@ class CallDetailScreen(ModalScreen[None]):
         Binding("escape,q", "close", "Close", id="history.detail.close"),
     ]
 
-    def __init__(self, record: CallRecord) -> None:
+    def __init__(
+        self,
+        record: CallRecord,
+        miss: MissExplanation | None = None,
+        prompt: list[PromptNode] | None = None,
+    ) -> None:
         super().__init__()
         self.record = record
+        self.miss = miss
+        self.prompt = prompt
 
     def compose(self) -> ComposeResult:
         with Vertical(id="call-detail-dialog"):
-            yield CallDetail(self.record, id="call-detail")
+            yield CallDetail(self.record, id="call-detail", miss=self.miss, prompt=self.prompt)
             yield Label("Escape closes · arrows and PgUp/PgDn scroll", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -311,17 +329,22 @@ class HistoryScreen(Screen[None]):
         db_path: Path | None = None,
         clock: Clock | None = None,
         page_size: int = PAGE_SIZE,
+        group: tuple[str, str] | None = None,
     ) -> None:
         """`store` (or `db_path`) names the database; the screen reads it through
         connections of its own. `clock` gives "now" for spans like 7d (default: the wall
-        clock). The screen needs nothing else of the app that shows it."""
+        clock). `group` (key, name): open on an observed group's calls (`c` clears it with
+        the other filters). The screen needs nothing else of the app that shows it."""
         super().__init__()
         self._db_path = store.db.path if store is not None else db_path
         self._clock = clock
         self.page_size = page_size
-        self.filters = CallFilter()
+        self.group = group
+        self.filters = CallFilter(session=group[0] if group else None)
         self.generation = self._first_generation = 1
-        self.summary: Summary | None = None
+        self.summary: Summary | None = None  # the latest figures (maybe an estimate)
+        self._summary_generation = 0  # the filter `summary` answers
+        self._counting_grouped = True  # the count on its way has breakdowns
         self.page_pending = True  # a page for the current generation is on its way
         self.totals_pending = True  # totals for the current generation are on their way
         self.last_page_seconds: float | None = None
@@ -330,7 +353,7 @@ class HistoryScreen(Screen[None]):
         self._totals: Store | None = None
         self._more_pending = False
         self._last_key: tuple[str, int] | None = None
-        self._form = FilterForm()
+        self._form = FilterForm(session=group[0] if group else None)
         self._debounce: Timer | None = None
         self._fresh_tabs: set[str] = set()  # tabs showing the current summary
         self._facets_loaded = False
@@ -368,7 +391,7 @@ class HistoryScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.title = "History"
+        self.title = f"History: {safe_line(self.group[1])}" if self.group else "History"
 
     async def on_unmount(self) -> None:
         """Close the screen's own connections."""
@@ -471,13 +494,23 @@ class HistoryScreen(Screen[None]):
             return
         started = time.perf_counter()
         try:
-            summary = await self._totals.cancellable(
-                lambda store: store.calls.summary(filters, grouped=grouped)
-            )
+            # A search with many candidates: an estimate at once, while the exact count runs.
+            summary = None
+            if filters.search:
+                summary = await self._totals.cancellable(
+                    lambda store: store.calls.estimate(filters, grouped=grouped)
+                )
+                if summary is not None:
+                    self.post_message(
+                        SummaryLoaded(generation, summary, time.perf_counter() - started)
+                    )
+            if summary is None or not summary.exact:
+                summary = await self._totals.cancellable(
+                    lambda store: store.calls.summary(filters, grouped=grouped)
+                )
+                self.post_message(SummaryLoaded(generation, summary, time.perf_counter() - started))
         except Exception as exc:
             self.post_message(HistoryFailed("count calls", one_line(exc), generation))
-            return
-        self.post_message(SummaryLoaded(generation, summary, time.perf_counter() - started))
 
     @work(exclusive=True, group="history-call", exit_on_error=False)
     async def load_call(self, call_id: int) -> None:
@@ -486,13 +519,18 @@ class HistoryScreen(Screen[None]):
             return
         try:
             record = await self._pages.cancellable(lambda store: store.calls.get(call_id))
+            miss = prompt = None
+            if record is not None and record.cache_miss_reason:
+                miss = await self._pages.cancellable(lambda store: store.observed.miss(call_id))
+            if record is not None and record.kind == "proxy":
+                prompt = await self._pages.cancellable(lambda store: store.observed.prompt(call_id))
         except Exception as exc:
             self.post_message(HistoryFailed("load the call", one_line(exc)))
             return
         if record is None:
             self.post_message(HistoryFailed("load the call", f"call {call_id} is gone"))
             return
-        self.post_message(CallLoaded(record))
+        self.post_message(CallLoaded(record, miss, prompt))
 
     @work(exclusive=True, group="history-export", exit_on_error=False)
     async def export(self, path: Path, fmt: str, filters: CallFilter) -> None:
@@ -566,12 +604,21 @@ class HistoryScreen(Screen[None]):
     def on_summary_loaded(self, message: SummaryLoaded) -> None:
         if message.generation != self.generation:
             return
-        self.summary = message.summary
-        self.totals_pending = False
-        self.last_summary_seconds = message.seconds
-        self.query_one(HistoryTotals).show(message.summary.totals)
+        summary = message.summary
+        self.summary = summary
+        self._summary_generation = message.generation
+        # An estimate leaves the exact figures pending: the status line and the export
+        # dialog only ever quote exact ones.
+        self.totals_pending = not summary.exact
+        if summary.exact:
+            self.last_summary_seconds = message.seconds
+        self.query_one(HistoryTotals).show(summary.totals, summary.sample)
         self._fresh_tabs.clear()
-        self._refresh_tab()
+        if summary.exact:
+            self._refresh_tab()
+        else:
+            # The estimate's line first: filling the breakdown's tables takes a frame or two.
+            self.call_after_refresh(self._refresh_tab)
         self._show_status()
 
     def _load_summary(self) -> None:
@@ -582,22 +629,27 @@ class HistoryScreen(Screen[None]):
         """
         grouped = not self.filters.search or self.query_one(TabbedContent).active != "tab-calls"
         self.totals_pending = True
+        self._counting_grouped = grouped
         self.load_summary(self.generation, self.filters, grouped)
 
     @on(TabbedContent.TabActivated)
     def _refresh_tab(self) -> None:
-        """Draw the breakdown or the charts of the current summary, if that tab is shown."""
+        """Draw the breakdown or the charts of the current summary, if that tab is shown.
+
+        An estimate fills the breakdown (which says so); the charts wait for exact figures.
+        """
         summary = self.summary
         active = self.query_one(TabbedContent).active
         if (
             summary is None
-            or self.totals_pending
+            or self._summary_generation != self.generation
             or active in self._fresh_tabs
             or active == "tab-calls"
+            or (active == "tab-charts" and not summary.exact)
         ):
             return  # (a count on its way draws the tab when it lands)
         if not summary.grouped:
-            if not self.totals_pending:
+            if not (self.totals_pending and self._counting_grouped):
                 self._load_summary()  # its arrival draws this tab
             return
         self._fresh_tabs.add(active)
@@ -616,7 +668,7 @@ class HistoryScreen(Screen[None]):
                 pane.mount(HistoryCharts(summary.by_day, id="history-charts"))
 
     def on_call_loaded(self, message: CallLoaded) -> None:
-        self.app.push_screen(CallDetailScreen(message.record))
+        self.app.push_screen(CallDetailScreen(message.record, message.miss, message.prompt))
 
     def on_exported(self, message: Exported) -> None:
         self.notify(f"exported {message.count:,} calls to {message.path}", title="Export done")
@@ -650,7 +702,9 @@ class HistoryScreen(Screen[None]):
             of = f" of {total:,}" if total is not None else ""
             more = "" if table.complete else " · more load as you scroll"
             text = f"showing {shown}{of} calls, newest first{more} · Enter: details"
-        self.query_one("#history-status", Label).update(text)
+        if self.filters.session is not None and self.group is not None:
+            text += f" · group {safe_line(self.group[1])} (c shows every call)"
+        self.query_one("#history-status", Label).update(Content(text))  # names: no markup
 
     # -- filters -----------------------------------------------------------------------
 
@@ -747,6 +801,7 @@ class HistoryScreen(Screen[None]):
             with field_input.prevent(Input.Changed):
                 field_input.value = ""
         self._form = FilterForm()
+        self.title = "History"
         self.reload()
 
     def action_refresh(self) -> None:

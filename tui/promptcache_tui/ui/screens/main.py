@@ -4,9 +4,13 @@
 - `ui/parts/chat_pane.py`: the transcript and the input, sending prompts, streaming answers;
 - `ui/parts/cache_pane.py`: the breakpoints' countdowns and the calls;
 - `ui/parts/warming.py`: the warm key's calls and keep-warm's pings (decided in the core);
-- `ui/context_actions.py`: create, edit, rename, duplicate, delete, the demo.
+- `ui/parts/observed_pane.py`: in the chat's place, what an observed group is and offers;
+- `ui/parts/follow.py`: calls logged by any process, once a second;
+- `ui/context_actions.py`: create, edit, rename, duplicate, delete, the demo;
+- `ui/observed_actions.py`: observed groups listed, loaded, renamed, saved as contexts.
 
-The screen owns which context is selected and the TTL ledger every countdown reads. Workers
+The screen owns what is selected (a context, or an observed group: calls through the proxy,
+a Claude Code session) and the TTL ledger every countdown reads. Workers
 fetch and send; their results come back as messages (`ui.messages`), handled by the part
 that asked and then, as they bubble up, here. The layout follows the terminal's size
 through the app's breakpoint classes (`-narrow`/`-medium`/`-wide`, `-short`/`-tall`) in
@@ -14,7 +18,9 @@ through the app's breakpoint classes (`-narrow`/`-medium`/`-wide`, `-short`/`-ta
 
 Keep-warm covers the contexts with keep-warm on that were selected in this session (the
 selected one included). The ledger holds the cache events logged before the app started
-(for every listed context) and those of the calls made since.
+(for every listed context) and those of the calls made since, by this app or any other
+process (`CallsFollowed`). An observed group's countdowns are the states the log gave for
+its caches, re-read when its calls change and ticking on locally in between.
 """
 
 from __future__ import annotations
@@ -33,19 +39,34 @@ from textual.widgets import Footer, Header, Tab, Tabs
 from promptcache_tui.ui.context_actions import ContextActions
 from promptcache_tui.ui.messages import (
     CallFinished,
+    CallsFollowed,
     ContextLoaded,
     ContextSaved,
     ContextsLoaded,
+    GroupLoaded,
+    GroupRenamed,
+    GroupsLoaded,
     KeepWarmSaved,
     KeepWarmStatus,
     PlannerReady,
     PrefixesLoaded,
+    SaveReady,
     UsageLogged,
     WarmFinished,
 )
+from promptcache_tui.ui.observed_actions import ObservedActions
 from promptcache_tui.ui.parts.cache_pane import CachePane
 from promptcache_tui.ui.parts.chat_pane import ChatPane
-from promptcache_tui.ui.parts.sidebar import CONTEXT, Sidebar, SidebarList, context_item
+from promptcache_tui.ui.parts.follow import Follow
+from promptcache_tui.ui.parts.observed_pane import ObservedPane
+from promptcache_tui.ui.parts.sidebar import (
+    CONTEXT,
+    Sidebar,
+    SidebarItem,
+    SidebarList,
+    context_item,
+    observed_item,
+)
 from promptcache_tui.ui.parts.warming import WarmCalls
 from promptcache_tui.ui.services import services
 from promptcache_tui.ui.store_work import run_store_op
@@ -57,6 +78,7 @@ if TYPE_CHECKING:
     from promptcache_tui.core.request import Turn
     from promptcache_tui.core.ttl import CacheEvent, TTLLedger
     from promptcache_tui.store import ContextSummary, Store
+    from promptcache_tui.store.observed import ObservedGroup
 
 TICK_SECONDS = 1.0
 VIEWS = ("chat", "cache", "calls")
@@ -76,10 +98,19 @@ class MainScreen(Screen[None]):
         ),
         Binding(
             "ctrl+r",
-            "app.history",
+            "history",
             "History",
             id="main.history",
-            tooltip="Every logged call: filters, totals, charts, details and export",
+            tooltip="Every logged call (an observed group's when one is shown): filters, "
+            "totals, charts, details and export",
+        ),
+        Binding(
+            "f6",
+            "save_as_context",
+            "Save as context",
+            id="main.save_as_context",
+            tooltip="Copy an observed call's prefix (tools, system, messages up to a "
+            "breakpoint) into a named context, and open it",
         ),
         Binding(
             "f10",
@@ -198,8 +229,12 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(classes="-view-chat")
         self.ctx: Context | None = None  # the selected context
+        self.group: ObservedGroup | None = None  # or the selected observed group
         self._ledger: TTLLedger | None = None
+        self._context_items: list[SidebarItem] = []
+        self._groups: list[ObservedGroup] = []  # the sidebar's, most recently active first
         self.actions = ContextActions(self)
+        self.observed = ObservedActions(self)
 
     # -- the parts -------------------------------------------------------------------------
 
@@ -211,10 +246,12 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             yield ChatPane(id="chat-pane")
+            yield ObservedPane(id="observed-pane")
             # The cache pane and the footer mount just after the first frame: they are the
             # costly part of it (see benchmarks/bench_startup.py).
             yield Lazy(CachePane(id="cache-pane"))
         yield WarmCalls(lambda: self.ledger, id="warm-calls")
+        yield Follow(id="follow")
         yield Lazy(Footer(compact=True))
 
     @property
@@ -236,6 +273,16 @@ class MainScreen(Screen[None]):
     def warming(self) -> WarmCalls:
         """Warm calls and keep-warm."""
         return self.query_one(WarmCalls)
+
+    @property
+    def follow(self) -> Follow:
+        """Calls logged by any process."""
+        return self.query_one(Follow)
+
+    @property
+    def observed_pane(self) -> ObservedPane:
+        """What an observed group shows in the chat's place."""
+        return self.query_one(ObservedPane)
 
     @property
     def ledger(self) -> TTLLedger:
@@ -302,6 +349,7 @@ class MainScreen(Screen[None]):
             self._label_cache_tab(now)
         busy = self.ctx.id if self.ctx is not None and self.chat.busy else None
         self.warming.tick(now, busy_context=busy)
+        self.follow.tick(self.group.key if self.group is not None else None)
 
     def _label_cache_tab(self, now: float) -> None:
         """On a narrow terminal the Cache tab carries the soonest countdown."""
@@ -331,24 +379,49 @@ class MainScreen(Screen[None]):
             self.notify("A call is in progress: wait for the answer to finish.", severity="warning")
             return False
         if need_context and self.ctx is None:
-            self.notify("Select or create a context first (ctrl+t).", severity="warning")
+            if self.group is not None:
+                self.notify(
+                    "This is observed traffic, not a context: save a call of it as a context "
+                    "first (f6), then chat with it, edit it, warm it or plan its TTL.",
+                    severity="warning",
+                )
+            else:
+                self.notify("Select or create a context first (ctrl+t).", severity="warning")
             return False
         return True
+
+    def _focus_home(self) -> None:
+        """The input, or an observed group's first action where the chat would be."""
+        if self.group is not None:
+            self.observed_pane.focus_first()
+        else:
+            self.chat.input.focus()
 
     # -- the contexts list -----------------------------------------------------------------
 
     def load_contexts(self, select_id: int | None = None) -> None:
-        """Fetch the contexts list (most recently used first), then select one."""
+        """Fetch the contexts list (most recently used first), then select one. The first
+        time, start following the log (before anything of it is read, so that no call is
+        missed) and list the observed groups too."""
+        first = self.follow.log_watch is None
+        app = services(self)
 
-        async def listed(store: Store) -> list[ContextSummary]:
+        async def listed(store: Store) -> ContextsLoaded:
+            from promptcache_tui.ui.observed_actions import GROUP_LIMIT
+
             await self._cache_mounted()
-            return await store.contexts.list()
+            watch = await store.watch() if first else None
+            summaries = await store.contexts.list()
+            groups = None
+            if first:
+                groups = await store.observed.groups(await app.current_time(), limit=GROUP_LIMIT)
+            return ContextsLoaded(summaries, select_id, watch=watch, groups=groups)
 
         run_store_op(
             self,
             listed,
             failure="Cannot list contexts",
-            done=lambda summaries: ContextsLoaded(summaries, select_id),
+            done=lambda loaded: loaded,
             group="contexts",
         )
 
@@ -356,11 +429,20 @@ class MainScreen(Screen[None]):
         from promptcache_tui.ui.screens.welcome import WelcomeScreen
 
         summaries = message.summaries
+        if message.watch is not None:
+            self.follow.start(message.watch)
+        if message.groups is not None:
+            self._groups = list(message.groups)
         self.warming.keep_only([s.id for s in summaries])  # a deleted context is not pinged
-        items = [context_item(s) for s in summaries]
+        self._context_items = [context_item(s) for s in summaries]
         if not summaries:
             self.ctx = None
-            self.sidebar.list.show([], None)
+            if self._groups:  # observed traffic and no context yet: show the traffic
+                self._show_sidebar()
+                if self.group is None or self.group.key not in {g.key for g in self._groups}:
+                    self.observed.select(self._groups[0].key)
+                return
+            self._show_sidebar(None)
             if not isinstance(self.app.screen, WelcomeScreen):
                 await self.app.push_screen(WelcomeScreen(services(self).settings.mode_label()))
             # After the welcome screen is up: a prompt given back says why, on that screen.
@@ -370,15 +452,24 @@ class MainScreen(Screen[None]):
             self.app.pop_screen()
         ids = [s.id for s in summaries]
         current = self.ctx.id if self.ctx else None
-        pick = (
-            message.select_id
-            if message.select_id in ids
-            else (current if current in ids else ids[0])
-        )
-        self.sidebar.list.show(items, f"{CONTEXT}:{pick}")
-        if pick != current or message.select_id is not None:
-            self.select_context(pick)
+        if self.group is not None and message.select_id not in ids:
+            self._show_sidebar()  # an observed group stays shown
+        else:
+            pick = (
+                message.select_id
+                if message.select_id in ids
+                else (current if current in ids else ids[0])
+            )
+            self._show_sidebar(f"{CONTEXT}:{pick}")
+            if pick != current or message.select_id is not None:
+                self.select_context(pick)
         self.load_prefixes(summaries)
+
+    def _show_sidebar(self, active: str | bool | None = True) -> None:
+        """The contexts, then the observed groups; `active` marks one (True: as it was)."""
+        items = [*self._context_items, *(observed_item(g) for g in self._groups)]
+        current = self.sidebar.list.active if active is True else active
+        self.sidebar.show(items, current if isinstance(current, str) else None)
 
     def load_prefixes(self, summaries: list[ContextSummary]) -> None:
         """Each listed context's breakpoint hashes and their cache events: every item in the
@@ -424,11 +515,18 @@ class MainScreen(Screen[None]):
     def _item_chosen(self, event: SidebarList.Chosen) -> None:
         event.stop()
         self.sidebar.close()
+        group = event.item.group
+        if group is not None:
+            if self.group is not None and self.group.key == group:
+                self._focus_home()
+            elif self._ready(need_context=False):
+                self.observed.select(group)
+            return
         context_id = event.item.context_id
         if context_id is None:
-            return  # (other kinds of items come with observe mode)
+            return
         if self.ctx is not None and context_id == self.ctx.id:
-            self.chat.input.focus()
+            self._focus_home()
             return
         if self._ready(need_context=False):
             self.select_context(context_id)
@@ -463,6 +561,7 @@ class MainScreen(Screen[None]):
     async def on_context_loaded(self, message: ContextLoaded) -> None:
         ctx = message.context
         self.ctx = ctx
+        self._show_observed(None)
         model = self.model
         self.ledger.record_all(message.events)
         self.app.sub_title = f"{services(self).settings.mode_label()} · {model}"
@@ -472,7 +571,152 @@ class MainScreen(Screen[None]):
         self.cache.usage.show(message.records, ctx.name)
         await self.chat.show_context(ctx, model, message.conversation_id, message.turns)
 
+    # -- observed traffic ------------------------------------------------------------------
+
+    def _show_observed(self, group: ObservedGroup | None) -> None:
+        """Show an observed group where the chat would be (None: the chat again)."""
+        was = self.group is not None
+        self.group = group
+        self.set_class(group is not None, "-observed")
+        tab = self.query_one("#views", Tabs).query_one("#chat", Tab)
+        label = "Group" if group is not None else "Chat"
+        if str(tab.label) != label:
+            tab.label = label
+        if was and group is None and self.has_class("-view-chat"):
+            self.chat.input.focus()
+
+    async def on_group_loaded(self, message: GroupLoaded) -> None:
+        group = message.group
+        self.ctx = None
+        self._show_observed(group)
+        key = f"{group.kind}:{group.key}"
+        if self._merge_groups([group]):
+            self._show_sidebar(key)
+        else:
+            self.sidebar.list.mark_active(key)
+        mode = services(self).settings.mode_label()
+        self.app.sub_title = f"{mode} · observed · {group.model or '?'}"
+        now = await services(self).current_time()
+        await self.cache.show_group(group, now)
+        self.cache.usage.show(message.records, group.name, group=group.key, misses=message.misses)
+        self.observed_pane.show(
+            group, message.totals, message.records, services(self).wall_now(), message.misses
+        )
+        self._label_cache_tab(now)
+        if not self.has_class("-narrow") or self.has_class("-view-chat"):
+            self.observed_pane.focus_first()
+
+    def _merge_groups(self, groups: list[ObservedGroup]) -> bool:
+        """Take fresher copies of some groups (new ones too), most recently active first;
+        whether the sidebar's list changed."""
+        if not groups:
+            return False
+        fresh = {g.key: g for g in groups}
+        merged = [fresh.pop(g.key, g) for g in self._groups] + list(fresh.values())
+        merged.sort(key=lambda g: g.last_ts or "", reverse=True)
+        from promptcache_tui.ui.observed_actions import GROUP_LIMIT
+
+        merged = merged[:GROUP_LIMIT]
+        changed = merged != self._groups
+        self._groups = merged
+        return changed
+
+    async def on_groups_loaded(self, message: GroupsLoaded) -> None:
+        if message.complete:
+            self._groups = list(message.groups)
+        else:
+            self._merge_groups(message.groups)
+        await self._groups_changed(message.groups)
+
+    async def _groups_changed(self, groups: list[ObservedGroup]) -> None:
+        """The sidebar, and the shown group's caches and summary, as the log now has them."""
+        self._show_sidebar()
+        now = await services(self).current_time()
+        self.sidebar.list.tick(self._ledger, now)
+        shown = self.group
+        fresh = next((g for g in groups if shown is not None and g.key == shown.key), None)
+        if fresh is not None:
+            self.group = fresh
+            await self.cache.show_group(fresh, now)
+            self.observed_pane.show(
+                fresh,
+                None,
+                self.cache.usage.records,
+                services(self).wall_now(),
+                self.cache.usage.misses,
+            )
+            self._label_cache_tab(now)
+
+    async def on_calls_followed(self, message: CallsFollowed) -> None:
+        """Calls any process logged or settled: the ledger, the calls shown, the groups."""
+        records = [*message.added, *message.settled]
+        # An entry is (model, prefix): whoever wrote or read it, a context's countdown moves.
+        self.ledger.record_all(message.events)
+        if self.query(CachePane):
+            self.cache.usage.follow(records, message.misses)
+        self._merge_groups(message.groups)
+        if message.groups:
+            await self._groups_changed(message.groups)
+        if (
+            message.totals is not None
+            and self.group is not None
+            and message.shown == self.group.key
+        ):
+            self.observed_pane.show(
+                self.group,
+                message.totals,
+                self.cache.usage.records,
+                services(self).wall_now(),
+                self.cache.usage.misses,
+            )
+        await self._countdowns()
+
+    def on_group_renamed(self, message: GroupRenamed) -> None:
+        self.notify(message.notice)
+        self.observed.load_groups([message.key])
+
+    def on_save_ready(self, message: SaveReady) -> None:
+        self.observed.save(message, self.sidebar.list.names())
+
+    def action_save_as_context(self) -> None:
+        """Copy an observed call's prefix into a named context, and open it."""
+        if not self._ready(need_context=False):
+            return
+        group = self.group
+        if group is None:
+            self.notify(
+                "Save as context copies an observed call's prefix: pick a group under "
+                "'Through the proxy' first (ctrl+l). To copy a context, duplicate it (f4).",
+                severity="warning",
+            )
+            return
+        if group.kind != "proxy":
+            self.notify(
+                "A Claude Code transcript keeps usage, not the prompt: there is no prefix to "
+                "save. Run Claude Code through the proxy (promptcache-tui proxy) to save one.",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        highlighted = self.cache.usage.highlighted
+        self.observed.prepare_save(group, highlighted.id if highlighted is not None else None)
+
+    def action_history(self) -> None:
+        """Every logged call; with an observed group shown, that group's calls."""
+        from promptcache_tui.ui.screens.history import HistoryScreen
+
+        app = services(self)
+        group = self.group
+        self.app.push_screen(
+            HistoryScreen(
+                db_path=app.settings.db_path,
+                clock=app.wall_now,
+                group=(group.key, group.name) if group is not None else None,
+            )
+        )
+
     async def _show_nothing(self, hint: str) -> None:
+        self._show_observed(None)
         self.app.sub_title = services(self).settings.mode_label()
         await self.cache.show_context(None, "", self.ledger)
         self.cache.usage.show([], None)
@@ -487,6 +731,8 @@ class MainScreen(Screen[None]):
             self.notify(message.notice)
         if message.context_id is None:
             self.ctx = None
+        if message.chat and self.has_class("-narrow"):
+            self.show_view("chat")
         self.load_contexts(message.context_id)
 
     # -- what calls report -----------------------------------------------------------------
@@ -536,7 +782,7 @@ class MainScreen(Screen[None]):
         sidebar = self.sidebar
         if sidebar.list.has_focus:
             sidebar.close()
-            self.chat.input.focus()
+            self._focus_home()
         else:
             sidebar.open()
 
@@ -544,7 +790,7 @@ class MainScreen(Screen[None]):
         """Close the contexts list opened over the chat."""
         if self.sidebar.is_open:
             self.sidebar.close()
-            self.chat.input.focus()
+            self._focus_home()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The view key only where the chat, cache and calls do not all fit."""
@@ -552,6 +798,8 @@ class MainScreen(Screen[None]):
             return self.has_class("-narrow") or self.has_class("-short")
         if action == "close_sidebar":
             return self.sidebar.is_open
+        if action == "save_as_context":  # while a group is shown (a session's says why not)
+            return self.group is not None
         return True
 
     def action_next_view(self) -> None:
@@ -574,7 +822,7 @@ class MainScreen(Screen[None]):
         if tabs.active != view:
             tabs.active = view
         if view == "chat":
-            self.chat.input.focus()
+            self._focus_home()
         elif self.has_class("-narrow"):
             # The input is hidden: keys go to what is shown (the calls table), not into it.
             if view == "calls":
@@ -616,13 +864,20 @@ class MainScreen(Screen[None]):
             self.actions.edit(self.ctx, self.sidebar.list.names())
 
     def action_rename_context(self) -> None:
-        """Give the selected context a new name (its history follows)."""
+        """Give the selected context (or observed group) a new name (its history follows)."""
+        if self.group is not None:
+            if self._ready(need_context=False):
+                self.observed.rename(self.group)
+            return
         if self._ready():
             assert self.ctx is not None
             self.actions.rename(self.ctx, self.sidebar.list.names())
 
     def action_duplicate_context(self) -> None:
-        """Copy the selected context under a new name."""
+        """Copy the selected context under a new name (an observed group: save as context)."""
+        if self.group is not None:
+            self.action_save_as_context()
+            return
         if self._ready():
             assert self.ctx is not None
             self.actions.duplicate(self.ctx, self.sidebar.list.names())

@@ -1,7 +1,9 @@
-"""Ask for a context name (rename, duplicate), checked before the dialog closes."""
+"""Ask for a name (a context's, when renaming or duplicating one; an observed group's),
+checked before the dialog closes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -21,18 +23,28 @@ class NameDialog(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="name.cancel"),
     ]
 
-    def __init__(self, title: str, initial: str = "", *, taken: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        initial: str = "",
+        *,
+        taken: set[str] | None = None,
+        check: Callable[[str], str | None] | None = None,
+        placeholder: str = "letters, digits, '.', '_' or '-'",
+    ) -> None:
+        """`check` replaces the context-name rules: it returns why a name is refused, or
+        None."""
         super().__init__()
         self.title_text = title
         self.initial = initial
         self.taken = {name.casefold() for name in taken or set()}
+        self.check = check
+        self.placeholder = placeholder
 
     def compose(self) -> ComposeResult:
         with Vertical(id="name", classes="dialog"):
             yield Static(self.title_text, classes="dialog-title", markup=False)
-            yield Input(
-                self.initial, placeholder="letters, digits, '.', '_' or '-'", id="name-input"
-            )
+            yield Input(self.initial, placeholder=self.placeholder, id="name-input")
             # A Static: the reason a name is refused wraps instead of being cut.
             yield Static("", id="name-error", classes="dialog-error", markup=False)
             yield Static("enter to accept · escape to cancel", classes="dialog-hint")
@@ -48,6 +60,13 @@ class NameDialog(ModalScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         name = event.value.strip()
+        if self.check is not None:
+            problem = self.check(name)
+            if problem:
+                self.query_one("#name-error", Static).update(problem)
+                return
+            self.dismiss(name)
+            return
         try:
             validate_name(name)
         except ContextError as exc:

@@ -1,7 +1,10 @@
-"""The selected context's breakpoints, each with a live TTL countdown.
+"""The selected context's breakpoints (or an observed group's caches), each with a live TTL
+countdown.
 
 The rows are built when the context (or its model) changes; the once-a-second tick only
-rewrites the countdown labels whose text or urgency changed.
+rewrites the countdown labels whose text or urgency changed. An observed group shows the
+breakpoints of its latest call that wrote or read (proxied calls) or its session cache
+(Claude Code), with the states the log gave, ticking on locally from their expiry.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from promptcache_tui.core.sanitize import one_line
+
 if TYPE_CHECKING:
     from promptcache_tui.core.overview import BreakpointView
     from promptcache_tui.core.ttl import EntryState, TTLLedger
+    from promptcache_tui.store.observed import GroupCache
 
 URGENCY_CLASSES = ("-cold", "-warm", "-expiring")
+NOTE = "countdowns are estimates from the call log"
 
 
 def countdown_text(entry: EntryState) -> str:
@@ -101,6 +108,49 @@ class BreakpointRow(Vertical):
             countdown.show(ledger.state(self.model, self.prefix_hash, now))
 
 
+class GroupCacheRow(Vertical):
+    """One cache of an observed group: a proxied breakpoint, or a session's cache."""
+
+    DEFAULT_CSS = """
+    GroupCacheRow {
+        height: auto;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    GroupCacheRow > Horizontal { height: 1; }
+    GroupCacheRow .bp-title { width: 1fr; }
+    GroupCacheRow .bp-detail { color: $text-muted; }
+    """
+
+    def __init__(self, cache: GroupCache, now: float) -> None:
+        super().__init__()
+        self.cache = cache
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        cache = self.cache
+        entry = cache.state.at(self.now)
+        with Horizontal():
+            yield Label(one_line(cache.label), classes="bp-title", markup=False)
+            yield Countdown(countdown_text(entry), classes=f"-{entry.urgency}")
+        ttl = cache.ttl or cache.state.ttl
+        if cache.prefix_hash is None:  # a Claude Code session: no prefix is known
+            model = one_line(cache.model or "no model yet")
+            detail = (
+                f"TTL {ttl or '-'} · {model}: the TTL of its last write (5m/1h split), "
+                "refreshed by every read"
+            )
+        else:
+            tokens = f"~{cache.prefix_tokens:,}" if cache.prefix_tokens is not None else "?"
+            detail = f"TTL {ttl or '-'} · prefix {tokens} tokens"
+        yield Static(detail, classes="bp-detail", markup=False)
+
+    def tick(self, now: float) -> None:
+        """Count down from the expiry the log gave."""
+        for countdown in self.query(Countdown):
+            countdown.show(self.cache.state.at(now))
+
+
 class BreakpointPanel(Vertical):
     """The breakpoints of the selected context, and whether keep-warm is on for it."""
 
@@ -119,10 +169,16 @@ class BreakpointPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="bp-header"):
-            yield Label("Breakpoints", classes="panel-title")
+            yield Label("Breakpoints", classes="panel-title", id="bp-title")
             yield Label("", id="bp-keepwarm")
-        yield Label("countdowns are estimates from the call log", classes="panel-note")
+        yield Label(NOTE, classes="panel-note", id="bp-note")
         yield VerticalScroll(id="bp-rows")
+
+    def _titled(self, title: str, note: str) -> None:
+        for selector, text in (("#bp-title", title), ("#bp-note", note)):
+            label = self.query_one(selector, Label)
+            if str(label.render()) != text:
+                label.update(text)
 
     def show_keep_warm(self, enabled: bool | None) -> None:
         """Say in the header whether keep-warm is on (None: no context, say nothing)."""
@@ -137,6 +193,7 @@ class BreakpointPanel(Vertical):
 
     async def show(self, views: Sequence[BreakpointView], model: str, empty: str) -> None:
         """Rebuild the rows for a context's breakpoints (or show why there are none)."""
+        self._titled("Breakpoints", NOTE)
         rows = self.query_one("#bp-rows", VerticalScroll)
         await rows.remove_children()
         if views:
@@ -144,10 +201,30 @@ class BreakpointPanel(Vertical):
         else:
             await rows.mount(Static(empty, classes="bp-detail", markup=False))
 
-    def tick(self, ledger: TTLLedger, now: float) -> None:
+    async def show_caches(
+        self, caches: Sequence[GroupCache], now: float, *, title: str, note: str, empty: str
+    ) -> None:
+        """Rebuild the rows for an observed group's caches (or say why there are none)."""
+        self._titled(title, note)
+        self.show_keep_warm(None)
+        rows = self.query_one("#bp-rows", VerticalScroll)
+        await rows.remove_children()
+        if caches:
+            await rows.mount_all([GroupCacheRow(cache, now) for cache in caches])
+        else:
+            await rows.mount(Static(empty, classes="bp-detail", markup=False))
+
+    def tick(self, ledger: TTLLedger | None, now: float) -> None:
         """Update every countdown label (and nothing else)."""
-        for row in self.query(BreakpointRow):
-            row.tick(ledger, now)
+        if ledger is not None:
+            for row in self.query(BreakpointRow):
+                row.tick(ledger, now)
+        for cache_row in self.query(GroupCacheRow):
+            cache_row.tick(now)
+
+    def cache_states(self, now: float) -> list[EntryState]:
+        """An observed group's shown caches at `now` (for the soonest countdown)."""
+        return [row.cache.state.at(now) for row in self.query(GroupCacheRow)]
 
     def countdowns(self) -> list[str]:
         """The countdown texts shown, in prompt order (for tests and status lines)."""

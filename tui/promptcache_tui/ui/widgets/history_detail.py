@@ -1,6 +1,9 @@
-"""One logged call in full: usage priced line by line, prices in effect, miss reason, texts."""
+"""One logged call in full: usage priced line by line, prices in effect, why it missed (with
+the block that changed and its diff), a proxied call's prompt block by block, texts."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -17,7 +20,12 @@ from promptcache_tui.core.formatting import (
     price_per_mtok,
     utc_time,
 )
+from promptcache_tui.core.miss import MissExplanation
 from promptcache_tui.core.records import CallRecord
+from promptcache_tui.core.sanitize import one_line
+
+if TYPE_CHECKING:
+    from promptcache_tui.store.observed import PromptNode
 
 
 def _line_cost(tokens: int, price: float | None) -> str:
@@ -48,7 +56,7 @@ def header_text(record: CallRecord) -> Content:
     ]
     parts: list[str | tuple[str, str]] = [
         (f"call {record.id} · ", "bold"),
-        f"{utc_time(record.ts)} UTC · {record.context or '(no context)'}"
+        f"{utc_time(record.ts)} UTC · {record.context or one_line(record.client or '(no context)')}"
         f" · {record.kind} · {record.model} · ",
         (record.status, "bold $text-success" if ok else "bold $text-error"),
         ("\n" + " · ".join(ids), "$text-muted"),
@@ -112,14 +120,30 @@ def money_text(record: CallRecord) -> Content:
     return Content.assemble(*parts)
 
 
-def why_text(record: CallRecord) -> Content:
-    """The miss reason, the error, and the breakpoints sent."""
+def why_text(record: CallRecord, miss: MissExplanation | None = None) -> Content:
+    """The miss reason (with `miss`: the block that changed, before and after, and the call
+    compared with), the error, and the breakpoints sent."""
     parts: list[str | tuple[str, str]] = []
     if record.error:
         parts.append((f"error: {record.error}\n", "bold $text-error"))
     parts.append(f"cache miss reason: {record.cache_miss_reason or '-'}")
     if record.cache_missed_input_tokens:
         parts.append(f" ({record.cache_missed_input_tokens:,} tokens missed)")
+    if miss is not None:
+        parts.append((f"\ncause: {miss.code.replace('_', ' ')}", "bold"))
+        if miss.block_label:
+            where = f" (block {miss.block_index})" if miss.block_index is not None else ""
+            parts.append(f" · first changed block: {one_line(miss.block_label)}{where}")
+        if miss.before is not None and miss.after is not None:
+            parts.append((f"\n  - {one_line(miss.before)}", "$text-error"))
+            parts.append((f"\n  + {one_line(miss.after)}", "$text-success"))
+        compared = []
+        if miss.previous_call_id is not None:
+            compared.append(f"compared with call {miss.previous_call_id}")
+        if miss.gap_s is not None:
+            compared.append(f"{miss.gap_s:,.0f} s after it")
+        if compared:
+            parts.append((f"\n{', '.join(compared)}", "$text-muted"))
     for mark in record.breakpoints:
         state = "cached" if mark.cached else "not cached"
         parts.append(
@@ -130,6 +154,32 @@ def why_text(record: CallRecord) -> Content:
             )
         )
     return Content.assemble(*parts)
+
+
+def prompt_table(nodes: list[PromptNode], record: CallRecord, changed: int | None) -> Table:
+    """A proxied call's prompt as stored: each block, its size, and where the breakpoints and
+    the first change were."""
+    marks = {b.prefix_hash: b for b in record.breakpoints}
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("#", "block", "tokens", "bytes", "prefix", "note"):
+        table.add_column(name, justify="right" if name in ("#", "tokens", "bytes") else "left")
+    for node in nodes:
+        notes = []
+        mark = marks.get(node.prefix_hash)
+        if mark is not None:
+            state = "cached" if mark.cached else "not cached"
+            notes.append(f"breakpoint {mark.position + 1} ({mark.ttl}, {state})")
+        if changed is not None and node.index == changed:
+            notes.append("first change")
+        table.add_row(
+            str(node.index),
+            one_line(node.label),
+            f"{node.tokens:,}",
+            f"{node.size:,}",
+            node.prefix_hash[:12],
+            Text(" · ".join(notes), style="bold" if notes else ""),
+        )
+    return table
 
 
 class CallDetail(VerticalScroll):
@@ -149,16 +199,33 @@ class CallDetail(VerticalScroll):
     }
     """
 
-    def __init__(self, record: CallRecord, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        record: CallRecord,
+        *,
+        id: str | None = None,
+        miss: MissExplanation | None = None,
+        prompt: list[PromptNode] | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.record = record
+        self.miss = miss
+        self.prompt = prompt
 
     def compose(self) -> ComposeResult:
         record = self.record
         yield Static(header_text(record), id="detail-header")
         yield Static(usage_table(record), id="detail-usage")
         yield Static(money_text(record), id="detail-money")
-        yield Static(why_text(record), id="detail-why")
+        yield Static(why_text(record, self.miss), id="detail-why")
+        if self.prompt:
+            size = sum(n.size for n in self.prompt)
+            yield Label(
+                f"the prompt's {len(self.prompt)} blocks as stored ({size / 1024:,.0f} KB)",
+                classes="detail-title",
+            )
+            changed = self.miss.block_index if self.miss is not None else None
+            yield Static(prompt_table(self.prompt, record, changed), id="detail-blocks")
         yield Label("prompt", classes="detail-title")
         yield Static(
             Text(record.prompt or "(none: a warm-up call sends no prompt)"),

@@ -26,16 +26,25 @@ BREAKDOWN_COLUMNS = (
 )
 
 
-def totals_lines(totals: Totals) -> str:
-    """Two or three lines: calls and money, tokens by kind, and what is left out."""
+def totals_lines(totals: Totals, sample: int | None = None) -> str:
+    """Two or three lines: calls and money, tokens by kind, and what is left out.
+
+    With `sample` (the figures are an estimate from that many calls) the first line starts
+    by saying so (first, so that a narrow terminal shows it too), the counts are rounded,
+    and the last line says how the estimate was made.
+    """
     if not totals.calls:
         return "no calls match these filters"
     saved_share = ""
     if totals.saved_usd is not None and totals.uncached_cost_usd:
         saved_share = f" ({totals.saved_usd / totals.uncached_cost_usd * 100:.0f}%)"
+    calls = f"[b]{totals.calls:,}[/b] call{'' if totals.calls == 1 else 's'}"
+    errors = counted(totals.errors, "error")
+    if sample is not None:
+        calls = f"≈ [b]{rounded(totals.calls):,}[/b] calls (estimate, counting exactly…)"
+        errors = f"{rounded(totals.errors):,} errors"
     lines = [
-        f"[b]{totals.calls:,}[/b] call{'' if totals.calls == 1 else 's'} · "
-        f"{counted(totals.errors, 'error')} · "
+        f"{calls} · {errors} · "
         f"cost [b]{money(totals.cost_usd)}[/b] · uncached {money(totals.uncached_cost_usd)}"
         f" · saved [b]{money(totals.saved_usd)}[/b]{saved_share} · "
         f"hit rate [b]{percent(totals.hit_rate)}[/b]",
@@ -44,13 +53,24 @@ def totals_lines(totals: Totals) -> str:
         f"{tokens(totals.cache_creation_1h_tokens)} · reads "
         f"{tokens(totals.cache_read_input_tokens)} · output {tokens(totals.output_tokens)}",
     ]
-    if totals.unpriced_calls:
-        unpriced = totals.unpriced_calls
+    unpriced = totals.unpriced_calls
+    if sample is not None:
+        lines.append(f"[i]estimated from a sample of {sample:,} matching calls[/i]")
+    elif unpriced:
         lines.append(
             f"[dim]{counted(unpriced, 'call')} of models with unknown prices "
             f"{'is' if unpriced == 1 else 'are'} not in the costs[/dim]"
         )
     return "\n".join(lines)
+
+
+def rounded(count: int) -> int:
+    """An estimated count to three significant figures (476,945 -> 477,000): no more
+    precision than a sample gives."""
+    if count < 1000:
+        return count
+    step = int(10 ** (len(str(count)) - 3))
+    return round(count / step) * step
 
 
 def breakdown_cells(totals: Totals) -> list[str]:
@@ -89,10 +109,10 @@ class HistoryTotals(Static):
         """Mark the figures as out of date while a new filter is counted."""
         self.add_class("-pending")
 
-    def show(self, totals: Totals) -> None:
-        """Show fresh figures."""
-        self.remove_class("-pending")
-        self.update(totals_lines(totals))
+    def show(self, totals: Totals, sample: int | None = None) -> None:
+        """Show fresh figures; with `sample`, an estimate (still marked as out of date)."""
+        self.set_class(sample is not None, "-pending")
+        self.update(totals_lines(totals, sample))
 
 
 class HistoryBreakdown(VerticalScroll):
@@ -108,6 +128,14 @@ class HistoryBreakdown(VerticalScroll):
         text-style: bold;
         padding: 0 1;
     }
+    HistoryBreakdown > #breakdown-estimate {
+        display: none;
+        text-style: italic;
+        color: $text-muted;
+    }
+    HistoryBreakdown.-estimate > #breakdown-estimate {
+        display: block;
+    }
     """
 
     def __init__(self, summary: Summary | None = None, *, id: str | None = None) -> None:
@@ -116,6 +144,7 @@ class HistoryBreakdown(VerticalScroll):
         self._ready = False  # the tables exist (a summary may arrive before they do)
 
     def compose(self) -> ComposeResult:
+        yield Label("", id="breakdown-estimate")
         for name in ("context", "model", "day"):
             yield Label(f"per {name}")
             yield DataTable[str](id=f"by-{name}", cursor_type="row", zebra_stripes=True)
@@ -128,10 +157,15 @@ class HistoryBreakdown(VerticalScroll):
             self.show(self._initial)
 
     def show(self, summary: Summary) -> None:
-        """Fill the three tables."""
+        """Fill the three tables (an estimate says so above them)."""
         if not self._ready:
             self._initial = summary
             return
+        self.set_class(not summary.exact, "-estimate")
+        if summary.sample is not None:
+            self.query_one("#breakdown-estimate", Label).update(
+                f"estimates from a sample of {summary.sample:,} calls · counting exactly…"
+            )
         groups: dict[str, Sequence[tuple[Any, Totals]]] = {
             "context": summary.by_context,
             "model": summary.by_model,

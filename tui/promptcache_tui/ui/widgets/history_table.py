@@ -15,11 +15,17 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from promptcache_tui.core.call_columns import HISTORY, CallColumn, cells, columns
+from promptcache_tui.core.call_columns import (
+    HISTORY,
+    HISTORY_WIDTHS,
+    CallColumn,
+    cells,
+    columns,
+)
 from promptcache_tui.core.records import CallRecord
 from promptcache_tui.ui.widgets.line_table import LineTable, Row
 
-COLUMNS: tuple[CallColumn, ...] = columns(HISTORY)
+COLUMNS: tuple[CallColumn, ...] = columns(HISTORY, HISTORY_WIDTHS)
 # Ask for the next page this many rows before the end, so scrolling rarely waits.
 PREFETCH_ROWS = 30
 

@@ -1,6 +1,9 @@
 """One row per logged call, newest first, the highlighted call's full cache outcome below
 the table (a miss reason does not fit a column on a narrow terminal), the totals of this
-session and the keep-warm ping counter."""
+session and the keep-warm ping counter.
+
+It shows the calls of a named context or of an observed group (`session`); calls logged by
+other processes come in through `follow` (not counted in this session's totals)."""
 
 from __future__ import annotations
 
@@ -14,11 +17,13 @@ from textual.containers import Vertical
 from textual.widgets import Label, Static
 
 from promptcache_tui.core.formatting import local_time, money, percent
+from promptcache_tui.core.sanitize import one_line
 from promptcache_tui.ui.widgets.line_table import Row
 from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 if TYPE_CHECKING:
     from promptcache_tui.core.call_columns import CallColumn
+    from promptcache_tui.core.miss import MissExplanation
     from promptcache_tui.core.records import CallRecord
 
 MAX_ROWS = 200
@@ -38,9 +43,12 @@ def row_of(record: CallRecord, now: float) -> Row:
     return Row(record.id, tuple(cells(record, usage_columns(), now)), record.status != "ok")
 
 
-def detail_line(record: CallRecord, now: float) -> str:
+def detail_line(record: CallRecord, now: float, miss: MissExplanation | None = None) -> str:
     """The highlighted call in a sentence: its cache outcome (the miss reason or the error in
-    full), then what it cost and saved, so it reads whole however narrow the table is."""
+    full; with `miss`, the block that changed as `old → new`), then what it cost and saved,
+    so it reads whole however narrow the table is."""
+    from promptcache_tui.core.miss import miss_line
+
     usage = record.usage
     head = f"{local_time(record.ts, now)} {record.kind}"
     if record.status != "ok":
@@ -48,7 +56,8 @@ def detail_line(record: CallRecord, now: float) -> str:
     if record.cache_miss_reason:
         missed = record.cache_missed_input_tokens
         extra = f" ({missed:,} tokens missed)" if missed else ""
-        outcome = f"{head} missed the cache: {record.cache_miss_reason}{extra}"
+        reason = miss_line(miss) if miss is not None else record.cache_miss_reason
+        outcome = f"{head} missed the cache: {reason}{extra}"
     elif usage.cache_read_input_tokens:
         outcome = (
             f"{head} read {usage.cache_read_input_tokens:,} tokens from the cache "
@@ -124,7 +133,7 @@ class UsagePanel(Vertical):
     }
     UsagePanel > .panel-title { text-style: bold; padding: 0 1; }
     UsagePanel > CallsTable { height: 1fr; }
-    UsagePanel > #usage-detail { height: auto; max-height: 4; padding: 0 1; }
+    UsagePanel > #usage-detail { height: auto; max-height: 7; padding: 0 1; }
     UsagePanel > #usage-totals { height: auto; padding: 0 1; color: $text-muted; }
     UsagePanel > #usage-keepwarm {
         height: auto; padding: 0 1; color: $success; display: none;
@@ -138,6 +147,8 @@ class UsagePanel(Vertical):
         self.records: list[CallRecord] = []
         self.session = SessionTotals()
         self.context: str | None = None
+        self.group: str | None = None  # an observed group's key, when one is shown
+        self.misses: dict[int, MissExplanation] = {}  # why shown calls missed, by call id
 
     def compose(self) -> ComposeResult:
         yield Label("Calls", classes="panel-title", id="usage-title")
@@ -147,22 +158,65 @@ class UsagePanel(Vertical):
         yield Static(SessionTotals().line(), id="usage-totals", markup=False)
         yield Static("", id="usage-keepwarm", markup=False)
 
-    def show(self, records: Sequence[CallRecord], context: str | None) -> None:
-        """Show a context's logged calls (newest first)."""
+    def show(
+        self,
+        records: Sequence[CallRecord],
+        context: str | None,
+        *,
+        group: str | None = None,
+        misses: dict[int, MissExplanation] | None = None,
+    ) -> None:
+        """Show a context's logged calls (newest first), or an observed group's: then
+        `context` is the title and `group` the group's key."""
         self.records = list(records)[:MAX_ROWS]
-        self.context = context
+        self.context, self.group = (None, group) if group is not None else (context, None)
+        self.misses = dict(misses or {})
         title = f"Calls: {context}" if context else "Calls"
-        self.query_one("#usage-title", Label).update(title)
+        self.query_one("#usage-title", Label).update(one_line(title))
         self._fill()
+
+    def _shows(self, record: CallRecord) -> bool:
+        if self.group is not None:
+            return record.session == self.group
+        return record.context == self.context
+
+    def _put(self, record: CallRecord) -> bool:
+        """On top, or in place of the row of the same call (it settled since); whether the
+        rows changed."""
+        for index, shown in enumerate(self.records):
+            if shown.id is not None and shown.id == record.id:
+                self.records[index] = record
+                return True
+        if not self._shows(record):
+            return False
+        self.records.insert(0, record)
+        del self.records[MAX_ROWS:]
+        return True
 
     def add(self, record: CallRecord) -> None:
         """A call was just logged: count it in the session totals, and put it on top if it
         belongs to the context shown (a keep-warm ping may be for another one)."""
         self.session.add(record)
-        if record.context == self.context:
-            self.records.insert(0, record)
-            del self.records[MAX_ROWS:]
+        self._put(record)
         self._fill()
+
+    def follow(
+        self, records: Sequence[CallRecord], misses: dict[int, MissExplanation] | None = None
+    ) -> None:
+        """Calls another process logged or settled (oldest first): those of what is shown go
+        on top, or replace their row; this session's totals count only its own calls."""
+        self.misses.update(misses or {})
+        table = self.query_one("#usage-table", CallsTable)
+        highlighted = table.cursor_row
+        count = len(self.records)
+        changed = [self._put(record) for record in records]
+        # Only the rows shown keep their explanations: a group followed for days stays small.
+        shown = {r.id for r in self.records}
+        self.misses = {k: v for k, v in self.misses.items() if k in shown}
+        if any(changed):
+            self._fill()
+            if highlighted > 0:  # stay on the call looked at (row 0 follows the newest)
+                table.move_cursor(highlighted + len(self.records) - count)
 
     def show_keep_warm(self, summary: str | None) -> None:
         """The keep-warm counter (pings and their cost); None hides it."""
@@ -177,6 +231,12 @@ class UsagePanel(Vertical):
         return str(label.render()) if label.has_class("-shown") else ""
 
     @property
+    def highlighted(self) -> CallRecord | None:
+        """The call the table's cursor is on."""
+        index = self.query_one("#usage-table", CallsTable).cursor_row
+        return self.records[index] if 0 <= index < len(self.records) else None
+
+    @property
     def detail_text(self) -> str:
         """The highlighted call's sentence under the table."""
         return str(self.query_one("#usage-detail", Static).render())
@@ -189,7 +249,9 @@ class UsagePanel(Vertical):
     def _show_detail(self, index: int) -> None:
         detail = self.query_one("#usage-detail", Static)
         if 0 <= index < len(self.records):
-            detail.update(detail_line(self.records[index], self.clock()))
+            record = self.records[index]
+            miss = self.misses.get(record.id) if record.id is not None else None
+            detail.update(detail_line(record, self.clock(), miss))
         else:
             detail.update("")
 
