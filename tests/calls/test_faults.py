@@ -58,9 +58,13 @@ def test_dropped_stream_keeps_the_usage_already_reported(
     sim_hook(live_env, "/_sim/faults", {"drop_after_events": 5, "count": 1})
     result = cli("ask", book, "What was the story about?")
     assert result.code == 1
-    assert "broke mid-answer" in result.err or "cannot reach" in result.err
+    # The stream had started: the connection broke mid-answer (never "cannot reach").
+    assert result.err == (
+        f"promptcache-tui: error: the connection to {live_env.base_url} broke mid-answer "
+        "(RemoteProtocolError); the answer is incomplete\n"
+    )
     [row] = logged_calls(isolated_env)
-    assert row["status"] == "error"
+    assert row["status"] == "error" and "broke mid-answer" in row["error"]
     # message_start had already reported the prompt side.
     assert row["cache_creation_input_tokens"] + row["input_tokens"] > 1000
 

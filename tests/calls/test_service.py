@@ -15,6 +15,8 @@ from promptcache_tui.sim.inprocess import InProcessSimulator
 from promptcache_tui.store import Store
 from tests.calls.conftest import BOOK
 
+NOW = 1_795_687_200.0  # 2026-11-26 10:00 UTC
+
 
 async def _context(store: Store) -> Context:
     return await store.contexts.add(
@@ -49,7 +51,8 @@ async def test_chat_turns_cache_the_conversation_and_feed_the_ledger(tmp_path: P
     async with await Store.open(settings.db_path) as store:
         ctx = await _context(store)
         conv = await store.conversations.create(ctx.id or 0)
-        service = CallService(settings, store, load_catalog(), sim_rate=0)
+        # The ledger's clock stands still: the countdown is exact however slow the machine.
+        service = CallService(settings, store, load_catalog(), sim_rate=0, clock=lambda: NOW)
         ledger = TTLLedger(service.now)
         chunks: list[str] = []
         try:
@@ -72,4 +75,4 @@ async def test_chat_turns_cache_the_conversation_and_feed_the_ledger(tmp_path: P
         assert second.usage.cache_read_input_tokens > first.usage.cache_creation_input_tokens - 50
         assert second.usage.cache_creation_input_tokens > 0
         [view] = breakpoint_views(ctx, load_catalog(), ledger)
-        assert view.entry.state == "warm" and view.entry.countdown() in ("5:00", "4:59")
+        assert view.entry.state == "warm" and view.entry.countdown() == "5:00"

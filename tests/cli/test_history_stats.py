@@ -6,14 +6,15 @@ import asyncio
 import csv
 import io
 import json
-import time
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from promptcache_tui.core import timespan
 from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import PUBLIC_FIELDS, CallRecord, iso_utc
 from promptcache_tui.store import Store
@@ -194,12 +195,17 @@ def test_history_filters(
     assert len(rows) == sum(1 for r in everything if check(r))
 
 
-def test_since_a_span_counts_back_from_now(cli: Run, tmp_path: Path) -> None:
-    now = time.time()
+def test_since_a_span_counts_back_from_now(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI's "now" is the clock's: a fixed instant far from the day this was written.
+    now = datetime(2031, 3, 10, 12, 0, tzinfo=UTC).timestamp()
+    monkeypatch.setattr(timespan, "wall_clock", lambda: now)
 
     async def seed() -> None:
         async with await Store.open(tmp_path / "promptcache.sqlite3") as store:
-            for hours in (1, 30, 24 * 10):
+            # Two days back: 47.99 h is inside, 48.01 h outside.
+            for hours in (1, 30, 47.99, 48.01, 24 * 10):
                 await store.calls.log(
                     CallRecord(ts=iso_utc(now - hours * 3600), kind="ask", model="m", context="c")
                 )
@@ -211,7 +217,7 @@ def test_since_a_span_counts_back_from_now(cli: Run, tmp_path: Path) -> None:
                 cli, "history", "--data-dir", str(tmp_path), "--format", "json", "--since", "2d"
             )
         )
-        == 2
+        == 3
     )
     stats = run_json(
         cli, "stats", "--data-dir", str(tmp_path), "--format", "json", "--since", "12h"

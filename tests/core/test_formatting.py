@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from promptcache_tui.core.formatting import (
+    counted,
     local_time,
     milliseconds,
     money,
@@ -91,3 +92,10 @@ def test_local_time_is_as_short_as_is_unambiguous(utc: None) -> None:
     assert local_time("2026-11-25T23:59:59.000000+00:00", now) == "11-25 23:59"
     assert local_time("2025-12-31T10:00:00.000000+00:00", now) == "2025-12-31"
     assert local_time("not a time", now) == "not a time"
+
+
+@pytest.mark.parametrize(
+    ("count", "text"), [(0, "0 calls"), (1, "1 call"), (2, "2 calls"), (1204, "1,204 calls")]
+)
+def test_counted_is_singular_for_one(count: int, text: str) -> None:
+    assert counted(count, "call") == text

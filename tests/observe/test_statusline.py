@@ -23,6 +23,7 @@ import pytest
 from promptcache_tui.cli.entry import statusline_args
 from promptcache_tui.core.records import parse_iso
 from tests.conftest import CliResult
+from tests.readonly import read_only
 
 from .conftest import calls, query, wait_until
 from .transcript import Session
@@ -449,15 +450,11 @@ def test_an_unusable_data_dir_still_shows_the_countdown(projects: Path, tmp_path
     assert ran.plain == "cache 4:55 left (5m) · not logged: data dir is not a directory"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
 def test_a_read_only_data_dir_is_named_on_the_line(projects: Path, home: Path) -> None:
     session = Session(projects, SID)
     session.response(T0, message_id="msg_A", request_id="req_A", write_5m=100).write()
-    home.chmod(0o500)
-    try:
+    with read_only(home):  # for root too: a read-only bind mount
         ran = statusline(document(session), now=at(5))
-    finally:
-        home.chmod(0o700)
     assert ran.plain == "cache 4:55 left (5m) · not logged: data dir not writable"
 
 

@@ -1,4 +1,5 @@
-"""The fault and abuse suite: tmpfs mounts, a process holding a write lock, shared checks."""
+"""The fault and abuse suite: tmpfs mounts (for any user), a process holding a write lock,
+shared checks."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -76,21 +80,125 @@ def _mount(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=20)
 
 
+# Mounting needs CAP_SYS_ADMIN. Root has it; any other user gets it inside a user and mount
+# namespace of its own (`unshare --user --map-root-user --mount`), where the tmpfs is as real
+# (ENOSPC when full, EROFS when read-only) and invisible to the rest of the machine. So for a
+# normal user the tests that mount run once more, together, in such a namespace, and each one
+# reports the outcome it had there.
+IN_NAMESPACE = "PROMPTCACHE_TUI_TEST_IN_MOUNT_NAMESPACE"
+MOUNTING = "tmpfs"  # the fixture that marks a test as one that mounts
+
+
+def can_mount_here() -> bool:
+    """Whether this process may mount (root, or root of its own namespace)."""
+    return os.geteuid() == 0
+
+
+def _namespace_command() -> list[str] | None:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    probe = subprocess.run(
+        [unshare, "--user", "--map-root-user", "--mount", "true"],
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    return [unshare, "--user", "--map-root-user", "--mount"] if probe.returncode == 0 else None
+
+
+@dataclass
+class _Outcome:
+    passed: bool
+    skipped: str | None
+    text: str
+
+
+def _run_in_namespace(session: pytest.Session, base: Path) -> dict[str, _Outcome] | str:
+    """Run every test of the session that mounts in one namespaced pytest; their outcomes
+    by node id, or why that cannot be done."""
+    if os.environ.get(IN_NAMESPACE):
+        return "cannot mount even in a user namespace"
+    command = _namespace_command()
+    if command is None:
+        return "this user may not create a user namespace (unshare) to mount in"
+    ids = [item.nodeid for item in session.items if MOUNTING in getattr(item, "fixturenames", ())]
+    report = base / "namespace.xml"
+    done = subprocess.run(
+        [
+            *command,
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={base / 'tmp'}",
+            f"--junitxml={report}",
+            *ids,
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, IN_NAMESPACE: "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if not report.exists():
+        return f"the namespaced run wrote no report: {done.stdout[-2000:]} {done.stderr[-2000:]}"
+    outcomes: dict[str, _Outcome] = {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        classname, name = case.get("classname", ""), case.get("name", "")
+        path = classname.replace(".", "/") + ".py"
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        skipped = case.find("skipped")
+        outcomes[f"{path}::{name}"] = _Outcome(
+            passed=problem is None and skipped is None,
+            skipped=None if skipped is None else skipped.get("message", "skipped"),
+            text="" if problem is None else (problem.text or problem.get("message", "")),
+        )
+    return outcomes
+
+
+_namespace_results: dict[str, _Outcome] | str | None = None
+
+
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A test that mounts, run by a normal user: report what it did in the namespace."""
+    global _namespace_results
+    if MOUNTING not in pyfuncitem.fixturenames or can_mount_here():
+        return None
+    if _namespace_results is None:
+        base = Path(tempfile.mkdtemp(prefix="pct-mount-ns-"))
+        _namespace_results = _run_in_namespace(pyfuncitem.session, base)
+    if isinstance(_namespace_results, str):
+        pytest.skip(_namespace_results)
+    outcome = _namespace_results.get(pyfuncitem.nodeid)
+    if outcome is None:
+        pytest.fail(f"the namespaced run did not report {pyfuncitem.nodeid}")
+    if outcome.skipped is not None:
+        pytest.skip(f"in its mount namespace: {outcome.skipped}")
+    if not outcome.passed:
+        pytest.fail(f"in its mount namespace:\n{outcome.text}", pytrace=False)
+    return True
+
+
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
-    """Mount small tmpfs file systems (unmounted afterwards); skip where mounting is denied."""
+    """Mount small tmpfs file systems (unmounted afterwards): as root, or as the root of a
+    user namespace (see `pytest_pyfunc_call`)."""
     mounted: list[Path] = []
     if shutil.which("mount") is None or shutil.which("umount") is None:
         pytest.skip("mount/umount are not installed")
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN)")
 
     def mount(size: str = "1m") -> Path:
+        assert can_mount_here()  # a normal user's test body runs in its namespace
         target = tmp_path / f"tmpfs-{len(mounted)}"
         target.mkdir()
         done = _mount("-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(target))
-        if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        assert done.returncode == 0, f"cannot mount a tmpfs: {done.stderr.strip()}"
         mounted.append(target)
         return target
 
@@ -103,10 +211,13 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
 
 
 def remount(target: Path, mode: str) -> None:
-    """Remount a tmpfs from `tmpfs` read-only ('ro') or read-write ('rw')."""
-    done = _mount("-o", f"remount,{mode}", str(target))
-    if done.returncode != 0:
-        pytest.skip(f"cannot remount {target} {mode}: {done.stderr.strip()}")
+    """Make a tmpfs from `tmpfs` read-only ('ro') or read-write ('rw') again.
+
+    The mount point's own flag (`bind`): a user namespace may set it where it may not
+    remount the file system itself; writes then fail with EROFS for root too.
+    """
+    done = _mount("-o", f"remount,bind,{mode}", str(target))
+    assert done.returncode == 0, f"cannot remount {target} {mode}: {done.stderr.strip()}"
 
 
 @pytest.fixture

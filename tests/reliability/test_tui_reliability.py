@@ -156,7 +156,12 @@ async def test_an_answer_quoting_escape_codes_never_reaches_the_terminal_raw(
         await wait_selected(pilot)
         await _send(pilot, app, "Where did she walk to the harbour?")
         await wait_until(pilot, lambda: bool(_rows(settings)) and not app.main.busy, what="ok")
-        await pilot.pause(0.3)
+        # The quoted codes are on screen (made visible) before the terminal output is read.
+        await wait_until(
+            pilot,
+            lambda: "\\x1b]0;pwned\\x07" in app.export_screenshot(),
+            what="the quoted codes shown",
+        )
         shown = app.screen._compositor.render_update(full=True).render_segments(app.console)
         screenshot = app.export_screenshot()
     assert _rows(settings)[0]["status"] == "ok"

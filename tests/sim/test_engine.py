@@ -43,14 +43,21 @@ def engine(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> 
     return CacheEngine(store, load_catalog(None), clock)
 
 
-def test_an_entry_is_readable_only_once_its_response_has_started(engine: CacheEngine) -> None:
+def test_an_entry_is_readable_only_once_its_response_has_started(
+    engine: CacheEngine, clock: FakeClock
+) -> None:
+    start = clock.now
     a = engine.prepare(doc_request(2000))
+    clock.now += 10
     b = engine.prepare(doc_request(2000))  # arrives before A's response starts
     assert a.usage.cache_creation_input_tokens == b.usage.cache_creation_input_tokens == 2000
-    engine.commit(a, "msg_a")
-    c = engine.prepare(doc_request(2000))
+    clock.now += 10
+    engine.commit(a, "msg_a")  # the entry lives until start + 300
+    c = engine.prepare(doc_request(2000))  # reads it, refreshing it to start + 320
     assert c.usage.cache_read_input_tokens == 2000
-    engine.commit(b, "msg_b")  # B's late write does not shorten A's entry
+    engine.commit(b, "msg_b")  # B's late write (until start + 310) does not shorten it
+    clock.now = start + 315  # past B's end, before the refreshed one: still read
+    assert engine.prepare(doc_request(2000)).usage.cache_read_input_tokens == 2000
 
 
 def test_ttl_counts_from_the_start_of_the_request(engine: CacheEngine, clock: FakeClock) -> None:

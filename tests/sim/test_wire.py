@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -262,25 +262,78 @@ def test_count_tokens_never_touches_the_cache(client: anthropic.Anthropic) -> No
     assert client.messages.create(**request).usage.cache_read_input_tokens == 0
 
 
+class VirtualPace:
+    """The simulator's pace on a virtual clock: a sleep moves the clock, nothing waits.
+
+    What is checked is the simulator's own schedule (when each event is due), not how long
+    a loaded machine took to deliver it.
+    """
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+PACED = {
+    "model": MODEL,
+    "max_tokens": 20,
+    "system": [text(filler(100))],
+    "messages": [user("What is the amber?")],
+}
+
+
 def test_streaming_is_paced(tmp_path: Path) -> None:
-    request = {
-        "model": MODEL,
-        "max_tokens": 20,
-        "system": [text(filler(100))],
-        "messages": [user("What is the amber?")],
-    }
+    pace = VirtualPace()
     with (
         InProcessSimulator(tmp_path, rate=200) as server,
         anthropic.Anthropic(api_key="k", base_url=server.base_url, max_retries=0) as sdk,
     ):
-        started = time.perf_counter()
-        with sdk.messages.stream(**request) as stream:
-            arrivals = [time.perf_counter() - started for _ in stream.text_stream]
+        server.app.state.sim.pace = pace
+        with sdk.messages.stream(**PACED) as stream:
+            deltas = list(stream.text_stream)
             final = stream.get_final_message()
     assert final.usage.output_tokens == 20
-    # 20 tokens at 200/s: the last delta leaves about 0.1 s after the first (minus its own).
-    assert arrivals[-1] - arrivals[0] >= 0.07
-    assert len(arrivals) > 3
+    tokens = [estimate_text(delta) for delta in deltas]
+    assert sum(tokens) == 20 and len(deltas) > 3
+    # First the prefill: every prompt token is uncached, at the default 25,000 tokens/s.
+    prompt = final.usage.input_tokens + final.usage.cache_creation_input_tokens
+    assert pace.sleeps[0] == pytest.approx(prompt / 25_000)
+    # Then each delta is due when the tokens before it have gone out at 200/s, counted from
+    # the first: the sleeps between them are those tokens' share, the last one at 19/200 s.
+    assert pace.sleeps[1:] == pytest.approx([t / 200 for t in tokens[:-1] if t])
+    assert pace.time - pace.sleeps[0] == pytest.approx((20 - tokens[-1]) / 200)
+
+
+def test_a_json_answer_waits_for_its_output_at_the_rate(tmp_path: Path) -> None:
+    pace = VirtualPace()
+    with (
+        InProcessSimulator(tmp_path, rate=200, prefill_rate=1000) as server,
+        anthropic.Anthropic(api_key="k", base_url=server.base_url, max_retries=0) as sdk,
+    ):
+        server.app.state.sim.pace = pace
+        message = sdk.messages.create(**PACED)
+    prompt = message.usage.input_tokens + message.usage.cache_creation_input_tokens
+    assert pace.sleeps == pytest.approx([prompt / 1000, 20 / 200])
+
+
+def test_no_pacing_at_rate_zero(tmp_path: Path) -> None:
+    pace = VirtualPace()
+    with (
+        InProcessSimulator(tmp_path, rate=0) as server,
+        anthropic.Anthropic(api_key="k", base_url=server.base_url, max_retries=0) as sdk,
+    ):
+        server.app.state.sim.pace = pace
+        with sdk.messages.stream(**PACED) as stream:
+            assert stream.get_final_message().usage.output_tokens == 20
+    assert pace.sleeps == [0.0]  # no prefill time either (PROMPTCACHE_TUI_SIM_PREFILL_RATE)
 
 
 def test_rate_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

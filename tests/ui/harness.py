@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import urllib.request
@@ -13,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from promptcache_tui.config import Settings
+from promptcache_tui.core.clock import wall_clock
 from promptcache_tui.core.context import Context
 from promptcache_tui.store import Store
 from promptcache_tui.ui.app import PromptCacheApp
@@ -46,12 +48,16 @@ def make_app(
 
 async def seed(settings: Settings, *contexts: Context) -> list[Context]:
     """Store contexts before the app starts (the last one is the most recently used)."""
-    async with await Store.open(settings.db_path) as store:
+    # Each stamp a millisecond after the last: distinct last_used_at stamps, no waiting.
+    stamps = itertools.count()
+    start = wall_clock()
+    async with await Store.open(
+        settings.db_path, clock=lambda: start + next(stamps) / 1000
+    ) as store:
         saved = [await store.contexts.add(ctx) for ctx in contexts]
         for ctx in saved:
             assert ctx.id is not None
             await store.contexts.touch(ctx.id)
-            await asyncio.sleep(0.002)  # distinct last_used_at stamps
     return saved
 
 

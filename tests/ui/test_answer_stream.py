@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from rich.console import Console
 from rich.style import Style
 from textual.app import App, ComposeResult
 
+from promptcache_tui.ui.widgets import answer_turn
 from promptcache_tui.ui.widgets.answer_turn import (
     REFRESH_S,
     AnswerPart,
@@ -147,29 +149,76 @@ async def test_a_stored_answer_is_one_widget_showing_every_row() -> None:
         assert [part.render_line(y) for y in range(len(expected))] == expected
 
 
+class VirtualTime:
+    """The renderer's clock, moved by the test: its sleeps end when the test advances it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._waiters: list[asyncio.Event] = []
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.now + seconds
+        while self.now < until:
+            woken = asyncio.Event()
+            self._waiters.append(woken)
+            await woken.wait()
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        waiters, self._waiters = self._waiters, []
+        for woken in waiters:
+            woken.set()
+
+
+class VirtualAsyncio:
+    """`asyncio` as answer_turn sees it, its clock and sleep virtual (the rest is asyncio)."""
+
+    def __init__(self, clock: VirtualTime) -> None:
+        self._clock = clock
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(asyncio, name)
+
+    def get_running_loop(self) -> VirtualTime:
+        return self._clock
+
+    async def sleep(self, seconds: float) -> None:
+        await self._clock.sleep(seconds)
+
+
 async def test_the_growing_part_is_rendered_about_ten_times_a_second_not_per_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shown: list[str] = []
+    clock = VirtualTime()
+    renders: list[tuple[float, str]] = []  # (the renderer's time, the text it showed)
     show_rendered = AnswerPart.show_rendered
 
     def counted(part: AnswerPart, text: str, width: int, lines: list) -> None:  # type: ignore[type-arg]
-        shown.append(text)
+        renders.append((clock.now, text))
         show_rendered(part, text, width, lines)
 
     monkeypatch.setattr(AnswerPart, "show_rendered", counted)
+    monkeypatch.setattr(answer_turn, "asyncio", VirtualAsyncio(clock))
     app = Host()
     async with app.run_test() as pilot:
         await pilot.pause()
         stream = AnswerStream(app.query_one(AnswerTurn))
         words = ("The Rabbit hurried past " * 40).split(" ")  # one part: no block boundary
-        started = asyncio.get_running_loop().time()
-        for word in words:
+        for word in words:  # 2 ms apart on the renderer's clock: 500 tokens a second
             await stream.write(word + " ")
-            await asyncio.sleep(0.002)
-        elapsed = asyncio.get_running_loop().time() - started
-        await stream.stop()
+            clock.advance(0.002)
+            await pilot.pause()  # the renderer gets its turn after every token
+        elapsed = clock.now
+        stopping = asyncio.create_task(stream.stop())
         await pilot.pause()
-    # One render per REFRESH_S at most (and the last one), whatever the token rate.
-    assert len(shown) <= elapsed / REFRESH_S + 2 < len(words) / 4
-    assert shown[-1].split() == " ".join(words).split()
+        clock.advance(REFRESH_S)  # a renderer waiting out its interval sees the stop
+        await stopping
+    # The live part is rendered at most once per REFRESH_S of the renderer's clock, plus
+    # the first render and the last one (the answer complete): not once per token.
+    live = [at for at, _ in renders[:-1]]
+    assert all(b - a >= REFRESH_S - 1e-9 for a, b in itertools.pairwise(live)), live
+    assert 2 <= len(renders) <= elapsed / REFRESH_S + 2 < len(words) / 4
+    assert renders[-1][1].split() == " ".join(words).split()

@@ -124,7 +124,8 @@ async def test_keep_warm_pings_before_expiry_once_within_its_caps(settings: Sett
         await chat(pilot, "Who is Dinah?")
         clock.advance(250)  # the 5m entry has 50 s left: not yet
         await app.main.tick()
-        await pilot.pause()
+        # The tick ran at the new time (its countdown shows it) and decided not to ping.
+        await wait_until(pilot, lambda: bps.countdowns()[1] == "0:50 left", what="0:50 left")
         assert not app.main.keep_warm.in_flight and await warm_calls(app) == []
 
         clock.advance(25)  # 25 s left: within the 30 s lead
@@ -147,7 +148,7 @@ async def test_keep_warm_pings_before_expiry_once_within_its_caps(settings: Sett
         # Capped at one ping: the next expiry passes without one.
         clock.advance(275)
         await app.main.tick()
-        await pilot.pause()
+        await wait_until(pilot, lambda: bps.countdowns()[1] == "0:25 left", what="0:25 left")
         assert not app.main.keep_warm.in_flight and len(await warm_calls(app)) == 1
         assert any(t.startswith("alice-demo: wrote 0 tokens, read 8,") for t in toasts(app))
 
@@ -186,10 +187,11 @@ async def test_keep_warm_never_pings_a_context_with_it_off_or_a_cold_one(
     async with app.run_test(size=(160, 44)) as pilot:
         await wait_selected(pilot, "alice-demo")
         await chat(pilot, "Who is Dinah?")  # warm, but keep-warm is off
+        assert app.ready  # so each tick decides (a tick before start-up does nothing)
         for _ in range(3):
             clock.advance(100)
-            await app.main.tick()
-            await pilot.pause()
+            await app.main.tick()  # decides at once: a ping due would be in flight now
+            assert not app.main.keep_warm.in_flight
         assert await warm_calls(app) == []
 
         # Keep-warm on for a context that was never sent: nothing to keep warm.
@@ -199,10 +201,11 @@ async def test_keep_warm_never_pings_a_context_with_it_off_or_a_cold_one(
         await pilot.press("f7")
         await wait_until(pilot, lambda: any("Keep-warm on for tiny" in t for t in toasts(app)))
         assert any("Nothing of it is cached now" in t for t in toasts(app))
+        assert app.ready  # so each tick decides (a tick before start-up does nothing)
         for _ in range(3):
             clock.advance(100)
-            await app.main.tick()
-            await pilot.pause()
+            await app.main.tick()  # decides at once: a ping due would be in flight now
+            assert not app.main.keep_warm.in_flight
         assert await warm_calls(app) == [] and app.main.keeper.pings == 0
         # Off again: stored, and the header says so.
         await pilot.press("f7")

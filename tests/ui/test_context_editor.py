@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from textual.widgets import Select
 
 from promptcache_tui.config import Settings
-from promptcache_tui.core.context import Breakpoint, Context
+from promptcache_tui.core.context import Block, Breakpoint, Context
 from promptcache_tui.ui.parts.sidebar import SidebarList
 from promptcache_tui.ui.screens.confirm import ConfirmDialog
 from promptcache_tui.ui.screens.context_editor import BlocksList, ContextEditorScreen
@@ -16,7 +17,7 @@ from promptcache_tui.ui.screens.name_dialog import NameDialog
 from promptcache_tui.ui.screens.welcome import WelcomeScreen
 from promptcache_tui.ui.widgets.breakpoint_panel import BreakpointPanel
 
-from .harness import chat, make_app, seed_demo, wait_selected, wait_until
+from .harness import FakeClock, chat, make_app, seed, seed_demo, wait_selected, wait_until
 from .test_main_screen import toasts
 
 PROSE = "The quick brown fox jumps over the lazy dog while the cat watches. " * 200
@@ -59,12 +60,14 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
     await seed_demo(settings)
     for name in ("a.txt", "b.txt"):
         Path(name).write_text(PROSE)
-    app = make_app(settings)
+    clock = FakeClock()
+    app = make_app(settings, clock)
     async with app.run_test(size=(160, 44)) as pilot:
         await wait_selected(pilot, "alice-demo")
         await chat(pilot, "Who is Dinah?")
+        await app.main.tick()
         before = app.main.query_one(BreakpointPanel).countdowns()
-        assert all(t.endswith("left") for t in before)
+        assert before == ["1:00:00 left", "5:00 left"]
 
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, ContextEditorScreen))
@@ -86,9 +89,8 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
         await pilot.press("b")  # 4
         blocks.highlighted = 4
         await pilot.press("b")  # a fifth is refused
-        await pilot.pause()
+        await wait_until(pilot, lambda: any("At most 4" in t for t in toasts(app)))
         assert sorted(editor.marks) == [0, 1, 2, 3]
-        assert any("At most 4" in t for t in toasts(app))
 
         blocks.highlighted = 0
         await pilot.press("t")  # block 1: 5m -> 1h (1h must come first)
@@ -102,9 +104,12 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
         await pilot.press("delete")  # remove block 4 and its breakpoint
         assert len(editor.blocks) == 4 and sorted(editor.marks) == [0, 1, 2]
         blocks.highlighted = 3
+        assert [b.name for b in editor.blocks[2:]] == ["", "b.txt"]  # a.txt was deleted
         await pilot.press("shift+up")  # the remaining added document moves up one
-        assert editor.blocks[2].name == "a.txt" or editor.blocks[2].name == "b.txt"
+        assert [b.name for b in editor.blocks[2:]] == ["b.txt", ""]
+        assert editor.marks == {0: "1h", 1: "1h", 3: "5m"}  # the breakpoint stays on its block
         await pilot.press("shift+down")
+        assert [b.name for b in editor.blocks[2:]] == ["", "b.txt"]
         assert editor.marks == {0: "1h", 1: "1h", 2: "5m"}
 
         await pilot.press("ctrl+g")
@@ -116,9 +121,10 @@ async def test_edit_breakpoints_never_more_than_four(settings: Settings) -> None
         assert len(ctx.blocks) == 4
         # The new breakpoint's prefix was never written: cold. The book's and the style
         # note's prefixes are byte for byte unchanged, so their entries are still warm.
+        clock.advance(30)
+        await app.main.tick()
         countdowns = app.main.query_one(BreakpointPanel).countdowns()
-        assert countdowns[0] == "cold"
-        assert countdowns[1].startswith("59:") and countdowns[2].startswith("4:")
+        assert countdowns == ["cold", "59:30 left", "4:30 left"]
 
 
 async def test_invalid_edits_cannot_be_saved(settings: Settings) -> None:
@@ -244,3 +250,37 @@ async def test_a_breakpoints_estimate_depends_only_on_the_blocks_before_it(
         assert _prefixes(editor) == before
         # The footer's total is the last prefix (the last block carries a breakpoint).
         assert f"~{before[-1]} tokens" in problems
+
+
+@pytest.mark.parametrize(("gap", "warned"), [(19, False), (20, True), (21, True)])
+async def test_the_editor_warns_of_the_lookback_from_twenty_positions(
+    settings: Settings, gap: int, warned: bool
+) -> None:
+    """A breakpoint `gap` blocks after the previous one: its lookup (20 positions, its own
+    included) cannot reach the previous entry from 20 blocks on, and the editor says so."""
+    turns = tuple(
+        Block("example", f"turn {i}", role="user" if i % 2 == 0 else "assistant")
+        for i in range(gap)
+    )
+    await seed(
+        settings,
+        Context(
+            "far",
+            (Block("document", PROSE, "a.txt"), *turns),
+            (Breakpoint(0), Breakpoint(gap)),
+            "claude-sonnet-4-6",
+        ),
+    )
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_selected(pilot, "far")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, ContextEditorScreen))
+        editor = _editor(app)
+
+        def problems() -> str:
+            return str(editor.query_one("#editor-problems").render())
+
+        await wait_until(pilot, lambda: "2/4 breakpoints" in problems(), what="the problems")
+        expected = f"! #2: {gap} blocks after the previous breakpoint: a lookup checks only 20"
+        assert (expected in " ".join(problems().split())) is warned, problems()

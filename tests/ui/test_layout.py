@@ -67,10 +67,15 @@ async def test_the_footer_shows_the_essentials_at_80_columns(settings: Settings)
     app = make_app(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_selected(pilot, "alice-demo")
-        await pilot.pause(0.2)
-        footer = "".join(strip.text for strip in app.screen._compositor.render_strips()[-1:])
-        for essential in ("Send", "History", "Quit", "Help", "palette"):
-            assert essential in footer, footer
+        essentials = ("Send", "History", "Quit", "Help", "palette")
+
+        def footer() -> str:
+            return "".join(strip.text for strip in app.screen._compositor.render_strips()[-1:])
+
+        # The footer paints once the bindings are known: wait for it, then check all of them.
+        await wait_until(pilot, lambda: "Quit" in footer(), what="the footer painted")
+        for essential in essentials:
+            assert essential in footer(), footer()
 
 
 async def test_f1_lists_every_key_with_its_id(settings: Settings) -> None:
@@ -111,8 +116,11 @@ async def test_a_notice_stays_on_its_screen_and_clear_of_a_dialogs_buttons(
         assert not list(app._notifications)
         # ...and one raised over the dialog sits where its buttons are not.
         dialog.notify("raised over the dialog, a long notice that has to wrap " * 6, timeout=60)
-        await wait_until(pilot, lambda: bool(dialog.query(Toast)), what="the dialog's notice")
-        await pilot.pause(0.3)
+        await wait_until(
+            pilot,
+            lambda: bool(dialog.query(Toast)) and dialog.query_one(Toast).region.height > 0,
+            what="the dialog's notice laid out",
+        )
         toast = dialog.query_one(Toast)
         assert toast.region.height > 4 and toast.region.right <= 80  # wrapped, not cut
         for button in dialog.query(Button):

@@ -9,7 +9,8 @@ from textual.widgets import OptionList
 
 from promptcache_tui.config import Settings
 from promptcache_tui.core.context import Block, Breakpoint, Context
-from promptcache_tui.core.request import Turn
+from promptcache_tui.core.prefix import total_tokens
+from promptcache_tui.core.request import Turn, build_request
 from promptcache_tui.store import CallFilter, Store
 from promptcache_tui.ui.app import PromptCacheApp
 from promptcache_tui.ui.commands import palette_entries
@@ -68,6 +69,42 @@ async def test_start_selects_the_most_recent_context_and_resumes_its_conversatio
         await wait_selected(pilot, demo.name)
         assert app.main.turns == []
         assert app.main.query_one(PromptInput).has_focus
+
+
+async def test_the_chat_shows_the_last_40_turns_and_every_call_sends_all_of_them(
+    settings: Settings,
+) -> None:
+    [notes] = await seed(settings, SMALL)
+    stored = [
+        Turn(role, f"{'Question' if role == 'user' else 'Answer'} {i}.")
+        for i in range(22)
+        for role in ("user", "assistant")
+    ]
+    async with await Store.open(settings.db_path) as store:
+        assert notes.id is not None
+        cid = await store.conversations.create(notes.id)
+        await store.conversations.append(cid, stored)
+    app = make_app(settings)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_selected(pilot, "notes")
+
+        def shown() -> list[str]:
+            return [
+                str(w.render()) if isinstance(w, UserTurn) else w.query_one("AnswerPart").text  # type: ignore[attr-defined]
+                for w in app.main.query("UserTurn, AnswerTurn")
+            ]
+
+        await wait_until(pilot, lambda: len(shown()) == 40, what="the resumed conversation")
+        assert shown() == [t.text for t in stored[-40:]]  # 44 stored, the last 40 shown
+        await chat(pilot, "What came first?")
+        assert len(shown()) == 40 and shown()[:2] == ["Question 3.", "Answer 3."]
+        assert shown()[-2] == "What came first?"
+        # The call sent the whole conversation: all 44 earlier turns and the new prompt.
+        record = app.main.query_one(UsagePanel).records[0]
+        built = build_request(notes, stored, "What came first?")
+        assert record.usage.prompt_tokens == total_tokens(built.blocks)
+        assert len(built.params["messages"]) == 45
+        assert len(app.main.turns) == 46
 
 
 async def test_two_chats_write_then_read_and_the_countdown_goes_cold_past_300s(

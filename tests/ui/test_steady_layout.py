@@ -82,17 +82,27 @@ async def test_the_chat_follows_the_stream_and_the_table_is_not_resized_by_it() 
         stream = await chat.start_exchange("Tell me a long story")
         for i in range(120):
             await stream.write(f"- line {i} of the story\n")
-            if i % 10 == 0:
-                await pilot.pause(0.05)
+            if i % 10 == 0:  # let it lay out and paint as it streams
+                await wait_until(
+                    pilot,
+                    lambda i=i: any(f"line {i} " in p.text for p in app.query(AnswerPart)),
+                    what=f"line {i} shown",
+                )
         await stream.stop()
         chat.finish_exchange()
-        await pilot.pause(0.1)
+
+        def at_the_end() -> bool:
+            last = list(app.query(AnswerPart))[-1]
+            return (
+                "line 119" in last.text
+                and chat.max_scroll_y > 0
+                and chat.scroll_y == chat.max_scroll_y
+                and chat.region.bottom - 2 <= last.region.bottom <= chat.region.bottom
+            )
+
         # The newest line is in view: the chat is scrolled to its end.
-        assert chat.max_scroll_y > 0 and chat.scroll_y == chat.max_scroll_y
-        last = list(app.query(AnswerPart))[-1]
-        assert "line 119" in last.text
-        assert last.region.bottom <= chat.region.bottom
-        assert last.region.bottom >= chat.region.bottom - 2
+        await wait_until(pilot, at_the_end, what="the chat scrolled to the last line")
+        await pilot.pause()  # and the frame after it painted
         # Laid out some sixty times beside it, the table was not resized or redrawn, and kept
         # its scrollbar. (Textual alone redraws the scrollbar on every layout pass.)
         assert table.resizes == resizes
@@ -147,36 +157,30 @@ async def test_a_long_stored_conversation_renders_off_the_loop_and_exactly(
 
         await wait_until(
             pilot,
-            lambda: all(exact(part) for part in parts),
+            lambda: all(exact(part) for part in parts) and chat.max_scroll_y > 0,
             what="every stored answer rendered at its width",
         )
-        await pilot.pause(0.1)
-        assert chat.scroll_y == chat.max_scroll_y > 0  # still at the newest answer
+        await wait_until(
+            pilot, lambda: chat.scroll_y == chat.max_scroll_y, what="the chat at the newest answer"
+        )
         assert on_loop == []  # no Markdown was rendered on the event loop
 
 
-async def test_a_long_session_keeps_the_last_turns_on_screen(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(chat_view, "MAX_SHOWN_TURNS", 6)
+async def test_a_long_session_keeps_the_last_40_turns_on_screen() -> None:
+    assert chat_view.MAX_SHOWN_TURNS == 40  # the README's figure (tests/test_readme_defaults.py)
     app = Host()
     async with app.run_test(size=(100, 20)) as pilot:
         chat = app.query_one(ChatView)
-        for i in range(5):
+        for i in range(21):  # 42 turns: the first exchange scrolls out
             stream = await chat.start_exchange(f"Question {i}?")
             await stream.write(f"Answer {i}.")
             await stream.stop()
             chat.finish_exchange()
-            await pilot.pause()
+        await pilot.pause()
         shown = [
             str(turn.render()) if isinstance(turn, UserTurn) else turn.query_one(AnswerPart).text
             for turn in chat.query("UserTurn, AnswerTurn")
         ]
-        assert shown == [
-            "Question 2?",
-            "Answer 2.",
-            "Question 3?",
-            "Answer 3.",
-            "Question 4?",
-            "Answer 4.",
-        ]
+        assert len(shown) == 40
+        assert shown[:2] == ["Question 1?", "Answer 1."]
+        assert shown[-2:] == ["Question 20?", "Answer 20."]

@@ -53,6 +53,11 @@ def tokens(value: int) -> str:
     return f"{value:,}"
 
 
+def counted(count: int, noun: str) -> str:
+    """A count and its noun, singular for one: `1 call`, `2 calls`, `1,204 errors`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def percent(value: float | None) -> str:
     """A rate (0..1) as a whole percentage; `-` where there is no data."""
     return NO_DATA if value is None else f"{value * 100:.0f}%"

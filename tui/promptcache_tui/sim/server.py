@@ -134,6 +134,22 @@ class _CutResponse(Response):
         raise SimulatedDrop("non-streaming response cut by a drop_after_events fault")
 
 
+class LoopPace:
+    """The pace of answers in real time: the event loop's clock and sleep.
+
+    Pacing is the one place the simulator waits; a test swaps this for a virtual pace and
+    checks the schedule itself (`Simulator.pace`), not how long a loaded machine took.
+    """
+
+    def now(self) -> float:
+        """Monotonic seconds (the running loop's clock)."""
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds` (none when zero or less)."""
+        await asyncio.sleep(max(seconds, 0.0))
+
+
 class Simulator:
     """Everything one app instance shares: state, engine, clock and pacing."""
 
@@ -151,6 +167,7 @@ class Simulator:
         default_prefill = DEFAULT_PREFILL_RATE if self.rate else 0.0
         self.prefill_rate = _rate_from(prefill_rate, PREFILL_RATE_ENV, default_prefill)
         self.base_clock = clock or time.time
+        self.pace = LoopPace()  # when prefill ends and each output token goes out
         self.state = SimState.in_dir(Path(data_dir))
         self.catalog = catalog or load_catalog(Path(data_dir))
         self.engine = CacheEngine(self.state, self.catalog, self.now)
@@ -372,7 +389,7 @@ async def _events(
     fault: Fault | None,
 ) -> AsyncIterator[bytes]:
     """The SSE body, paced at `sim.rate`; events due at the same moment go out together."""
-    await asyncio.sleep(sim.prefill_seconds(prepared))
+    await sim.pace.sleep(sim.prefill_seconds(prepared))
 
     def started() -> list[tuple[bytes, int]]:
         # The response has started: from now on other requests can read what this one wrote.
@@ -381,8 +398,8 @@ async def _events(
 
     frames = await sim.run(started)
     cut_after = fault.drop_after_events if fault is not None else None
-    loop = asyncio.get_running_loop()
-    begun, emitted = loop.time(), 0
+    pace = sim.pace
+    begun, emitted = pace.now(), 0
     due: list[bytes] = []  # framed events not sent yet
     size = 0
     for sent, (frame, tokens) in enumerate(frames):
@@ -396,12 +413,12 @@ async def _events(
             return
         if tokens and sim.rate:
             # Pace against the start, not the previous event, so the rate stays steady.
-            delay = begun + emitted / sim.rate - loop.time()
+            delay = begun + emitted / sim.rate - pace.now()
             if delay > 0:
                 if due:
                     yield b"".join(due)
                     due, size = [], 0
-                await asyncio.sleep(delay)
+                await pace.sleep(delay)
             emitted += tokens
         due.append(frame)
         size += len(frame)
@@ -448,10 +465,10 @@ async def create_message(request: Request) -> Response:
             media_type="text/event-stream",
             headers={**headers, "cache-control": "no-cache"},
         )
-    await asyncio.sleep(sim.prefill_seconds(prepared))
+    await sim.pace.sleep(sim.prefill_seconds(prepared))
     await sim.run(lambda: sim.engine.commit(prepared, message_id))
     if sim.rate and generation.output_tokens:
-        await asyncio.sleep(generation.output_tokens / sim.rate)
+        await sim.pace.sleep(generation.output_tokens / sim.rate)
     body = _message(prepared, message_id, generation)
     if fault is not None and fault.drop_after_events is not None:
         return _CutResponse(json.dumps(body).encode(), headers=headers)

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from promptcache_tui.core.formatting import money, percent, tokens
+from promptcache_tui.core.formatting import counted, money, percent, tokens
 from promptcache_tui.store.calls import Summary, Totals
 
 BREAKDOWN_COLUMNS = (
@@ -38,12 +38,13 @@ def totals_lines(totals: Totals, sample: int | None = None) -> str:
     saved_share = ""
     if totals.saved_usd is not None and totals.uncached_cost_usd:
         saved_share = f" ({totals.saved_usd / totals.uncached_cost_usd * 100:.0f}%)"
-    calls, errors = f"[b]{totals.calls:,}[/b] calls", f"{totals.errors:,}"
+    calls = f"[b]{totals.calls:,}[/b] call{'' if totals.calls == 1 else 's'}"
+    errors = counted(totals.errors, "error")
     if sample is not None:
         calls = f"≈ [b]{rounded(totals.calls):,}[/b] calls (estimate, counting exactly…)"
-        errors = f"{rounded(totals.errors):,}"
+        errors = f"{rounded(totals.errors):,} errors"
     lines = [
-        f"{calls} · {errors} errors · "
+        f"{calls} · {errors} · "
         f"cost [b]{money(totals.cost_usd)}[/b] · uncached {money(totals.uncached_cost_usd)}"
         f" · saved [b]{money(totals.saved_usd)}[/b]{saved_share} · "
         f"hit rate [b]{percent(totals.hit_rate)}[/b]",
@@ -52,12 +53,13 @@ def totals_lines(totals: Totals, sample: int | None = None) -> str:
         f"{tokens(totals.cache_creation_1h_tokens)} · reads "
         f"{tokens(totals.cache_read_input_tokens)} · output {tokens(totals.output_tokens)}",
     ]
+    unpriced = totals.unpriced_calls
     if sample is not None:
         lines.append(f"[i]estimated from a sample of {sample:,} matching calls[/i]")
-    elif totals.unpriced_calls:
+    elif unpriced:
         lines.append(
-            f"[dim]{totals.unpriced_calls:,} calls of models with unknown prices are "
-            "not in the costs[/dim]"
+            f"[dim]{counted(unpriced, 'call')} of models with unknown prices "
+            f"{'is' if unpriced == 1 else 'are'} not in the costs[/dim]"
         )
     return "\n".join(lines)
 
