@@ -163,11 +163,28 @@ def main(argv: list[str] | None = None) -> None:
         programs: dict[str, tuple[list[str], dict[str, str]]] = {
             "python -c pass": ([sys.executable, "-c", "pass"], env)
         }
+        if args.baseline is not None:
+            # Its own data dir, seeded by its own code: an older schema refuses a newer file.
+            base_dir = args.data_dir / "baseline"
+            base_dir.mkdir(exist_ok=True)
+            base_env = environment(base_dir, args.baseline)
+            here = Path(__file__).resolve().parent
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import asyncio, sys; sys.path.insert(0, {str(here)!r}); "
+                    "from pathlib import Path; import bench_cli_start as b; "
+                    f"asyncio.run(b.seed(Path({str(base_dir)!r})))",
+                ],
+                env=base_env,
+                check=True,
+            )
         for words in COMMANDS:
             if args.baseline is not None:
                 programs[f"promptcache-tui {' '.join(words)} (baseline)"] = (
                     [*program(), *words],
-                    environment(args.data_dir, args.baseline),
+                    base_env,
                 )
             programs[f"promptcache-tui {' '.join(words)}"] = ([*program(), *words], env)
         for command, command_env in programs.values():  # warm-up: caches, .pyc files, the db
