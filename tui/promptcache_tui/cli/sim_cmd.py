@@ -65,6 +65,13 @@ def _bind(host: str, port: int) -> socket.socket:
     help="Streamed output tokens per second (0: no pacing). "
     "Default: $PROMPTCACHE_TUI_SIM_RATE or 80.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Server processes on the one port (one Python process serves on one core).",
+)
 @click.pass_context
 def sim(
     ctx: click.Context,
@@ -73,6 +80,7 @@ def sim(
     data_dir: Path | None,
     allow_remote: bool,
     rate: float | None,
+    workers: int,
 ) -> None:
     """Serve the offline Anthropic API simulator over HTTP."""
     if not is_loopback(host) and not allow_remote:
@@ -110,6 +118,14 @@ def sim(
         )
     click.echo(f"promptcache-tui simulator on http://{shown}:{bound} (state in {directory})")
     click.echo(f"use it with: ANTHROPIC_BASE_URL=http://{shown}:{bound} ANTHROPIC_API_KEY=any-key")
+    if workers > 1:
+        # The app above checked the data dir and the rate; each worker builds its own.
+        app.state.sim.close()
+        from promptcache_tui.sim.workers import serve_workers
+
+        click.echo(f"{workers} worker processes share the port and the state", err=True)
+        serve_workers(sock, workers, directory, rate=rate, allow_remote=allow_remote)
+        return
     config = uvicorn.Config(app, lifespan="off", log_level="info", timeout_graceful_shutdown=2)
     try:
         uvicorn.Server(config).run(sockets=[sock])
