@@ -48,7 +48,7 @@ class InProcessSimulator:
     def now(self) -> float:
         """The simulator's clock (epoch seconds, `/_sim/advance` jumps included).
 
-        TTL countdowns of offline calls must use this clock, not `time.time()`.
+        TTL countdowns of offline calls must use this clock, not the machine's wall clock.
         """
         return float(self.app.state.sim.now())
 
