@@ -12,6 +12,7 @@ from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import CallRecord, iso_utc, parse_iso
 from promptcache_tui.store import CallFilter, Store
 from promptcache_tui.store.calls import Totals, _plan
+from tests.store.totals import assert_same_totals, sum_records
 
 DAY = 86_400
 START = parse_iso("2026-11-01T00:00:00+00:00")
@@ -62,49 +63,7 @@ def _calls(count: int, seed: int = 3) -> list[CallRecord]:
 
 async def _raw_totals(store: Store, filters: CallFilter) -> Totals:
     # The reference: every call read back and summed in Python.
-    total = Totals()
-    for rec in await store.calls.history(filters, limit=None):
-        cost = rec.cost
-        u = rec.usage
-        total += Totals(
-            calls=1,
-            input_tokens=u.input_tokens,
-            cache_creation_input_tokens=u.cache_creation_input_tokens,
-            cache_creation_5m_tokens=u.cache_creation_5m_tokens,
-            cache_creation_1h_tokens=u.cache_creation_1h_tokens,
-            cache_read_input_tokens=u.cache_read_input_tokens,
-            output_tokens=u.output_tokens,
-            priced_calls=int(cost.cost_usd is not None),
-            cost_usd=cost.cost_usd,
-            uncached_cost_usd=cost.uncached_cost_usd,
-            saved_usd=cost.saved_usd,
-            errors=int(rec.status == "error"),
-        )
-    return total
-
-
-def _same(a: Totals, b: Totals) -> None:
-    assert (
-        a.calls,
-        a.input_tokens,
-        a.cache_creation_input_tokens,
-        a.cache_read_input_tokens,
-        a.output_tokens,
-        a.priced_calls,
-        a.errors,
-    ) == (
-        b.calls,
-        b.input_tokens,
-        b.cache_creation_input_tokens,
-        b.cache_read_input_tokens,
-        b.output_tokens,
-        b.priced_calls,
-        b.errors,
-    )
-    for x, y in ((a.cost_usd, b.cost_usd), (a.saved_usd, b.saved_usd)):
-        assert (x is None) == (y is None)
-        if x is not None:
-            assert x == pytest.approx(y, abs=1e-9)
+    return sum_records(await store.calls.history(filters, limit=None))
 
 
 FILTERS = [
@@ -137,16 +96,16 @@ FILTERS = [
 async def test_totals_and_breakdowns_match_the_raw_rows(store: Store, filters: CallFilter) -> None:
     await store.calls.log_many(_calls(600))
     expected = await _raw_totals(store, filters)
-    _same(await store.calls.totals(filters), expected)
+    assert_same_totals(await store.calls.totals(filters), expected)
     assert await store.calls.count(filters) == expected.calls
     for by in ("context", "model", "day", "kind", "status"):
         groups = await store.calls.breakdown(by, filters)
         merged = Totals()
         for _, part in groups:
             merged += part
-        _same(merged, expected)
+        assert_same_totals(merged, expected)
     summary = await store.calls.summary(filters)
-    _same(summary.totals, expected)
+    assert_same_totals(summary.totals, expected)
     for by, got in (
         ("context", summary.by_context),
         ("model", summary.by_model),
@@ -155,7 +114,7 @@ async def test_totals_and_breakdowns_match_the_raw_rows(store: Store, filters: C
         reference = await store.calls.breakdown(by, filters)
         assert [k for k, _ in got] == [k for k, _ in reference]
         for (_, a), (_, b) in zip(got, reference, strict=True):
-            _same(a, b)
+            assert_same_totals(a, b)
 
 
 def test_a_date_range_is_split_into_whole_days_and_exact_edges() -> None:
@@ -182,7 +141,7 @@ async def test_the_rollup_follows_renames_deletes_and_edits(store: Store) -> Non
     assert [key for key, _ in await store.calls.breakdown("context")] == ["novel"]
     await store.db.conn.execute("UPDATE calls SET status = 'error' WHERE id <= 10")
     await store.db.conn.execute("DELETE FROM calls WHERE id > 40")
-    _same(await store.calls.totals(), await _raw_totals(store, CallFilter()))
+    assert_same_totals(await store.calls.totals(), await _raw_totals(store, CallFilter()))
     await store.db.conn.execute("DELETE FROM calls")
     assert await store.db.scalar("SELECT COUNT(*) FROM call_rollup") == 0
 

@@ -13,6 +13,7 @@ from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import CallRecord, iso_utc, parse_iso
 from promptcache_tui.store import CallFilter, Store
 from promptcache_tui.store.calls import Summary, Totals
+from tests.store.totals import assert_same_totals, sum_records
 
 START = parse_iso("2026-11-01T00:00:00+00:00")
 PROMPTS = (
@@ -90,47 +91,6 @@ def _contains(prompt: str | None, term: str) -> bool:
     return prompt is not None and term.translate(_ASCII_LOWER) in prompt.translate(_ASCII_LOWER)
 
 
-def _sum(records: list[CallRecord]) -> Totals:
-    total = Totals()
-    for rec in records:
-        cost, u = rec.cost, rec.usage
-        total += Totals(
-            calls=1,
-            input_tokens=u.input_tokens,
-            cache_creation_input_tokens=u.cache_creation_input_tokens,
-            cache_creation_5m_tokens=u.cache_creation_5m_tokens,
-            cache_creation_1h_tokens=u.cache_creation_1h_tokens,
-            cache_read_input_tokens=u.cache_read_input_tokens,
-            output_tokens=u.output_tokens,
-            priced_calls=int(cost.cost_usd is not None),
-            cost_usd=cost.cost_usd,
-            uncached_cost_usd=cost.uncached_cost_usd,
-            saved_usd=cost.saved_usd,
-            errors=int(rec.status == "error"),
-        )
-    return total
-
-
-def _same(a: Totals, b: Totals) -> None:
-    counts = (
-        "calls",
-        "input_tokens",
-        "cache_creation_input_tokens",
-        "cache_creation_5m_tokens",
-        "cache_creation_1h_tokens",
-        "cache_read_input_tokens",
-        "output_tokens",
-        "priced_calls",
-        "errors",
-    )
-    assert [getattr(a, n) for n in counts] == [getattr(b, n) for n in counts]
-    for name in ("cost_usd", "uncached_cost_usd", "saved_usd"):
-        x, y = getattr(a, name), getattr(b, name)
-        assert (x is None) == (y is None), name
-        if x is not None:
-            assert x == pytest.approx(y, abs=1e-9), name
-
-
 def _groups(summary: Summary) -> dict[str, dict[object, Totals]]:
     return {
         "context": dict(summary.by_context),
@@ -150,11 +110,11 @@ async def test_exact_search_totals_equal_a_scan_in_python(store: Store, term: st
     records = await _logged(store, 400)
     matching = [r for r in records if _contains(r.prompt, term)]
     filters = CallFilter(search=term)
-    _same(await store.calls.totals(filters), _sum(matching))
+    assert_same_totals(await store.calls.totals(filters), sum_records(matching))
     assert await store.calls.count(filters) == len(matching)
     grouped = await store.calls.summary(filters)
     assert grouped.exact and grouped.sample is None
-    _same(grouped.totals, _sum(matching))
+    assert_same_totals(grouped.totals, sum_records(matching))
     for by, key_of in (
         ("context", lambda r: r.context),
         ("model", lambda r: r.model),
@@ -163,8 +123,10 @@ async def test_exact_search_totals_equal_a_scan_in_python(store: Store, term: st
         got = _groups(grouped)[by]
         assert set(got) == {key_of(r) for r in matching}
         for key, part in got.items():
-            _same(part, _sum([r for r in matching if key_of(r) == key]))
-    _same((await store.calls.summary(filters, grouped=False)).totals, _sum(matching))
+            assert_same_totals(part, sum_records([r for r in matching if key_of(r) == key]))
+    assert_same_totals(
+        (await store.calls.summary(filters, grouped=False)).totals, sum_records(matching)
+    )
 
 
 @pytest.mark.parametrize("term", TERMS)
@@ -183,12 +145,12 @@ async def test_an_estimate_that_reads_every_candidate_is_the_exact_summary(
         assert not matching
         return
     assert rough.exact and rough.sample is None
-    _same(rough.totals, _sum(matching))
+    assert_same_totals(rough.totals, sum_records(matching))
     for by, got in _groups(rough).items():
         want = _groups(exact)[by]
         assert list(got) == list(want)
         for k in got:
-            _same(got[k], want[k])
+            assert_same_totals(got[k], want[k])
 
 
 async def test_a_sampled_estimate_scales_its_sample_and_says_so(store: Store) -> None:
@@ -208,7 +170,7 @@ async def test_a_sampled_estimate_scales_its_sample_and_says_so(store: Store) ->
         )
         assert rough is not None and not rough.exact and rough.grouped == grouped
         assert rough.sample == len(drawn)
-        sample = _sum(drawn)
+        sample = sum_records(drawn)
         assert rough.totals.calls == round(sample.calls * scale) == len(matching)
         assert rough.totals.input_tokens == round(sample.input_tokens * scale)
         assert rough.totals.cache_read_input_tokens == round(sample.cache_read_input_tokens * scale)
