@@ -62,6 +62,41 @@ async def test_each_size_shows_the_chat_at_a_readable_width_and_every_view_is_re
             await wait_until(pilot, lambda: not shown(app, "#sidebar"), what="the list closed")
 
 
+SIZE_CLASSES = {"-narrow", "-medium", "-wide", "-short", "-tall"}
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((99, 31), {"-narrow", "-short"}),
+        ((100, 32), {"-medium", "-tall"}),
+        ((139, 24), {"-medium", "-short"}),
+        ((140, 33), {"-wide", "-tall"}),
+    ],
+    ids=lambda v: f"{v[0]}x{v[1]}" if isinstance(v, tuple) else None,
+)
+async def test_the_screen_is_laid_out_for_its_size_from_the_first_frame(
+    settings: Settings, size: tuple[int, int], expected: set[str]
+) -> None:
+    """The size classes are on the screen before it is first styled (Textual adds them on
+    a resize after the first frame, which styled and laid out everything twice), and they
+    are the ones Textual's own rule then gives: nothing changes after the first frame."""
+    app = make_app(settings)
+    composed = app.main.compose
+    at_compose: list[set[str]] = []
+
+    def compose():  # type: ignore[no-untyped-def]
+        widgets = list(composed())
+        at_compose.append(set(app.main.classes) & SIZE_CLASSES)
+        return widgets
+
+    app.main.compose = compose  # type: ignore[method-assign]
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert at_compose == [expected]
+        assert set(app.main.classes) & SIZE_CLASSES == expected
+
+
 async def test_the_footer_shows_the_essentials_at_80_columns(settings: Settings) -> None:
     await seed_demo(settings)
     app = make_app(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from promptcache_tui.store import CallFilter, Store
 from promptcache_tui.ui.widgets.chat_view import UserTurn
 from promptcache_tui.ui.widgets.prompt_input import PromptInput
 
-from .harness import make_app, seed_demo, wait_until
+from .harness import make_app, seed_demo, wait_selected, wait_until
 from .test_main_screen import toasts
 
 
@@ -115,3 +116,77 @@ async def test_keys_typed_before_the_input_has_the_focus_are_typed_into_it(
         # From then on keys go where the focus is, as usual.
         await pilot.press(*"next")
         assert prompt.value == "next"
+
+
+async def test_the_side_panes_come_after_a_prompt_typed_at_launch_is_shown(
+    settings: Settings, gate: asyncio.Event
+) -> None:
+    """The chat is what is ready first: the cache pane (which has nothing to show before
+    the store is open) does not delay a prompt typed at launch, and comes right after it."""
+    gate.set()
+    await seed_demo(settings)
+    gate.clear()
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        prompt = app.main.query_one(PromptInput)
+        await wait_until(pilot, lambda: prompt.has_focus, what="the input")
+        await pilot.pause()
+        assert not app.main.query("#cache-pane")
+        await pilot.press(*"Who is Dinah?", "enter")
+        await wait_until(pilot, lambda: bool(app.main.query("#cache-pane")), what="the pane")
+        assert app.main.query(UserTurn) and not app.ready  # after the prompt, store still shut
+        gate.set()
+        await wait_until(pilot, lambda: len(app.main.turns) == 2, timeout=20, what="the answer")
+        assert app.main.cache.usage.query("#usage-table")  # the call is in the side panel
+
+
+async def test_without_typing_the_side_panes_come_with_the_contexts(
+    settings: Settings, gate: asyncio.Event
+) -> None:
+    gate.set()
+    await seed_demo(settings)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: bool(app.main.query("#cache-pane")), what="the pane")
+        await wait_until(pilot, lambda: bool(app.main.query("#observed-pane")), what="observed")
+        await wait_until(pilot, lambda: app.main.ctx is not None, what="the context")
+
+
+async def test_quitting_during_start_up_leaves_without_an_error(
+    settings: Settings, gate: asyncio.Event
+) -> None:
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press(*"hi", "enter", "ctrl+q")  # the panes are due as the app closes
+    assert app.return_code == 0
+
+
+@pytest.mark.parametrize("store_opens", [True, False], ids=["settled", "store failed"])
+async def test_the_garbage_collector_is_back_on_once_the_app_has_started(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, store_opens: bool
+) -> None:
+    """`run_tui` turns the collector off for the start-up; the app must turn it back on,
+    whether the backend settles or fails to open (else memory would only grow)."""
+    if store_opens:
+        await seed_demo(settings)
+    else:
+
+        async def broken(cls: Any, path: Path, **options: Any) -> Store:
+            raise OSError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(Store, "open", classmethod(broken))
+    app = make_app(settings)
+    gc.disable()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            if store_opens:
+                await wait_selected(pilot, "alice-demo")
+            else:
+                await wait_until(
+                    pilot,
+                    lambda: any("Permission denied" in text for text in toasts(app)),
+                    what="the failure shown",
+                )
+            await wait_until(pilot, gc.isenabled, timeout=20, what="the collector on")
+    finally:
+        gc.enable()

@@ -250,6 +250,7 @@ class PromptCacheApp(App[None]):
             await service.ensure_client()
         gc.freeze()
         gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
+        gc.enable()  # `run_tui` turns it off for the start-up
 
     def _make_service(self, store: Store, catalog: Catalog) -> CallService:
         from promptcache_tui.calls.service import CallService
@@ -269,6 +270,7 @@ class PromptCacheApp(App[None]):
         self.main.load_contexts()
 
     async def on_backend_failed(self, message: BackendFailed) -> None:
+        gc.enable()  # no `_settle` to do it (see `run_tui`)
         self.services.failed = message.error
         self.notify(message.error, title="Cannot start", severity="error", timeout=30)
         await self.main.backend_failed(message.error)

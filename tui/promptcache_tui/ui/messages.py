@@ -155,6 +155,11 @@ class PromptSubmitted(Message):
 
 
 @dataclass
+class PromptWaiting(Message):
+    """A prompt sent before the store was open is shown, waiting to go out."""
+
+
+@dataclass
 class CallStarted(Message):
     """A call is on its way; the conversation it belongs to now exists."""
 

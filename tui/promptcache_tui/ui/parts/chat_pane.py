@@ -29,6 +29,7 @@ from promptcache_tui.ui.messages import (
     ConversationLoaded,
     ConversationsListed,
     PromptSubmitted,
+    PromptWaiting,
     TextDelta,
 )
 from promptcache_tui.ui.services import services
@@ -136,6 +137,7 @@ class ChatPane(Vertical):
             self.pending = message.text
             self.busy = True
             await self.chat.show_waiting(message.text, WAITING)
+            self.post_message(PromptWaiting())
             return
         await self._send(message.text)
 

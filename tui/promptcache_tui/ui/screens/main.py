@@ -50,15 +50,14 @@ from promptcache_tui.ui.messages import (
     KeepWarmStatus,
     PlannerReady,
     PrefixesLoaded,
+    PromptWaiting,
     SaveReady,
     UsageLogged,
     WarmFinished,
 )
 from promptcache_tui.ui.observed_actions import ObservedActions
-from promptcache_tui.ui.parts.cache_pane import CachePane
 from promptcache_tui.ui.parts.chat_pane import ChatPane
 from promptcache_tui.ui.parts.follow import Follow
-from promptcache_tui.ui.parts.observed_pane import ObservedPane
 from promptcache_tui.ui.parts.sidebar import (
     CONTEXT,
     Sidebar,
@@ -70,15 +69,19 @@ from promptcache_tui.ui.parts.sidebar import (
 from promptcache_tui.ui.parts.warming import WarmCalls
 from promptcache_tui.ui.services import services
 from promptcache_tui.ui.store_work import run_store_op
-from promptcache_tui.ui.widgets.usage_panel import UsagePanel
+from promptcache_tui.ui.widgets.deferred import Deferred
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from promptcache_tui.core.context import Context
     from promptcache_tui.core.keepwarm import KeepWarm, KeepWarmController
     from promptcache_tui.core.request import Turn
     from promptcache_tui.core.ttl import CacheEvent, TTLLedger
     from promptcache_tui.store import ContextSummary, Store
     from promptcache_tui.store.observed import ObservedGroup
+    from promptcache_tui.ui.parts.cache_pane import CachePane
+    from promptcache_tui.ui.parts.observed_pane import ObservedPane
 
 TICK_SECONDS = 1.0
 VIEWS = ("chat", "cache", "calls")
@@ -235,10 +238,30 @@ class MainScreen(Screen[None]):
         self._groups: list[ObservedGroup] = []  # the sidebar's, most recently active first
         self.actions = ContextActions(self)
         self.observed = ObservedActions(self)
+        # Built and mounted a little after the first frame (see `_release_parts`).
+        self._later = (Deferred(_build_observed_pane), Deferred(_build_cache_pane))
 
     # -- the parts -------------------------------------------------------------------------
 
+    def _apply_breakpoints(self) -> None:
+        """Give the screen its size classes (-narrow, -tall...) before anything is styled.
+
+        Textual adds them on the first Resize, after the first styling and layout: then
+        the whole screen is styled and laid out a second time at start-up. The rule is
+        Textual's: per axis, the class of the largest breakpoint the size reaches.
+        """
+        app = self.app
+        width, height = app.size
+        for size, points in (
+            (width, app.HORIZONTAL_BREAKPOINTS or []),
+            (height, app.VERTICAL_BREAKPOINTS or []),
+        ):
+            reached = [name for edge, name in sorted(points) if size >= edge]
+            for _, name in points:
+                self.set_class(bool(reached) and name == reached[-1], name)
+
     def compose(self) -> ComposeResult:
+        self._apply_breakpoints()
         yield Header()
         yield Tabs(
             Tab("Chat", id="chat"), Tab("Cache", id="cache"), Tab("Calls", id="calls"), id="views"
@@ -246,10 +269,12 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             yield ChatPane(id="chat-pane")
-            yield ObservedPane(id="observed-pane")
-            # The cache pane and the footer mount just after the first frame: they are the
-            # costly part of it (see benchmarks/bench_startup.py).
-            yield Lazy(CachePane(id="cache-pane"))
+            yield self._later[0]
+            # The cache pane is the costly part of the first frame, and neither it nor the
+            # observed pane (hidden until a group is picked) has anything to show before
+            # the store is open: they mount once a prompt typed at launch is on screen, or
+            # when the contexts load (see benchmarks/bench_startup.py).
+            yield self._later[1]
         yield WarmCalls(lambda: self.ledger, id="warm-calls")
         yield Follow(id="follow")
         yield Lazy(Footer(compact=True))
@@ -266,8 +291,10 @@ class MainScreen(Screen[None]):
 
     @property
     def cache(self) -> CachePane:
-        """The breakpoints and the calls (mounted just after the first frame)."""
-        return self.query_one(CachePane)
+        """The breakpoints and the calls (mounted a little after the first frame)."""
+        from promptcache_tui.ui.parts.cache_pane import CachePane
+
+        return self.query_one("#cache-pane", CachePane)
 
     @property
     def warming(self) -> WarmCalls:
@@ -282,7 +309,9 @@ class MainScreen(Screen[None]):
     @property
     def observed_pane(self) -> ObservedPane:
         """What an observed group shows in the chat's place."""
-        return self.query_one(ObservedPane)
+        from promptcache_tui.ui.parts.observed_pane import ObservedPane
+
+        return self.query_one("#observed-pane", ObservedPane)
 
     @property
     def ledger(self) -> TTLLedger:
@@ -344,7 +373,7 @@ class MainScreen(Screen[None]):
         now = await services(self).current_time()
         if self._ledger is not None:
             self.sidebar.list.tick(self._ledger, now)
-        if self.query(CachePane):
+        if self.query("#cache-pane"):
             self.cache.tick(now)
             self._label_cache_tab(now)
         busy = self.ctx.id if self.ctx is not None and self.chat.busy else None
@@ -361,14 +390,24 @@ class MainScreen(Screen[None]):
 
     async def backend_failed(self, error: str) -> None:
         """Show why nothing works where the conversation would be."""
+        self._release_parts()  # the layout users know, even with nothing in it
         await self.chat.backend_failed(error)
 
-    async def _cache_mounted(self) -> None:
-        """Wait (briefly, at start-up only) until the lazily mounted pane exists."""
-        for _ in range(400):
-            if self.query(UsagePanel):
-                return
-            await asyncio.sleep(0.005)
+    def on_prompt_waiting(self, message: PromptWaiting) -> None:
+        # What was typed at launch is on screen (after the frame being drawn): the cache
+        # pane may come now.
+        message.stop()
+        self._release_parts()
+
+    def _release_parts(self) -> None:
+        for part in self._later:
+            part.release()
+
+    async def _parts_mounted(self) -> None:
+        """Mount the cache and observed panes if they are not yet, and wait until they are."""
+        self._release_parts()  # both in the same frame
+        for part in self._later:
+            await part.wait()
 
     def _ready(self, *, need_context: bool = True, idle: bool = True) -> bool:
         app = services(self)
@@ -409,7 +448,7 @@ class MainScreen(Screen[None]):
         async def listed(store: Store) -> ContextsLoaded:
             from promptcache_tui.ui.observed_actions import GROUP_LIMIT
 
-            await self._cache_mounted()
+            await self._parts_mounted()
             watch = await store.watch() if first else None
             summaries = await store.contexts.list()
             groups = None
@@ -652,7 +691,7 @@ class MainScreen(Screen[None]):
         records = [*message.added, *message.settled]
         # An entry is (model, prefix): whoever wrote or read it, a context's countdown moves.
         self.ledger.record_all(message.events)
-        if self.query(CachePane):
+        if self.query("#cache-pane"):
             self.cache.usage.follow(records, message.misses)
         self._merge_groups(message.groups)
         if message.groups:
@@ -765,7 +804,7 @@ class MainScreen(Screen[None]):
         self.cache.usage.add(message.record)
 
     def on_keep_warm_status(self, message: KeepWarmStatus) -> None:
-        if self.query(CachePane):
+        if self.query("#cache-pane"):
             self.cache.usage.show_keep_warm(message.text)
 
     def on_keep_warm_saved(self, message: KeepWarmSaved) -> None:
@@ -929,3 +968,17 @@ class MainScreen(Screen[None]):
                 ping_lead_s=self.keep_warm.policy.lead_s,
             )
         )
+
+
+def _build_cache_pane() -> Widget:
+    """The cache pane, imported only when it is mounted (after the first frame)."""
+    from promptcache_tui.ui.parts.cache_pane import CachePane
+
+    return CachePane(id="cache-pane")
+
+
+def _build_observed_pane() -> Widget:
+    """The observed pane, imported only when it is mounted (after the first frame)."""
+    from promptcache_tui.ui.parts.observed_pane import ObservedPane
+
+    return ObservedPane(id="observed-pane")

@@ -62,11 +62,17 @@ class PromptInput(Input):
 
     def take_keys(self, keys: Iterable[events.Key]) -> None:
         """Type keys that arrived before the input existed: characters go in, Enter sends."""
+        run: list[str] = []  # characters typed in a row go in as one edit, not one each
         for key in keys:
             if key.key in SUBMIT_KEYS:
+                if run:
+                    self.insert_text_at_cursor("".join(run))
+                    run.clear()
                 self.action_send()
             elif key.is_printable and key.character:
-                self.insert_text_at_cursor(key.character)
+                run.append(key.character)
+        if run:
+            self.insert_text_at_cursor("".join(run))
 
     def restore(self, prompt: str) -> None:
         """Put an unsent prompt back, ahead of anything typed since."""
