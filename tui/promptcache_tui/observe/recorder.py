@@ -373,7 +373,11 @@ class ProxyRecorder:
             params = json.loads(exchange.body)
             if isinstance(params, dict):
                 model = str(params.get("model") or "unknown")
-                request = observe_request(params, token_memo=self._memo)
+                request = observe_request(
+                    params,
+                    token_memo=self._memo,
+                    keeps_thinking=self.catalog.keeps_earlier_thinking(model),
+                )
         except (ValueError, TypeError, KeyError, AttributeError):
             request = None  # not a request the API would take: logged without a prompt
         client = exchange.client
