@@ -120,6 +120,28 @@ async def test_groups_sit_beside_the_contexts_with_live_countdowns(settings: Set
         assert entry(app, "shop").endswith("54:09 left")
 
 
+async def test_a_long_group_name_wraps_under_its_first_letter_at_80x24(settings: Settings) -> None:
+    app, _ = await seeded(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_selected(pilot, "alice-demo")
+        await pilot.press("ctrl+l")  # the list, opened over the chat
+        options = app.main.query_one(SidebarList)
+        await wait_until(
+            pilot, lambda: options.has_focus and "left" in entry(app, BOT), what="the groups"
+        )
+        await pilot.pause()
+        rows = [strip.text for strip in app.screen._compositor.render_strips()]
+        first = next(n for n, row in enumerate(rows) if "You review pull requests" in row)
+        column = rows[first].index("You review")
+        # The name is too long for the list's width: its second line starts under its
+        # first letter, not under the marker column, and the lines after it keep theirs.
+        assert rows[first + 1][column:].startswith("for a…"), rows[first : first + 3]
+        assert set(rows[first + 1][rows[first].index("▊") + 1 : column]) == {" "}
+        assert rows[first + 2][column:].startswith("review-bot/1.0")
+        # Its entry still reads as one name, unwrapped.
+        assert entry(app, BOT).startswith(f"  {BOT} | ")
+
+
 async def test_a_proxied_group_shows_its_breakpoints_calls_and_why_one_missed(
     settings: Settings,
 ) -> None:
