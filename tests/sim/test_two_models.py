@@ -4,10 +4,15 @@ The client's side: `core/prefix.render` lays a request out, `core/ttl.predict_ca
 from the TTL ledger what each breakpoint will read and write, the ledger records it. The
 server's side: the simulator's engine on its own rendering (`sim/positions.py`). They share
 only the token estimator. Hypothesis builds conversations that evolve step by step (tools,
-system blocks, turns of many blocks, `{"role": "system"}` messages, images, breakpoints
-and TTLs, settings, top-level caching, model switches, gaps in time) and every step must
+system blocks, turns of many blocks, `{"role": "system"}` messages, images, thinking
+blocks resent in assistant turns, tool-result turns that continue a tool-use loop, context
+editing that keeps all thinking, breakpoints and TTLs, settings, top-level caching, model
+switches, gaps in time) and every step must
 agree: the layout and token counts, each breakpoint's state before the call, what is read
-and written, the usage, and each entry's expiry after it. A disagreement is a bug in one.
+and written, the usage, and each entry's expiry after it. A disagreement is a bug in one. The
+simulator's side takes the request as its server does (`_model_checked`: earlier thinking
+dropped by `sim/request.py`); the client's side renders the request as sent, and drops it
+with its own code.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from promptcache_tui.core.prefix import render, total_tokens
 from promptcache_tui.core.ttl import TTLLedger, predict_call, settle
 from promptcache_tui.sim.engine import CacheEngine, MemoryStore
 from promptcache_tui.sim.positions import render_positions
+from promptcache_tui.sim.request import keeps_all_thinking, traits_of, without_earlier_thinking
 
 CATALOG = load_catalog()
 # Catalogued models with a known minimum (the client cannot know the simulator's default).
@@ -62,6 +68,8 @@ class Conversation:
     system: list[int] = field(default_factory=list)
     turns: list[tuple[str, list[int]]] = field(default_factory=list)
     images: set[int] = field(default_factory=set)  # turns holding an image first
+    thoughts: set[int] = field(default_factory=set)  # assistant turns opening with thinking
+    results: set[int] = field(default_factory=set)  # user turns of tool results only
     marks: list[tuple[Any, ...]] = field(default_factory=list)
     hour_marks: int = 0  # how many of the first breakpoints are 1h
     automatic: bool = False
@@ -121,14 +129,22 @@ class Conversation:
         messages = []
         for t, (role, blocks) in enumerate(self.turns):
             content: list[dict[str, Any]] = []
+            if t in self.thoughts and role == "assistant":  # never markable: no slot
+                thought = {"type": "thinking", "thinking": f"Plan {_tag(t)}.", "signature": "s"}
+                content.append(thought)
             if t in self.images:
                 image = {"type": "base64", "media_type": "image/png", "data": f"iVBOR{t}"}
                 content.append({"type": "image", "source": image, **marker(("messages", t, 0))})
-            offset = len(content)
-            content += [
-                {"type": "text", "text": self.text(c), **marker(("messages", t, b + offset))}
-                for b, c in enumerate(blocks)
-            ]
+            offset = 1 if t in self.images else 0
+            for b, c in enumerate(blocks):
+                mark = marker(("messages", t, b + offset))
+                if t in self.results and role == "user":
+                    result = [{"type": "text", "text": self.text(c)}]
+                    tool_use_id = f"toolu_{_tag(c)}"
+                    block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": result}
+                    content.append({**block, **mark})
+                else:
+                    content.append({"type": "text", "text": self.text(c), **mark})
             messages.append({"role": role, "content": content})
         params["messages"] = messages
         if self.automatic:
@@ -156,8 +172,13 @@ edit = st.one_of(
     st.tuples(st.just("model"), st.sampled_from(MODELS)),
     st.tuples(
         st.just("setting"),
-        st.sampled_from(["speed", "tool_choice", "thinking", "effort", "web_search", "image"]),
+        st.sampled_from(
+            ["speed", "tool_choice", "thinking", "effort", "web_search", "image", "keep_all"]
+        ),
     ),
+    # Thinking resent at the start of an assistant turn; a user turn of tool results only.
+    st.tuples(st.just("thought"), st.integers(0, 100)),
+    st.tuples(st.just("results"), st.integers(0, 100)),
     st.tuples(st.just("automatic")),
     st.tuples(st.just("drop_turn")),
 )
@@ -219,13 +240,25 @@ def apply(conv: Conversation, change: tuple[Any, ...]) -> None:
             )
         elif name == "web_search":
             conv.web_search = not conv.web_search
+        elif name == "keep_all":
+            keep = {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}
+            conv.settings["context_management"] = (
+                None if conv.settings.get("context_management") else keep
+            )
         elif conv.turns:
             conv.images ^= {len(conv.turns) - 1}
+    elif kind in ("thought", "results"):
+        role = "assistant" if kind == "thought" else "user"
+        turns = [t for t, (r, _) in enumerate(conv.turns) if r == role]
+        if turns:
+            chosen = conv.thoughts if kind == "thought" else conv.results
+            chosen ^= {turns[change[1] % len(turns)]}
     elif kind == "automatic":
         conv.automatic = not conv.automatic
     elif kind == "drop_turn" and conv.turns:
         conv.turns.pop()
-        conv.images.discard(len(conv.turns))
+        for turns in (conv.images, conv.thoughts, conv.results):
+            turns.discard(len(conv.turns))
 
 
 def _check_step(
@@ -234,7 +267,10 @@ def _check_step(
     model = params["model"]
     cache_id = CATALOG.cache_id(model)
     minimum = CATALOG.min_cache_tokens(model)
-    blocks = render(params)
+    blocks = render(params, keeps_thinking=CATALOG.keeps_earlier_thinking(model))
+    # The simulator's server drops earlier thinking before its engine sees the request.
+    if not (traits_of(CATALOG.get(model)).keeps_thinking or keeps_all_thinking(params)):
+        params = dict(without_earlier_thinking(params))
     rendering = render_positions(params)
     # The layout: the same positions and the same running token counts.
     assert [b.prefix_tokens for b in blocks] == [p.prefix_tokens for p in rendering.positions]

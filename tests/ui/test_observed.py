@@ -31,9 +31,11 @@ from promptcache_tui.ui.widgets.usage_panel import UsagePanel
 from .harness import FakeClock, make_app, seed_demo, wait_selected, wait_until
 from .observed import (
     PROJECT_CWD,
+    SYSTEM,
     ObservedTraffic,
     claude_code_session,
     import_session,
+    request,
     seed_observed,
 )
 
@@ -118,6 +120,60 @@ async def test_groups_sit_beside_the_contexts_with_live_countdowns(settings: Set
         clock.advance(231)  # 1 s past the bot's expiry
         await wait_until(pilot, lambda: entry(app, BOT).endswith("3 calls · cold"), what="cold")
         assert entry(app, "shop").endswith("54:09 left")
+
+
+async def test_a_long_group_name_wraps_under_its_first_letter_at_80x24(settings: Settings) -> None:
+    app, _ = await seeded(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_selected(pilot, "alice-demo")
+        await pilot.press("ctrl+l")  # the list, opened over the chat
+        options = app.main.query_one(SidebarList)
+        await wait_until(
+            pilot, lambda: options.has_focus and "left" in entry(app, BOT), what="the groups"
+        )
+        await pilot.pause()
+        rows = [strip.text for strip in app.screen._compositor.render_strips()]
+        first = next(n for n, row in enumerate(rows) if "You review pull requests" in row)
+        column = rows[first].index("You review")
+        # The name is too long for the list's width: its second line starts under its
+        # first letter, not under the marker column, and the lines after it keep theirs.
+        assert rows[first + 1][column:].startswith("for a…"), rows[first : first + 3]
+        assert set(rows[first + 1][rows[first].index("▊") + 1 : column]) == {" "}
+        assert rows[first + 2][column:].startswith("review-bot/1.0")
+        # Its entry still reads as one name, unwrapped.
+        assert entry(app, BOT).startswith(f"  {BOT} | ")
+
+
+async def test_a_models_alias_and_dated_id_count_down_as_one_cache(settings: Settings) -> None:
+    """Calls under `claude-haiku-4-5` and `claude-haiku-4-5-20251001` are two groups, one
+    cache: the dated id's read refreshed the alias's entry, so both show its countdown."""
+    await seed_demo(settings)
+    clock = FakeClock()
+    start = clock.value
+    params = request("Review PR 44.")
+    params["system"][0]["text"] = SYSTEM * 4  # over Haiku 4.5's 4,096-token minimum
+
+    def calls() -> None:
+        with ObservedTraffic(settings, clock) as traffic:
+            clock.value = start - 200
+            traffic.send({**params, "model": "claude-haiku-4-5"}, "review-bot/1.0")
+            clock.value = start - 50  # reads the alias's entry: live until start + 250
+            traffic.send({**params, "model": "claude-haiku-4-5-20251001"}, "review-bot/1.0")
+        clock.value = start
+
+    await asyncio.to_thread(calls)
+    app = make_app(settings, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_selected(pilot, "alice-demo")
+
+        def haiku() -> list[str]:
+            return [t for t in sidebar_text(app) if "claude-haiku-4-5" in t]
+
+        await wait_until(
+            pilot, lambda: len(haiku()) == 2 and all("left" in t for t in haiku()), what="groups"
+        )
+        # Taken apart, the alias's own write would have 1:40 left.
+        assert [t.rsplit(" · ", 1)[-1] for t in haiku()] == ["4:10 left", "4:10 left"]
 
 
 async def test_a_proxied_group_shows_its_breakpoints_calls_and_why_one_missed(

@@ -64,11 +64,16 @@ def group_json(group: ObservedGroup) -> dict[str, Any]:
 @click.pass_context
 def list_cmd(ctx: click.Context, kind: str | None, limit: int, fmt: str) -> None:
     """Observed groups, most recently active first, with their cache countdowns."""
+    from promptcache_tui.core.catalog import load_catalog
+
     settings = settings_from(ctx)
+    catalog = load_catalog(settings.data_dir)
 
     async def run() -> list[ObservedGroup]:
         async with await Store.open(settings.db_path) as store:
-            return await store.observed.groups(wall_clock(), kind=kind, limit=limit)
+            return await store.observed.groups(
+                wall_clock(), kind=kind, limit=limit, resolve=catalog.cache_id
+            )
 
     groups = asyncio.run(run())
     if fmt == "json":

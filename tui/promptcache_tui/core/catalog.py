@@ -127,6 +127,15 @@ class Catalog:
         info = self.get(model)
         return info.id if info else model
 
+    def keeps_earlier_thinking(self, model: str) -> bool:
+        """Whether `model` keeps earlier turns' thinking blocks in its prompt.
+
+        The catalog has no field for it (the docs say Opus 4.5 and later keep them; the
+        simulator drops them on every catalogued model): a catalogued model drops them, a
+        model newer than the catalog is taken to follow the newest rule and keep them.
+        """
+        return self.get(model) is None
+
     def min_cache_tokens(self, model: str) -> int | None:
         """Minimum cacheable prefix for `model`, or None when unknown."""
         info = self.get(model)

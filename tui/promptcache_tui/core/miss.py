@@ -23,7 +23,7 @@ request: expired, model changed, or "the prefix changed" without naming it. Pure
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -48,6 +48,11 @@ CODES = (
 )
 DIFF_CONTEXT = 24  # characters of unchanged text shown before a change
 DIFF_WIDTH = 72  # characters of changed text shown at most
+Resolve = Callable[[str], str]  # a model name to the id its cache lives under
+
+
+def _as_sent(model: str) -> str:
+    return model
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +290,7 @@ def explain_miss(
     *,
     min_tokens: int | None,
     expiry: Mapping[str, float] | None = None,
+    resolve: Resolve = _as_sent,
 ) -> MissExplanation | None:
     """Why `current` missed the cache; None when it did not, or marked nothing.
 
@@ -294,14 +300,15 @@ def explain_miss(
     the system prompt). `previous` is the call to compare with (see `pick_previous`);
     `expiry` maps a prefix hash to when the ledger believed its entry expired just before
     `current` (refreshes by other calls included); without it the previous call's own
-    time + TTL is used.
+    time + TTL is used. `resolve` maps a model name to its cache's id (the catalog's
+    `cache_id`): an alias and its dated id are one model, not a model change.
     """
     from promptcache_tui.core.advisor import LOOKBACK_BLOCKS
 
     if not current.marks:
         return None
     if current.cache_read > 0:
-        return _partial(current, previous)
+        return _partial(current, previous, resolve)
     if current.cache_creation == 0:
         longest = max(m.prefix_tokens for m in current.marks)
         floor = f"{min_tokens}" if min_tokens is not None else "the model's minimum"
@@ -314,7 +321,7 @@ def explain_miss(
         return MissExplanation("first_write", "first write: no earlier call to compare with")
     gap = current.ts - previous.ts
     base: _Compared = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
-    if previous.model != current.model:
+    if resolve(previous.model) != resolve(current.model):
         return MissExplanation(
             "model_changed",
             f"model changed: {previous.model} -> {current.model} (caches are per model)",
@@ -363,9 +370,11 @@ def _reaches(current: CallShape, entry: CallMark) -> bool:
     return any(0 <= mine.block - entry.block < LOOKBACK_BLOCKS for mine in current.marks)
 
 
-def _partial(current: CallShape, previous: CallShape | None) -> MissExplanation | None:
+def _partial(
+    current: CallShape, previous: CallShape | None, resolve: Resolve
+) -> MissExplanation | None:
     """A call that read something, but less than it would have with nothing changed."""
-    if previous is None or previous.model != current.model:
+    if previous is None or resolve(previous.model) != resolve(current.model):
         return None
     split = _first_difference(previous.blocks, current.blocks)
     if split >= len(current.blocks):
@@ -466,12 +475,16 @@ class SessionCall:
 
 
 def explain_session_miss(
-    current: SessionCall, previous: SessionCall | None, ttl: str | None
+    current: SessionCall,
+    previous: SessionCall | None,
+    ttl: str | None,
+    resolve: Resolve = _as_sent,
 ) -> MissExplanation | None:
     """Why an imported call read nothing, from usage alone.
 
     `previous` is the session's call before it and `ttl` the TTL its cache had then (from
     the last write). Without the request, a change can be detected but not named.
+    `resolve` as for `explain_miss`: an alias and its dated id are one model.
     """
     if current.cache_read > 0 or (current.write_5m + current.write_1h) == 0:
         return None
@@ -479,7 +492,7 @@ def explain_session_miss(
         return MissExplanation("first_write", "first write of the session")
     gap = current.ts - previous.ts
     base: _Compared = {"gap_s": round(gap, 3), "previous_call_id": previous.id}
-    if previous.model != current.model:
+    if resolve(previous.model) != resolve(current.model):
         return MissExplanation(
             "model_changed",
             f"model changed: {previous.model} -> {current.model} (caches are per model)",

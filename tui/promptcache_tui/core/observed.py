@@ -25,7 +25,7 @@ from promptcache_tui.core.context import (
     as_ttl,
     validate_name,
 )
-from promptcache_tui.core.prefix import canonical_json, render
+from promptcache_tui.core.prefix import canonical_json, prompt_as_cached, render
 from promptcache_tui.core.tokens import estimate_block
 from promptcache_tui.core.ttl import TTL_SECONDS
 
@@ -117,16 +117,21 @@ def _text_blocks(content: Any) -> Any:
 
 
 def observe_request(
-    params: Mapping[str, Any], *, token_memo: MutableMapping[str, int] | None = None
+    params: Mapping[str, Any],
+    *,
+    token_memo: MutableMapping[str, int] | None = None,
+    keeps_thinking: bool = False,
 ) -> ObservedRequest:
     """Render an observed request's body (already parsed JSON).
 
     `token_memo` maps a content hash to its estimated tokens: the proxy keeps one so that a
     block seen before is not estimated again (estimating is most of the cost of rendering).
     Top-level automatic caching (`cache_control` on the request) counts as a breakpoint on
-    the last cacheable block, as the API places it.
+    the last cacheable block, as the API places it. The prompt is the one the cache sees
+    (`core/prefix.prompt_as_cached`): earlier turns' thinking blocks are left out, unless
+    `keeps_thinking` (a model that keeps them).
     """
-    normal: dict[str, Any] = dict(params)
+    normal: dict[str, Any] = dict(prompt_as_cached(params, keeps_thinking=keeps_thinking))
     if "system" in normal:
         normal["system"] = _text_blocks(normal["system"])
     messages = normal.get("messages")
@@ -162,7 +167,7 @@ def observe_request(
             token_memo[digest] = tokens
         return tokens
 
-    rendered = render(normal, estimate=estimate)
+    rendered = render(normal, estimate=estimate, keeps_thinking=keeps_thinking)
     sources = _sources(normal)
     auto = params.get("cache_control")
     auto_at = None

@@ -14,6 +14,12 @@ messages tier. Web search tools are rendered after the other tools (toggling web
 keeps the tools' cache). A request with none of these hashes exactly as before they were
 modelled, so the ledger's history keeps its keys. A `{"role": "system"}` message inside
 `messages` is a message like any other, its role part of its key.
+
+Earlier thinking leaves the prompt before it is cached (`prompt_as_cached`): the thinking
+blocks of assistant turns before the current user turn are stripped, the current turn's
+(a tool-use loop) kept, unless the model keeps them or `context_management` asks to keep
+them all. Written from the documentation, apart from the simulator's own
+(`sim/request.without_earlier_thinking`): tests/sim/test_two_models.py checks they agree.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ _SEED = hashlib.sha256(b"promptcache-prefix-v1").digest()
 CACHEABLE_MESSAGE_TYPES = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "search_result"}
 )
+THINKING_BLOCK_TYPES = frozenset({"thinking", "redacted_thinking"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +125,83 @@ def messages_tier(params: Mapping[str, Any]) -> dict[str, Any]:
     return tier
 
 
+def _opens_turn(message: Any) -> bool:
+    """A user message that starts a new turn: anything in it but tool results (a message
+    of tool results only continues the assistant's turn, a tool-use loop)."""
+    if not isinstance(message, Mapping) or message.get("role") != "user":
+        return False
+    content = message.get("content")
+    if isinstance(content, str):
+        return True
+    if not isinstance(content, list | tuple):
+        return False
+    return not all(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content)
+
+
+def keeps_all_thinking(params: Mapping[str, Any]) -> bool:
+    """Context editing keeps every thinking block: a `clear_thinking` edit with
+    `keep: "all"` (as Claude Code sends), so nothing is stripped."""
+    management = params.get("context_management")
+    edits = management.get("edits") if isinstance(management, Mapping) else None
+    if not isinstance(edits, list | tuple):
+        return False
+    for edit in edits:
+        if not isinstance(edit, Mapping):
+            continue
+        if str(edit.get("type", "")).startswith("clear_thinking") and edit.get("keep") == "all":
+            return True
+    return False
+
+
+def prompt_as_cached(
+    params: Mapping[str, Any], *, keeps_thinking: bool = False
+) -> Mapping[str, Any]:
+    """The request as the cache sees it: earlier turns' thinking blocks left out.
+
+    Thinking blocks of assistant messages before the user message that opened the current
+    turn are ignored by the API and do not count toward the prompt (extended-thinking and
+    prompt-caching pages), so a new user turn after a thinking turn changes every key from
+    the first such block on. Within a tool-use loop (the last user messages hold only tool
+    results) the current turn's thinking stays. `keeps_thinking`: a model that keeps earlier
+    thinking (the caller decides from the catalog). Returns `params` itself when nothing is
+    left out.
+    """
+    messages = params.get("messages")
+    if keeps_thinking or not isinstance(messages, list) or keeps_all_thinking(params):
+        return params
+    turn = next((i for i in range(len(messages) - 1, -1, -1) if _opens_turn(messages[i])), 0)
+    kept = list(messages)
+    changed = False
+    for i, message in enumerate(messages[:turn]):
+        if not isinstance(message, Mapping) or message.get("role") != "assistant":
+            continue
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        slim = [
+            b
+            for b in content
+            if not (isinstance(b, Mapping) and b.get("type") in THINKING_BLOCK_TYPES)
+        ]
+        if len(slim) < len(content):
+            kept[i] = {**message, "content": slim}
+            changed = True
+    return {**params, "messages": kept} if changed else params
+
+
 def render(
-    params: Mapping[str, Any], *, estimate: Callable[[Any], int] = estimate_block
+    params: Mapping[str, Any],
+    *,
+    estimate: Callable[[Any], int] = estimate_block,
+    keeps_thinking: bool = False,
 ) -> list[RenderedBlock]:
     """Every block of the request in prompt order, with chained hashes and token estimates.
 
     `estimate` counts one block's tokens; a caller that sees the same blocks again and again
-    (the proxy) passes a memoised one.
+    (the proxy) passes a memoised one. The request is first taken as the cache sees it
+    (`prompt_as_cached`, with `keeps_thinking`): earlier turns' thinking is not rendered.
     """
+    params = prompt_as_cached(params, keeps_thinking=keeps_thinking)
     out: list[RenderedBlock] = []
     digest = _SEED
     total = 0

@@ -256,15 +256,17 @@ class ClaudeCodeLog:
         )
         # Claude Code mixes models in a session (a small one for side tasks): compare with
         # the same model's last call, else the session's last one (a real model change).
-        found = state.last.get(response.model)
+        # An alias and its dated id are one model: one cache (the catalog's `cache_id`).
+        cache_id = self.catalog.cache_id
+        found = state.last.get(cache_id(response.model))
         if found is None and state.last:
             found = max(state.last.values(), key=lambda item: item[0].ts)
         previous, previous_key = found if found else (None, None)
-        explained = explain_session_miss(current, previous, state.ttl)
+        explained = explain_session_miss(current, previous, state.ttl, cache_id)
         if current.wrote_ttl is not None:
             state.ttl = current.wrote_ttl
         if current.cache_read or current.wrote_ttl:
-            state.last[response.model] = (current, response.key)
+            state.last[cache_id(response.model)] = (current, response.key)
         return explained, previous_key
 
     def _load(self, response: TranscriptResponse) -> _Session:
@@ -283,7 +285,7 @@ class ClaudeCodeLog:
             if call.wrote_ttl is not None:
                 state.ttl = call.wrote_ttl
             if call.cache_read or call.wrote_ttl:
-                state.last[call.model] = (call, None)
+                state.last[self.catalog.cache_id(call.model)] = (call, None)
         return state
 
 

@@ -373,7 +373,11 @@ class ProxyRecorder:
             params = json.loads(exchange.body)
             if isinstance(params, dict):
                 model = str(params.get("model") or "unknown")
-                request = observe_request(params, token_memo=self._memo)
+                request = observe_request(
+                    params,
+                    token_memo=self._memo,
+                    keeps_thinking=self.catalog.keeps_earlier_thinking(model),
+                )
         except (ValueError, TypeError, KeyError, AttributeError):
             request = None  # not a request the API would take: logged without a prompt
         client = exchange.client
@@ -475,6 +479,7 @@ class ProxyRecorder:
             previous,
             min_tokens=self.catalog.min_cache_tokens(record.model),
             expiry=expiry,
+            resolve=self.catalog.cache_id,  # an alias and its dated id: one model, one cache
         )
         return found, owners.get(id(previous)) if previous is not None else None
 
@@ -485,7 +490,8 @@ class ProxyRecorder:
             return {}  # partial misses are about content, not time
         now = parse_iso(record.ts)
         hashes = [m.prefix_hash for m in previous.marks if m.cached]
-        ledger = TTLLedger(lambda: now)
+        # Calls made with an alias refresh the entries of its dated id, and the reverse.
+        ledger = TTLLedger(lambda: now, resolve=self.catalog.cache_id)
         ledger.record_all(e for e in await self.store.calls.cache_events(hashes) if e.ts < now)
         out: dict[str, float] = {}
         for h in hashes:

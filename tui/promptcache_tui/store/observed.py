@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -515,6 +515,7 @@ class ObservedLog:
         kind: str | None = None,
         limit: int = 50,
         keys: Sequence[str] | None = None,
+        resolve: Callable[[str], str] | None = None,
     ) -> list[ObservedGroup]:
         """The observed groups, most recently active first, each with its countdowns.
 
@@ -522,7 +523,11 @@ class ObservedLog:
         the ledger's state (refreshes by any call included). Claude Code sessions: the
         session's cache (`SessionCaches`: the main thread's, per model, the TTL taken from
         the split of the last write and refreshed by every read), the rule the status line
-        follows. `keys`: only these groups (the ones whose calls just changed).
+        follows. `keys`: only these groups (the ones whose calls just changed). `resolve`
+        maps a model name to the id its cache lives under (the catalog's `cache_id`, which
+        the store does not load): proxied calls with an alias and with its dated id then
+        refresh one countdown; without it, model names are taken as they are. (Sessions
+        keep their models as named, as the status line does, which loads no catalog.)
         """
         clauses: list[str] = []
         params: list[Any] = []
@@ -547,7 +552,7 @@ class ObservedLog:
         for row in rows:
             last = await self.calls.get(row["last_id"]) if row["last_id"] else None
             if row["kind"] == "proxy":
-                caches = await self._breakpoint_caches(row["key"], now)
+                caches = await self._breakpoint_caches(row["key"], now, resolve)
             else:
                 caches = await self._session_caches(row["key"], now)
             out.append(
@@ -567,7 +572,9 @@ class ObservedLog:
             )
         return out
 
-    async def _breakpoint_caches(self, key: str, now: float) -> tuple[GroupCache, ...]:
+    async def _breakpoint_caches(
+        self, key: str, now: float, resolve: Callable[[str], str] | None
+    ) -> tuple[GroupCache, ...]:
         found = await self.db.scalar(
             "SELECT id FROM calls WHERE session = ? AND status IN ('ok', 'interrupted')"
             " AND cache_creation_input_tokens + cache_read_input_tokens > 0"
@@ -579,7 +586,7 @@ class ObservedLog:
             return ()
         nodes = await self.prompt(record.id or 0, with_content=False) or []
         labels = {n.prefix_hash: n.label for n in nodes}
-        ledger = TTLLedger(lambda: now)
+        ledger = TTLLedger(lambda: now, resolve=resolve)
         ledger.record_all(await self.calls.cache_events(b.prefix_hash for b in record.breakpoints))
         return tuple(
             GroupCache(

@@ -50,7 +50,9 @@ class ObservedActions:
         async def listed(store: Store) -> list[ObservedGroup]:
             now = await app.current_time()
             limit = len(wanted) if wanted else GROUP_LIMIT
-            return await store.observed.groups(now, keys=wanted, limit=max(limit, 1))
+            return await store.observed.groups(
+                now, keys=wanted, limit=max(limit, 1), resolve=app.cache_id
+            )
 
         run_store_op(
             self.host,
@@ -69,7 +71,7 @@ class ObservedActions:
             from promptcache_tui.store import CallFilter
 
             now = await app.current_time()
-            found = await store.observed.groups(now, keys=[key], limit=1)
+            found = await store.observed.groups(now, keys=[key], limit=1, resolve=app.cache_id)
             if not found:
                 self.host.notify("That group is no longer in the log.", severity="warning")
                 return None

@@ -81,6 +81,11 @@ class Services:
         """The model a context's calls use: the session's --model, else the context's own."""
         return self.settings.model or context_model
 
+    def cache_id(self, model: str) -> str:
+        """The id `model`'s cache lives under (an alias its model's), as far as the catalog
+        knows; before it loads, the name as it is."""
+        return self.catalog.cache_id(model) if self.catalog is not None else model
+
     def require_store(self) -> Store:
         """The open store (StillStarting before it is)."""
         if self.store is None:

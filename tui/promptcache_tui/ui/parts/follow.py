@@ -73,7 +73,9 @@ class Follow(Widget):
             totals = None
             if keys:
                 now = await app.current_time()
-                groups = await store.observed.groups(now, keys=keys, limit=len(keys))
+                groups = await store.observed.groups(
+                    now, keys=keys, limit=len(keys), resolve=app.cache_id
+                )
                 if shown_group in keys:
                     from promptcache_tui.store import CallFilter
 

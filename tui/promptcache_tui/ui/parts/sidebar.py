@@ -24,6 +24,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from promptcache_tui.core.sanitize import one_line
+from promptcache_tui.ui.widgets.hanging_indent import HangingIndent
 from promptcache_tui.ui.widgets.steady import SteadyGeometry
 
 if TYPE_CHECKING:
@@ -188,7 +189,8 @@ class SidebarList(SteadyGeometry, OptionList):
         """The item with this key."""
         return next((i for i in self.items if i.key == key), None)
 
-    def _prompt(self, item: SidebarItem) -> Content:
+    def _prompt(self, item: SidebarItem) -> HangingIndent:
+        # A line too long for the list wraps under its text, not under the marker.
         active = item.key == self.active
         text, urgency = self._countdowns.get(item.key, ("", "cold"))
         parts: list[Content | str | tuple[str, str]] = [
@@ -203,7 +205,7 @@ class SidebarList(SteadyGeometry, OptionList):
         parts.append((f"  {item.facts}", "$text-muted"))
         if text:
             parts += [(" · ", "$text-muted"), (text, URGENCY_STYLE.get(urgency, "$text-muted"))]
-        return Content.assemble(*parts)
+        return HangingIndent(Content.assemble(*parts), indent=2)
 
     def _rebuild(self) -> None:
         items = self.items = _ordered(self.items)

@@ -320,12 +320,8 @@ class MainScreen(Screen[None]):
             from promptcache_tui.core.ttl import TTLLedger
 
             app = services(self)
-
-            def resolve(model: str) -> str:
-                # An alias reads its model's entries (the catalog loads before any event).
-                return app.catalog.cache_id(model) if app.catalog is not None else model
-
-            self._ledger = TTLLedger(clock=app.now, resolve=resolve)
+            # An alias reads its model's entries (the catalog loads before any event).
+            self._ledger = TTLLedger(clock=app.now, resolve=app.cache_id)
         return self._ledger
 
     @property
@@ -453,7 +449,9 @@ class MainScreen(Screen[None]):
             summaries = await store.contexts.list()
             groups = None
             if first:
-                groups = await store.observed.groups(await app.current_time(), limit=GROUP_LIMIT)
+                groups = await store.observed.groups(
+                    await app.current_time(), limit=GROUP_LIMIT, resolve=app.cache_id
+                )
             return ContextsLoaded(summaries, select_id, watch=watch, groups=groups)
 
         run_store_op(
