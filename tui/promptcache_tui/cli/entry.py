@@ -151,6 +151,14 @@ def _usable_dir(value: str) -> bool:
     return not stat.S_ISREG(mode) and os.access(value, os.R_OK)
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _plain_streams() -> bool:
     """True when click.echo would write to stdout and stderr as they are (it rewraps a
     missing stream, one without an encoding or error handler, and an ASCII one)."""
@@ -174,8 +182,11 @@ def fast_report(argv: list[str]) -> Callable[[], object] | None:
     Nothing has happened yet when it returns: a `--since` click would refuse is found
     here (and left to click to say so), before the settings load or anything prints.
     """
-    if COMPLETE_ENV in os.environ or not _plain_streams():
+    # On Windows click expands wildcards in the arguments and writes to the console itself.
+    if os.name == "nt" or COMPLETE_ENV in os.environ or not _plain_streams():
         return None
+    if not all(arg.isascii() or _utf8(arg) for arg in argv):
+        return None  # bytes that were not UTF-8 (surrogate escapes): click's to handle
     found = report_args(argv)
     if found is None:
         return None

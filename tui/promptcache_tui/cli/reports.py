@@ -34,9 +34,18 @@ def call_filter(
     status: str | None,
     since: str | None,
 ) -> CallFilter:
-    """The calls that `history` and `stats` cover (a bad `since` is a StoreError)."""
-    from promptcache_tui.store import CallFilter, parse_since
+    """The calls that `history` and `stats` cover (a bad value is a StoreError)."""
+    from promptcache_tui.store import CallFilter, StoreError, parse_since
 
+    for option, value in (("--context", context_name), ("--model", model)):
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:  # argv bytes that were not UTF-8: SQLite would refuse them
+            from promptcache_tui.core.sanitize import one_line
+
+            raise StoreError(
+                f"invalid {option} '{one_line(value or '')}': not UTF-8 text"
+            ) from None
     lower = parse_since(since) if since else None
     return CallFilter(context=context_name, model=model, kind=kind, status=status, since=lower)
 
