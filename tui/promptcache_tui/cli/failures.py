@@ -9,9 +9,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from typing import NoReturn
 
 from promptcache_tui.core.errors import Interrupted, UserError
+
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 PROG = "promptcache-tui"
 

@@ -10,10 +10,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from promptcache_tui.core.formatting import money, percent
 from promptcache_tui.core.sanitize import json_safe, one_line, safe_message
+
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["echo", "emit_json", "emit_table", "money", "percent", "silence_stdout", "warn"]
 

@@ -9,12 +9,14 @@ live here too, for both parsers.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 from promptcache_tui.cli.output import echo, emit_json, emit_table, money, percent
 from promptcache_tui.store.inline import run_inline
 
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from promptcache_tui.core.records import CallRecord
     from promptcache_tui.core.settings import Settings
     from promptcache_tui.store import CallFilter, ContextSummary, Store
