@@ -293,6 +293,7 @@ def _exit_now(code: int) -> None:
         sys.stderr.flush()
     except BaseException:
         sys.exit(code)
-    if atexit._ncallbacks() == 0 and (threading is None or threading.active_count() == 1):
+    handlers = getattr(atexit, "_ncallbacks", lambda: 1)()  # (CPython's count; else assume one)
+    if handlers == 0 and (threading is None or threading.active_count() == 1):
         os._exit(code)
     sys.exit(code)
