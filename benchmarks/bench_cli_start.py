@@ -40,6 +40,9 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
 )
 # Modules worth naming when a command loads them (see `--imports`).
 HEAVY = (
+    "click",  # the fast start of context list, history and stats runs without it
+    "typing",
+    "platformdirs",  # only without --data-dir and PROMPTCACHE_TUI_HOME (it loads tempfile)
     "anthropic",
     "textual",
     "httpx",
@@ -55,7 +58,6 @@ HEAVY = (
     "aiosqlite",
     "sqlite3",
     "logging",
-    "platformdirs",
     "promptcache_tui.store",
 )
 

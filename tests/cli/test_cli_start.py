@@ -2,7 +2,8 @@
 
 Pinned without timing (benchmarks/bench_cli_start.py has the figures): which modules a run
 of `--help`, `context list`, `history` and `stats` loaded, read from `sys.modules` in a
-fresh interpreter.
+fresh interpreter, through click and through the console entry point (whose fast start
+runs the last three without click: tests/cli/test_fast_start.py shows it prints the same).
 """
 
 from __future__ import annotations
@@ -67,12 +68,24 @@ sys.exit(code)
 """
 
 
-def _loaded(home: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+# The console entry point, as `promptcache-tui` runs it; the modules are listed at exit (an
+# exit handler: the fast start then leaves through the interpreter's exit, which runs it).
+ENTRY_DRIVER = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n"))
+from promptcache_tui.cli.entry import main
+main()
+"""
+
+
+def _loaded(
+    home: Path, *args: str, driver: str = DRIVER
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     env["PROMPTCACHE_TUI_HOME"] = str(home)
     env["COLUMNS"] = "80"
     run = subprocess.run(
-        [sys.executable, "-c", DRIVER, *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", driver, *args], env=env, capture_output=True, text=True, timeout=60
     )
     line = run.stderr.rsplit("MODULES ", 1)[-1]
     return run, set(line.split())
@@ -113,6 +126,19 @@ def test_a_command_imports_only_what_it_uses(isolated_env: Path, args: tuple[str
     if args != ("--help",):
         assert "notes" in result.stdout  # it did its work
     for name in (*NEVER, *ALSO_NOT[args]):
+        assert not _under(modules, name), f"{' '.join(args)} imported {_under(modules, name)}"
+
+
+@pytest.mark.parametrize("args", [a for a in ALSO_NOT if a != ("--help",)], ids=" ".join)
+def test_the_fast_start_imports_neither_click_nor_typing(
+    isolated_env: Path, args: tuple[str, ...]
+) -> None:
+    _seed(isolated_env)
+    result, modules = _loaded(isolated_env, *args, driver=ENTRY_DRIVER)
+    assert result.returncode == 0, result.stderr
+    assert "notes" in result.stdout
+    # `typing` is a few ms of its own: the store and the core import it for type checkers only.
+    for name in ("click", "promptcache_tui.cli.main", "typing", *NEVER, *ALSO_NOT[args]):
         assert not _under(modules, name), f"{' '.join(args)} imported {_under(modules, name)}"
 
 

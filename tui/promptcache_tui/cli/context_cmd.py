@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from promptcache_tui.cli import reports
 from promptcache_tui.cli.main import global_options, settings_from
 from promptcache_tui.cli.output import emit_json, emit_table, warn
 from promptcache_tui.core.clock import wall_clock
@@ -20,7 +21,6 @@ from promptcache_tui.store.inline import run_inline
 if TYPE_CHECKING:
     from promptcache_tui.core.context import Block, Breakpoint, Context
     from promptcache_tui.core.ttl import TTLLedger
-    from promptcache_tui.store import ContextSummary
 
 FORMAT = click.Choice(["table", "json"])
 
@@ -184,55 +184,14 @@ def _breakpoints(marks: tuple[str, ...], ttl: str, blocks: int) -> tuple[Breakpo
 
 
 @context.command("list")
-@click.option("--format", "fmt", type=FORMAT, default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(reports.LIST_FORMATS), default="table", show_default=True
+)
 @global_options
 @click.pass_context
 def list_cmd(ctx: click.Context, fmt: str) -> None:
     """List contexts, most recently used first."""
-    from promptcache_tui.store import Store
-
-    settings = settings_from(ctx)
-
-    async def run() -> list[ContextSummary]:
-        async with await Store.open(settings.db_path, inline=True) as store:
-            return await store.contexts.list()
-
-    rows = run_inline(run())
-    if fmt == "json":
-        emit_json(
-            [
-                {
-                    "name": r.name,
-                    "model": r.model,
-                    "blocks": r.blocks,
-                    "breakpoints": r.breakpoints,
-                    "chars": r.chars,
-                    "created_at": r.created_at,
-                    "last_used_at": r.last_used_at,
-                    "keep_warm": r.keep_warm,
-                }
-                for r in rows
-            ]
-        )
-        return
-    if not rows:
-        click.echo("no contexts yet: promptcache-tui context add NAME --file PATH")
-        return
-    emit_table(
-        ["name", "model", "blocks", "breakpoints", "chars", "last used"],
-        [
-            (
-                r.name,
-                r.model,
-                r.blocks,
-                r.breakpoints,
-                f"{r.chars:,}",
-                (r.last_used_at or "never")[:19].replace("T", " "),
-            )
-            for r in rows
-        ],
-        right=(2, 3, 4),
-    )
+    reports.list_contexts(settings_from(ctx), fmt)
 
 
 @context.command("show")

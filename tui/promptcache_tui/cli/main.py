@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from promptcache_tui import __version__
-from promptcache_tui.core.errors import Interrupted, UserError
+from promptcache_tui.cli.failures import PROG, fail, finish, os_error_line
+
+__all__ = ["PROG", "cli", "fail", "global_options", "main", "os_error_line", "settings_from"]
 
 if TYPE_CHECKING:
     from promptcache_tui.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-PROG = "promptcache-tui"
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -170,44 +169,18 @@ def cli(ctx: click.Context) -> None:
         run_tui(settings)
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print one line on stderr (outside text in it made safe, secrets redacted) and exit."""
-    from promptcache_tui.core.sanitize import safe_message
-
-    # The terminal may be gone (SIGHUP: it was closed); the exit code still tells.
-    with contextlib.suppress(OSError):
-        click.echo(f"{PROG}: error: {safe_message(message)}", err=True)
-    sys.exit(code)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user mistakes become one line and a non-zero exit code."""
-    try:
-        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
-    except click.UsageError as exc:
-        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
-        fail(f"{exc.format_message()}{hint}", 2)
-    except click.ClickException as exc:
-        fail(exc.format_message(), exc.exit_code)
-    except Interrupted as exc:  # a signal: its call (if any) was settled as interrupted
-        fail(str(exc), exc.code)
-    except UserError as exc:
-        fail(str(exc), 1)
-    except (click.Abort, KeyboardInterrupt):
-        fail("interrupted", 130)
-    except BrokenPipeError:
-        # The reader of stdout left (`| head`): what it asked for. Quietly, and without
-        # Python's own complaint when it flushes stdout at exit.
-        from promptcache_tui.cli.output import silence_stdout
 
-        silence_stdout()
-        sys.exit(0)
-    except OSError as exc:  # the file system said no (read-only, full, permissions): one line
-        fail(os_error_line(exc), 1)
-    sys.exit(result if isinstance(result, int) else 0)
+    def run() -> object:
+        try:
+            return cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        except click.UsageError as exc:
+            hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+            fail(f"{exc.format_message()}{hint}", 2)
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+        except click.Abort:  # click's form of ^C
+            fail("interrupted", 130)
 
-
-def os_error_line(exc: OSError) -> str:
-    """An OSError as one line naming the file, e.g. 'cannot use /x: Read-only file system'."""
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return f"cannot use {exc.filename}: {reason}" if exc.filename else reason
+    finish(run)

@@ -1,4 +1,8 @@
-"""Printing for the command line: one JSON document, or a readable table."""
+"""Printing for the command line: one JSON document, or a readable table.
+
+Click-free at import: the fast start of `context list`, `history` and `stats`
+(`cli/entry.py`) prints through here without loading click.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,38 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-import click
 
 from promptcache_tui.core.formatting import money, percent
 from promptcache_tui.core.sanitize import json_safe, one_line, safe_message
 
-__all__ = ["emit_json", "emit_table", "money", "percent", "silence_stdout", "warn"]
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["echo", "emit_json", "emit_table", "money", "percent", "silence_stdout", "warn"]
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """`text` and a newline on stdout (or stderr), flushed: `click.echo`, once click is loaded.
+
+    Before that (the fast start, which runs only when click would write to these streams
+    as they are: `cli/entry.py`), the same write and flush straight to the stream; the text
+    holds no escape sequence for click to strip (every cell and message is `one_line`d).
+    """
+    click = sys.modules.get("click")
+    if click is not None:
+        click.echo(text, err=err)
+        return
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def emit_json(value: Any) -> None:
     """One JSON document on stdout, nothing else."""
     import json  # (a table needs none)
 
-    click.echo(json_safe(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+    echo(json_safe(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def emit_table(
@@ -44,11 +65,11 @@ def emit_table(
         return "  ".join(parts).rstrip()
 
     if title:
-        click.echo(title)
-    click.echo(line(headers))
-    click.echo(line(["-" * w for w in widths]))
+        echo(title)
+    echo(line(headers))
+    echo(line(["-" * w for w in widths]))
     for row in cells:
-        click.echo(line(row))
+        echo(line(row))
 
 
 def _cell(value: Any) -> str:
@@ -60,7 +81,7 @@ def _cell(value: Any) -> str:
 
 def warn(message: str) -> None:
     """A one-line warning on stderr."""
-    click.echo(f"promptcache-tui: warning: {safe_message(message)}", err=True)
+    echo(f"promptcache-tui: warning: {safe_message(message)}", err=True)
 
 
 def silence_stdout() -> None:

@@ -11,8 +11,8 @@ Unknown prices give None, never a guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
 if TYPE_CHECKING:  # (a logged call's costs need no catalog: `history` and `stats` start faster)
     from promptcache_tui.core.catalog import Catalog, Multipliers
 

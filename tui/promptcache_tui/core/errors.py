@@ -1,7 +1,5 @@
 """The base of every error that is the user's to fix: shown as one line, never a traceback."""
 
-import signal
-
 
 class UserError(Exception):
     """An error whose message is one clear line for the user."""
@@ -12,6 +10,8 @@ class Interrupted(UserError):
     (128 + the signal's number: 130, 143, 129)."""
 
     def __init__(self, signum: int, detail: str = "") -> None:
+        import signal  # (every command imports this module; few are ever interrupted)
+
         self.signum = signum
         self.code = 128 + signum
         name = signal.Signals(signum).name

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from promptcache_tui.core.cost import CallCost, Prices, Usage, call_cost
+
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("chat", "ask", "warm", "proxy", "claude-code")
 # How a call ended. `in_flight` is the state of a row whose request is still out (or whose

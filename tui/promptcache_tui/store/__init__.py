@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from functools import cached_property
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from promptcache_tui.core.clock import Clock, wall_clock
 
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from promptcache_tui.store.calls import CallFilter, CallLog, parse_since
     from promptcache_tui.store.contexts import ContextRepo, ContextSummary
     from promptcache_tui.store.conversations import ConversationRepo
@@ -36,7 +38,8 @@ __all__ = [
     "parse_since",
 ]
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    T = TypeVar("T")
 READ_ATTEMPTS = 3
 
 # Exported name -> the module that defines it.

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import (
@@ -29,7 +28,10 @@ from promptcache_tui.store.rows import UPDATE_CALL as _UPDATE_CALL
 from promptcache_tui.store.rows import call_row as _call_row
 from promptcache_tui.store.rows import update_row
 
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     import aiosqlite
 
     from promptcache_tui.core.ttl import CacheEvent

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from promptcache_tui.store.database import Database, now_iso
 from promptcache_tui.store.errors import StoreError, describe
 
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
 if TYPE_CHECKING:
     import aiosqlite
 

@@ -14,7 +14,6 @@ import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
 
 from promptcache_tui.core.clock import Clock, wall_clock
 from promptcache_tui.store.errors import (
@@ -25,7 +24,10 @@ from promptcache_tui.store.errors import (
 from promptcache_tui.store.lease import Lease, Orphans, lease_folder
 from promptcache_tui.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     import aiosqlite
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -203,9 +205,10 @@ class Database:
             from promptcache_tui.store.inline import InlineConnection
 
             # The subset of aiosqlite's interface the store uses (store/inline.py).
-            return cast(
-                "aiosqlite.Connection", InlineConnection.connect(target, timeout=timeout, uri=uri)
+            inline_conn: aiosqlite.Connection = InlineConnection.connect(  # type: ignore[assignment]
+                target, timeout=timeout, uri=uri
             )
+            return inline_conn
         import asyncio
 
         import aiosqlite

@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Coroutine, Generator, Iterable, Sequence
-from typing import Any, Generic, TypeVar
 
-T = TypeVar("T")
+# `typing` stays unimported at run time: the fast start of `context list`, `history` and
+# `stats` (cli/entry.py) runs without it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 
 def run_inline(coro: Coroutine[Any, Any, T]) -> T:
@@ -32,18 +37,19 @@ def run_inline(coro: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("run_inline: the coroutine waited on something: run it with asyncio")
 
 
-class _Ready(Generic[T]):
+class _Ready:
     """A result that is already there: awaitable, and usable as `async with` (which closes
-    it at the end, as aiosqlite's cursors are)."""
+    it at the end, as aiosqlite's cursors are). (Not generic: the store sees this connection
+    as aiosqlite's, typed there.)"""
 
-    def __init__(self, value: T) -> None:
+    def __init__(self, value: Any) -> None:
         self._value = value
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def __await__(self) -> Generator[Any, None, Any]:
         yield from ()  # a generator that never suspends: `await` gets the value at once
         return self._value
 
-    async def __aenter__(self) -> T:
+    async def __aenter__(self) -> Any:
         return self._value
 
     async def __aexit__(self, *exc: object) -> None:
@@ -95,10 +101,10 @@ class InlineConnection:
     def row_factory(self, factory: Any) -> None:
         self._conn.row_factory = factory
 
-    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Ready[InlineCursor]:
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Ready:
         return _Ready(InlineCursor(self._conn.execute(sql, tuple(parameters))))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> _Ready[InlineCursor]:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> _Ready:
         return _Ready(InlineCursor(self._conn.executemany(sql, rows)))
 
     async def interrupt(self) -> None:

@@ -9,12 +9,14 @@ Standard library and core only: no aiosqlite.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from promptcache_tui.core.records import CallRecord
 from promptcache_tui.core.sanitize import one_line, redact
 
+TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from promptcache_tui.core.miss import MissExplanation
 
 # The columns a record writes, in `call_row` order. A call belongs to its context by id:
