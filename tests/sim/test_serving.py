@@ -115,6 +115,22 @@ def test_a_write_waiting_on_another_process_goes_through_once_it_lets_go(
     state.close()
 
 
+def test_a_new_state_file_opened_by_several_processes_at_once_waits_its_turn(
+    tmp_path: Path,
+) -> None:
+    """Switching a new file to WAL while another process holds a lock on it is refused at
+    once by SQLite (no busy handler): the state naps and tries again, it does not fail."""
+    path = tmp_path / "simulator.sqlite3"
+    sqlite3.connect(path).close()  # a new, empty database, not yet in WAL mode
+    other = _OtherProcess(path)
+    fake = _FakeTime(other, free_at=0.0)  # lets go during the first nap
+    state = SimState(path, nap=fake.nap, monotonic=fake.monotonic)
+    assert fake.naps == [FIRST_NAP_S]
+    state.add_fault(count=1, status=529)
+    assert [f.status for f in state.pending_faults()] == [529]
+    state.close()
+
+
 @pytest.mark.parametrize(
     ("free_at", "written"),
     [

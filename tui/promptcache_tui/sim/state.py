@@ -89,11 +89,17 @@ class SimState:
     One connection per thread: the server calls it from a thread pool.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        nap: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = Path(path)
-        # How the write lock is waited for: injectable, so tests need not sleep.
-        self.nap: Callable[[float], None] = time.sleep
-        self.monotonic: Callable[[], float] = time.monotonic
+        # How a lock is waited for: injectable, so tests need not sleep.
+        self.nap = nap
+        self.monotonic = monotonic
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -131,7 +137,10 @@ class SimState:
                 check_same_thread=False,
             )
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
+            # Several processes opening a new file at once (`sim --workers`, four `ask`s)
+            # all switch it to WAL; SQLite answers the losers "locked" at once, without its
+            # busy handler (two lock upgrades would deadlock), so they wait here instead.
+            self._when_free(db, "PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             self._local.db = db
             with self._lock:
@@ -152,13 +161,18 @@ class SimState:
 
     def _begin(self, db: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE, napping while another process writes, for the busy timeout."""
+        self._when_free(db, "BEGIN IMMEDIATE")
+
+    def _when_free(self, db: sqlite3.Connection, statement: str) -> None:
+        """Run `statement`, napping while another process holds a lock it needs, for the
+        busy timeout."""
         deadline = self.monotonic() + BUSY_TIMEOUT_MS / 1000
         nap = FIRST_NAP_S
         db.execute("PRAGMA busy_timeout = 0")  # busy: fail at once, and nap here instead
         try:
             while True:
                 try:
-                    db.execute("BEGIN IMMEDIATE")
+                    db.execute(statement)
                     return
                 except sqlite3.OperationalError as error:
                     busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
