@@ -32,12 +32,17 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     return event
 
 
+async def seed_behind(gate: asyncio.Event, settings: Settings) -> None:
+    """The demo context stored, the gate then shut again (the seed opens the store too)."""
+    gate.set()
+    await seed_demo(settings)
+    gate.clear()
+
+
 async def test_a_prompt_sent_before_the_store_opens_shows_at_once_and_goes_out(
     settings: Settings, gate: asyncio.Event
 ) -> None:
-    gate.set()  # the seed below opens the store itself
-    await seed_demo(settings)
-    gate.clear()
+    await seed_behind(gate, settings)
     app = make_app(settings)
     async with app.run_test(size=(80, 24)) as pilot:
         prompt = app.main.query_one(PromptInput)
@@ -97,9 +102,7 @@ async def test_a_prompt_is_given_back_when_the_store_cannot_open(
 async def test_keys_typed_before_the_input_has_the_focus_are_typed_into_it(
     settings: Settings, gate: asyncio.Event
 ) -> None:
-    gate.set()  # the seed opens the store itself
-    await seed_demo(settings)
-    gate.clear()
+    await seed_behind(gate, settings)
     app = make_app(settings)
     app.main.AUTO_FOCUS = "#nowhere"  # type: ignore[misc]  # nothing has the focus yet
     async with app.run_test(size=(80, 24)) as pilot:
@@ -123,9 +126,7 @@ async def test_the_side_panes_come_after_a_prompt_typed_at_launch_is_shown(
 ) -> None:
     """The chat is what is ready first: the cache pane (which has nothing to show before
     the store is open) does not delay a prompt typed at launch, and comes right after it."""
-    gate.set()
-    await seed_demo(settings)
-    gate.clear()
+    await seed_behind(gate, settings)
     app = make_app(settings)
     async with app.run_test(size=(120, 36)) as pilot:
         prompt = app.main.query_one(PromptInput)
