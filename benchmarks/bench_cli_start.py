@@ -1,7 +1,7 @@
 """How long the everyday commands take to start, against `python -c pass` (issue 16).
 
     python benchmarks/bench_cli_start.py [--runs 21] [--data-dir DIR] [--imports]
-        [--baseline SRC]
+        [--baseline SRC] [--default-home]
 
 Runs `promptcache-tui --help`, `context list`, `history` and `stats` (the console script of
 this interpreter's environment) and `python -c pass`, interleaved so that noise on a shared
@@ -14,7 +14,9 @@ enough for every command to print rows, few enough that the time is the start, n
 query. Bytecode caching is on (PYTHONDONTWRITEBYTECODE is dropped), as in a normal install.
 With --imports, it also lists which of the heavy modules each command loads. With
 --baseline SRC (a checkout or `git archive` of another commit), the same commands run from
-SRC's `tui` folder too, in the same rounds: a before/after under the same noise.
+SRC's `tui` folder too, in the same rounds: a before/after under the same noise. With
+--default-home, the commands find their data dir as a user who set nothing does (no
+PROMPTCACHE_TUI_HOME, no --data-dir: platformdirs, here under a scratch XDG_DATA_HOME).
 """
 
 from __future__ import annotations
@@ -68,11 +70,18 @@ def program() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "promptcache_tui"]
 
 
-def environment(data_dir: Path, source: Path | None = None) -> dict[str, str]:
-    """The commands' environment: no API key, .pyc files on, `source`'s code if given."""
+def environment(
+    data_dir: Path, source: Path | None = None, *, default_home: bool = False
+) -> dict[str, str]:
+    """The commands' environment: no API key, .pyc files on, `source`'s code if given;
+    `default_home`: `data_dir` found through platformdirs (it is XDG_DATA_HOME/promptcache-tui)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a normal install has its .pyc files
-    env["PROMPTCACHE_TUI_HOME"] = str(data_dir)
+    if default_home:
+        env.pop("PROMPTCACHE_TUI_HOME", None)
+        env["XDG_DATA_HOME"] = str(data_dir.parent)
+    else:
+        env["PROMPTCACHE_TUI_HOME"] = str(data_dir)
     if source is not None:
         env["PYTHONPATH"] = str(source / "tui")  # ahead of the installed (editable) package
     return env
@@ -152,24 +161,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--imports", action="store_true", help="list the heavy modules loaded")
     parser.add_argument("--baseline", type=Path, default=None, help="another source tree")
+    parser.add_argument(
+        "--default-home", action="store_true", help="no data dir setting: platformdirs finds it"
+    )
     args = parser.parse_args(argv)
+    home = args.default_home
     scratch = None
     if args.data_dir is None:
         scratch = Path(tempfile.mkdtemp(prefix="pct-cli-start-"))
-        args.data_dir = scratch
+        args.data_dir = scratch / "promptcache-tui" if home else scratch
+    elif home and args.data_dir.name != "promptcache-tui":
+        sys.exit("--default-home needs a --data-dir named promptcache-tui (platformdirs' name)")
     try:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         asyncio.run(seed(args.data_dir))
-        env = environment(args.data_dir)
+        env = environment(args.data_dir, default_home=home)
         # label -> (command, environment)
         programs: dict[str, tuple[list[str], dict[str, str]]] = {
             "python -c pass": ([sys.executable, "-c", "pass"], env)
         }
         if args.baseline is not None:
             # Its own data dir, seeded by its own code: an older schema refuses a newer file.
-            base_dir = args.data_dir / "baseline"
-            base_dir.mkdir(exist_ok=True)
-            base_env = environment(base_dir, args.baseline)
+            base_dir = (
+                args.data_dir.parent / "baseline" / "promptcache-tui"
+                if home
+                else args.data_dir / "baseline"
+            )
+            base_dir.mkdir(parents=True, exist_ok=True)
+            base_env = environment(base_dir, args.baseline, default_home=home)
             here = Path(__file__).resolve().parent
             subprocess.run(
                 [
@@ -202,7 +221,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"machine: `{platform.machine()}`, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; load average {load:.2f} at the end; "
-            f"median of {args.runs} interleaved runs\n"
+            f"median of {args.runs} interleaved runs; data dir "
+            f"{'found by platformdirs' if home else 'from PROMPTCACHE_TUI_HOME'}\n"
         )
         base_wall = statistics.median(walls["python -c pass"])
         base_cpu = statistics.median(cpus["python -c pass"])
