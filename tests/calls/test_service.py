@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from promptcache_tui.calls.service import CallService, feed_ledger
@@ -76,3 +77,37 @@ async def test_chat_turns_cache_the_conversation_and_feed_the_ledger(tmp_path: P
         assert second.usage.cache_creation_input_tokens > 0
         [view] = breakpoint_views(ctx, load_catalog(), ledger)
         assert view.entry.state == "warm" and view.entry.countdown() == "5:00"
+
+
+def _requests_alive() -> int:
+    import httpx2
+
+    return sum(1 for o in gc.get_objects() if isinstance(o, httpx2.Request))
+
+
+async def test_a_streamed_call_frees_its_request_without_the_cyclic_collector(
+    tmp_path: Path,
+) -> None:
+    # The request holds the whole conversation as sent; the TUI keeps the cyclic collector's
+    # full passes rare, so a request left in a reference cycle stayed for many answers.
+    settings = load_settings(tmp_path / "home", offline=True)
+    async with await Store.open(settings.db_path) as store:
+        ctx = await _context(store)
+        service = CallService(settings, store, load_catalog(), sim_rate=0, clock=lambda: NOW)
+        try:
+            await service.run(ctx, "Who is Aria?", kind="chat")  # the SDK loaded, warmed up
+            gc.collect()
+            gc.disable()
+            try:
+                before = _requests_alive()
+                records = [
+                    await service.run(ctx, f"Question {i}: who is Aria?", kind="chat")
+                    for i in range(3)
+                ]
+                after = _requests_alive()
+            finally:
+                gc.enable()
+        finally:
+            await service.close()
+        assert [r.status for r in records] == ["ok"] * 3 and all(r.answer for r in records)
+        assert after == before

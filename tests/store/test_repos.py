@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,36 @@ async def test_overlapping_writes_on_one_connection_take_turns(store: Store) -> 
         *(store.calls.log(r) for r in records),
     )
     assert await store.calls.count() == 5
+
+
+async def _prepared(store: Store, text: str) -> int:
+    """Statements prepared on the store's connection whose SQL holds `text` (SQLite's list)."""
+    try:
+        rows = await store.db.fetchall("SELECT sql FROM sqlite_stmt")
+    except sqlite3.OperationalError:  # SQLite built without SQLITE_ENABLE_STMTVTAB
+        pytest.skip("this SQLite lists no prepared statements (sqlite_stmt)")
+    return sum(1 for r in rows if text in r["sql"])
+
+
+async def test_looking_up_one_more_prefix_each_turn_prepares_one_statement(store: Store) -> None:
+    # A conversation's call looks up every prefix so far: one more each turn. A statement per
+    # count stayed in the connection's statement cache, ever larger (issue 16).
+    hashes = [f"h{i}" for i in range(60)]
+    await store.calls.log(
+        CallRecord(
+            ts="2026-11-26T10:00:00.000000+00:00",
+            kind="chat",
+            model="m",
+            context="book",
+            prices=Prices(3.0, 15.0),
+            breakpoints=tuple(
+                LoggedBreakpoint(i, "5m", h, 1000 + i, cached=i % 2 == 0)
+                for i, h in enumerate(hashes)
+            ),
+        )
+    )
+    found = [await store.calls.cache_events([*hashes[:n], "unknown"]) for n in range(61)]
+    assert [len(events) for events in found] == [(n + 1) // 2 for n in range(61)]
+    assert {e.prefix_hash for e in found[60]} == set(hashes[::2])
+    assert await store.calls.cache_events([]) == []
+    assert await _prepared(store, "b.prefix_hash IN") == 1

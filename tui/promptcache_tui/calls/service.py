@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ from promptcache_tui.store import CallFilter, Store, StoreError
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
+    from anthropic.lib.streaming import AsyncMessageStream
 
     from promptcache_tui.sim.inprocess import InProcessSimulator
 
@@ -468,7 +469,7 @@ class CallService:
         clock_start: float,
         reached_start: Callable[[], Awaitable[None]],
     ) -> None:
-        async with client.messages.stream(**params) as stream:
+        async with client.messages.stream(**params) as stream, _unlinked(stream):
             progress.request_id = stream.request_id
             async for event in stream:
                 # Compare `event.type` itself (not a copy): mypy narrows the SDK's tagged union.
@@ -572,6 +573,24 @@ class CallService:
         )
         if progress.started and record.cache_miss_reason is None:
             record.cache_miss_reason = self._inferred_miss(built, record, before)
+
+
+@contextlib.asynccontextmanager
+async def _unlinked(stream: AsyncMessageStream[Any]) -> AsyncIterator[None]:
+    """Close the stream's `text_stream` once done with the stream.
+
+    The SDK (2.15) makes that generator when the stream opens, and it refers to the stream:
+    a reference cycle, so a finished stream (its response, and the request with the whole
+    conversation as sent) lived until the cyclic collector's next full pass, which the TUI
+    keeps rare (`gc.freeze`, a large young generation). A long conversation left ever
+    larger request bodies behind it; closing the unstarted generator frees them at once.
+    """
+    try:
+        yield
+    finally:
+        text = stream.text_stream
+        if isinstance(text, AsyncGenerator):  # typed as an iterator: close it only if it can
+            await text.aclose()
 
 
 def _interruption(exc: BaseException, fallback: str | None = None) -> str:

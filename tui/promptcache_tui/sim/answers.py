@@ -322,11 +322,13 @@ class _Index:
     postings: dict[str, tuple[int, ...]]  # word -> sentences containing it
 
 
-def _build_index(text: str) -> _Index:
+def _build_index(text: str, only: frozenset[str] | None = None) -> _Index:
+    """The sentences of `text` and, for each word (each of `only`, if given), those holding it."""
     sentences = tuple(s.strip() for s in _SENTENCE_END.split(text) if len(s.split()) >= 3)
     postings: dict[str, list[int]] = defaultdict(list)
     for i, sentence in enumerate(sentences):
-        for word in set(_words(sentence)):
+        words = set(_words(sentence))
+        for word in words if only is None else words & only:
             postings[word].append(i)
     return _Index(sentences, {w: tuple(ids) for w, ids in postings.items()})
 
@@ -354,7 +356,11 @@ def related_sentences(
     """Up to `limit` sentences of `context`, then `turns`, sharing the most (rare) words with
     the question: the same as for the two joined by a newline."""
     fixed = _index(context)
-    moving = _build_index(turns) if turns else _Index((), {})
+    asked = frozenset(_words(question))
+    # The turns change with every request: only the question's words are looked up in them,
+    # so only theirs are indexed (postings of every word of a long conversation, built and
+    # dropped on each request, were the simulator's largest passing allocations).
+    moving = _build_index(turns, asked) if turns else _Index((), {})
     offset = len(fixed.sentences)  # the turns' sentences are numbered after the context's
 
     def sentence(i: int) -> str:
@@ -362,7 +368,7 @@ def related_sentences(
 
     scores: dict[int, float] = defaultdict(float)
     total = offset + len(moving.sentences)
-    for word in set(_words(question)):
+    for word in asked:
         ids = [*fixed.postings.get(word, ()), *(offset + i for i in moving.postings.get(word, ()))]
         if ids:
             weight = math.log(1 + total / len(ids))  # rare words say more than common ones

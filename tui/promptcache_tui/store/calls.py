@@ -29,6 +29,15 @@ from promptcache_tui.store.rows import call_row as _call_row
 from promptcache_tui.store.rows import update_row
 
 TYPE_CHECKING = False  # (`typing` stays unimported at run time: see store/inline.py)
+
+# The hashes come as one JSON array, not as one `?` each: a call looks up every prefix of its
+# conversation, one more each turn, and each new count of `?` was a new statement kept in
+# the connection's statement cache (128 of them, ever larger): the store's SQLite memory grew
+# ~30 KB per answer of a long conversation (benchmarks/bench_memory.py).
+_CACHE_EVENTS = """SELECT c.ts, c.model, b.prefix_hash, b.ttl FROM call_breakpoints b
+    JOIN calls c ON c.id = b.call_id
+    WHERE b.cached = 1 AND b.prefix_hash IN (SELECT value FROM json_each(?))"""
+
 if TYPE_CHECKING:
     from typing import Any
 
@@ -895,18 +904,14 @@ class CallLog:
 
     async def cache_events(self, hashes: Iterable[str]) -> list[CacheEvent]:
         """Events of successful calls that wrote or read any of these prefixes."""
+        import json  # (the commands that read no ledger need not load it)
+
         from promptcache_tui.core.ttl import CacheEvent  # (history and stats need no ledger)
 
         wanted = sorted(set(hashes))
         if not wanted:
             return []
-        marks = ",".join("?" * len(wanted))
-        rows = await self.db.fetchall(
-            f"""SELECT c.ts, c.model, b.prefix_hash, b.ttl FROM call_breakpoints b
-                JOIN calls c ON c.id = b.call_id
-                WHERE b.cached = 1 AND b.prefix_hash IN ({marks})""",
-            wanted,
-        )
+        rows = await self.db.fetchall(_CACHE_EVENTS, (json.dumps(wanted),))
         return [
             CacheEvent(
                 ts=parse_iso(r["ts"]), model=r["model"], prefix_hash=r["prefix_hash"], ttl=r["ttl"]

@@ -239,7 +239,7 @@ class PromptCacheApp(App[None]):
             self.notify("\n".join(problems), title=f"{where}", severity="warning", timeout=20)
 
     async def _settle(self, service: CallService) -> None:
-        """Load the SDK in a thread now, then tune the GC for a long-running UI.
+        """Load the SDK in a thread now, then tune the GC and malloc for a long-running UI.
 
         The first call would otherwise wait for the SDK (about a second). And the cyclic
         garbage collector's full passes walk every object alive: with Textual, Rich and the
@@ -251,6 +251,10 @@ class PromptCacheApp(App[None]):
         gc.freeze()
         gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
         gc.enable()  # `run_tui` turns it off for the start-up
+        # Each call's request is the whole conversation: its large blocks must not stay.
+        from promptcache_tui.ui.heap import fix_mmap_threshold
+
+        fix_mmap_threshold()
 
     def _make_service(self, store: Store, catalog: Catalog) -> CallService:
         from promptcache_tui.calls.service import CallService
