@@ -131,6 +131,28 @@ def test_a_new_state_file_opened_by_several_processes_at_once_waits_its_turn(
     state.close()
 
 
+def test_connections_of_retired_threads_are_closed(tmp_path: Path) -> None:
+    """The server's idle worker threads retire and new ones come: a day of calls must not
+    keep a connection open per thread that ever served one."""
+    state = SimState.in_dir(tmp_path)
+    state.add_fault(count=1, status=529)  # this thread's connection
+    for _ in range(5):
+        worker = threading.Thread(target=state.pending_faults)
+        worker.start()
+        worker.join()
+    assert not worker.is_alive()
+    assert state.connections() == 2  # this thread's and the last worker's, until the next
+    state.pending_faults()  # this thread again: no new connection, nothing pruned
+    assert state.connections() == 2
+    again = threading.Thread(target=state.pending_faults)
+    again.start()
+    again.join()
+    assert state.connections() == 2  # the retired worker's closed, the new one's open
+    assert [f.status for f in state.pending_faults()] == [529]
+    state.close()
+    assert state.connections() == 0
+
+
 @pytest.mark.parametrize(
     ("free_at", "written"),
     [

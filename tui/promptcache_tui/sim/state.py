@@ -101,7 +101,7 @@ class SimState:
         self.nap = nap
         self.monotonic = monotonic
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: dict[threading.Thread, sqlite3.Connection] = {}  # per thread that used it
         self._lock = threading.Lock()
         if not self.path.exists():
             try:
@@ -144,8 +144,19 @@ class SimState:
             db.execute("PRAGMA synchronous = NORMAL")
             self._local.db = db
             with self._lock:
-                self._all.append(db)
+                # The server's worker threads retire when idle and new ones take their
+                # place: close what the retired ones opened, or a long session would keep
+                # a connection (three open files) per retired thread.
+                for thread in [t for t in self._all if not t.is_alive()]:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._all.pop(thread).close()
+                self._all[threading.current_thread()] = db
         return db
+
+    def connections(self) -> int:
+        """How many connections are open (one per thread that used the state lately)."""
+        with self._lock:
+            return len(self._all)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -186,7 +197,7 @@ class SimState:
     def close(self) -> None:
         """Close every connection this object opened."""
         with self._lock:
-            for db in self._all:
+            for db in self._all.values():
                 with contextlib.suppress(sqlite3.Error):
                     db.close()
             self._all.clear()
