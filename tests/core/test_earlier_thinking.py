@@ -8,9 +8,12 @@ the turn, anything else (text, or text beside a tool result) opens a new one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from promptcache_tui.core.catalog import load_catalog
+import pytest
+
+from promptcache_tui.core.catalog import CatalogError, load_catalog
 from promptcache_tui.core.observed import observe_request
 from promptcache_tui.core.prefix import prompt_as_cached, render
 
@@ -136,11 +139,27 @@ def test_thinking_is_kept_when_asked_or_when_the_model_keeps_it() -> None:
     assert kinds(request(*turn["messages"], context_management=counted))[1] == ["text"]
 
 
-def test_the_catalog_decides_which_models_keep_it() -> None:
+def test_the_catalog_decides_which_models_keep_it(tmp_path: Path) -> None:
     catalog = load_catalog()
     assert not catalog.keeps_earlier_thinking("claude-sonnet-4-6")
     assert not catalog.keeps_earlier_thinking("claude-haiku-4-5-20251001")  # an alias
     assert catalog.keeps_earlier_thinking("claude-newer-than-the-catalog")
+    # Opus 4.5 and later keep it (the catalog's `keeps_thinking`); the Opus before does not.
+    assert not catalog.keeps_earlier_thinking("claude-opus-4-1")
+    assert catalog.keeps_earlier_thinking("claude-opus-4-5")
+    assert catalog.keeps_earlier_thinking("claude-opus-4-5-20251101")  # its alias
+    assert catalog.keeps_earlier_thinking("claude-opus-4-8")
+    # A user's models.toml can say it of a model, or take it back.
+    (tmp_path / "models.toml").write_text(
+        "[models.claude-sonnet-4-6]\nkeeps_thinking = true\n"
+        "[models.claude-opus-4-5]\nkeeps_thinking = false\n"
+    )
+    mine = load_catalog(tmp_path)
+    assert mine.keeps_earlier_thinking("claude-sonnet-4-6")
+    assert not mine.keeps_earlier_thinking("claude-opus-4-5")
+    (tmp_path / "models.toml").write_text('[models.claude-sonnet-4-6]\nkeeps_thinking = "yes"\n')
+    with pytest.raises(CatalogError, match="keeps_thinking"):
+        load_catalog(tmp_path)
 
 
 def test_an_observed_request_is_the_prompt_the_cache_sees() -> None:

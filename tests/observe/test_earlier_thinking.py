@@ -35,15 +35,32 @@ CALL = {"type": "tool_use", "id": "toolu_01", "name": "forecast", "input": {"cit
 RESULT = {"type": "tool_result", "tool_use_id": "toolu_01", "content": "Sunny, 21 C."}
 
 
-def send(proxy: ProxyServer, messages: list[dict[str, Any]]) -> dict[str, Any]:
+KEEPER = "claude-opus-4-5"  # the catalog: keeps_thinking; extended thinking; caches from 4096
+KEEPER_CALL = {
+    "model": KEEPER,
+    "max_tokens": 2048,
+    "thinking": {"type": "enabled", "budget_tokens": 1024},
+    "manual": MANUAL * 4,
+}
+
+
+def send(
+    proxy: ProxyServer,
+    messages: list[dict[str, Any]],
+    *,
+    model: str = MODEL,
+    max_tokens: int = 256,
+    thinking: dict[str, Any] | None = None,
+    manual: str = MANUAL,
+) -> dict[str, Any]:
     """One call through the proxy; its logged row."""
     client = anthropic.Anthropic(api_key=SECRET, base_url=proxy.base_url, max_retries=0)
     client.messages.create(
-        model=MODEL,
-        max_tokens=256,
-        system=[{"type": "text", "text": MANUAL, "cache_control": MARK}],
+        model=model,
+        max_tokens=max_tokens,
+        system=[{"type": "text", "text": manual, "cache_control": MARK}],
         tools=TOOLS,  # type: ignore[arg-type]
-        thinking={"type": "adaptive"},  # type: ignore[typeddict-item]
+        thinking=thinking or {"type": "adaptive"},  # type: ignore[arg-type]
         messages=messages,  # type: ignore[arg-type]
     )
     proxy.drain()
@@ -97,3 +114,38 @@ def test_the_next_turn_after_a_tool_loop_is_explained_at_the_dropped_thinking(
     assert miss["code"] == "content_changed"
     assert miss["block_label"].startswith("message 2 (assistant)")
     assert second["cache_miss_reason"].startswith("partly missed: message 2 (assistant)")
+
+
+def test_a_model_that_keeps_earlier_thinking_reads_it_at_the_next_turn(
+    proxy: ProxyServer,
+) -> None:
+    """Opus 4.5 and later keep earlier turns' thinking (the catalog's `keeps_thinking`): the
+    next turn reads the tool loop's whole entry, and the proxy, predicting the same prefix,
+    logs a hit with no miss to explain."""
+    question = {"role": "user", "content": [{"type": "text", "text": "Weather in Oslo?"}]}
+    loop = [
+        question,
+        {"role": "assistant", "content": [THOUGHT, CALL]},
+        {"role": "user", "content": [{**RESULT, "cache_control": MARK}]},
+    ]
+    first = send(proxy, loop, **KEEPER_CALL)
+    assert first["cache_creation_input_tokens"] > 4096
+    turn = [
+        question,
+        {"role": "assistant", "content": [THOUGHT, CALL]},
+        {"role": "user", "content": [RESULT]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Sunny, 21 C in Oslo."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Thanks!", "cache_control": MARK}]},
+    ]
+    second = send(proxy, turn, **KEEPER_CALL)
+    # The loop's entry, thinking and all, is read whole.
+    assert second["cache_read_input_tokens"] == first["cache_creation_input_tokens"]
+    logged = query(
+        proxy.data_dir,
+        "SELECT prefix_tokens FROM call_breakpoints WHERE call_id = ? ORDER BY position",
+        (second["id"],),
+    )
+    total = second["cache_read_input_tokens"] + second["cache_creation_input_tokens"]
+    assert logged[-1]["prefix_tokens"] == total
+    assert not query(proxy.data_dir, "SELECT * FROM call_misses WHERE call_id = ?", (second["id"],))
+    assert not second["cache_miss_reason"]

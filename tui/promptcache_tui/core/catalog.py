@@ -57,6 +57,7 @@ class ModelInfo:
     replacement: str | None = None  # the current model to move to
     system_messages: bool | None = None  # takes {"role": "system"} inside messages
     thinking: tuple[str, ...] | None = None  # thinking types it takes: enabled, adaptive
+    keeps_thinking: bool | None = None  # earlier turns' thinking stays in its prompt
     fast_mode: bool | None = None  # takes `speed: "fast"`
     fast_input: float | None = None  # USD per million tokens in fast mode
     fast_output: float | None = None
@@ -130,11 +131,12 @@ class Catalog:
     def keeps_earlier_thinking(self, model: str) -> bool:
         """Whether `model` keeps earlier turns' thinking blocks in its prompt.
 
-        The catalog has no field for it (the docs say Opus 4.5 and later keep them; the
-        simulator drops them on every catalogued model): a catalogued model drops them, a
-        model newer than the catalog is taken to follow the newest rule and keep them.
+        As the catalog says (`keeps_thinking`: Opus 4.5 and later); a catalogued model it
+        does not say it of drops them, as models long did; a model newer than the catalog
+        is taken to follow the newest rule and keep them.
         """
-        return self.get(model) is None
+        info = self.get(model)
+        return info is None or bool(info.keeps_thinking)
 
     def min_cache_tokens(self, model: str) -> int | None:
         """Minimum cacheable prefix for `model`, or None when unknown."""
@@ -182,6 +184,7 @@ _KNOWN_KEYS = frozenset(
         "replacement",
         "system_messages",
         "thinking",
+        "keeps_thinking",
         "fast_mode",
         "fast_input",
         "fast_output",
@@ -313,6 +316,9 @@ def _model_from(
             raw.get("system_messages", start.system_messages), here, "system_messages"
         ),
         thinking=thinking,
+        keeps_thinking=_flag(
+            raw.get("keeps_thinking", start.keeps_thinking), here, "keeps_thinking"
+        ),
         fast_mode=_flag(raw.get("fast_mode", start.fast_mode), here, "fast_mode"),
         fast_input=_number(raw.get("fast_input", start.fast_input), here, "fast_input"),
         fast_output=_number(raw.get("fast_output", start.fast_output), here, "fast_output"),

@@ -596,15 +596,15 @@ def traits_of(info: ModelInfo | None) -> ModelTraits:
 
     For a catalogued model, system messages are taken only where the catalog says so (the
     documentation names the models that take them); thinking types the catalog leaves
-    unknown are all accepted. Earlier thinking is dropped: the catalog has no field for the
-    models that keep it.
+    unknown are all accepted. Earlier thinking is kept where the catalog says so
+    (`keeps_thinking`), else dropped.
     """
     if info is None:
         return UNKNOWN_MODEL_TRAITS
     return ModelTraits(
         system_messages=bool(info.system_messages),
         thinking=tuple(info.thinking) if info.thinking is not None else ("enabled", "adaptive"),
-        keeps_thinking=False,
+        keeps_thinking=bool(info.keeps_thinking),
     )
 
 

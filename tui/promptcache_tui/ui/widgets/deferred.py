@@ -30,11 +30,6 @@ class Deferred(Widget):
         self._released = False
         self.mounted = asyncio.Event()  # set once the part is in the DOM
 
-    @property
-    def released(self) -> bool:
-        """Whether `release()` was called."""
-        return self._released
-
     def release(self) -> None:
         """Build and mount the part after the next frame (once; later calls do nothing)."""
         if self._released:
