@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from promptcache_tui.core.cost import Prices, Usage
 from promptcache_tui.core.records import CallRecord
-from promptcache_tui.ui.widgets.usage_panel import SessionTotals, UsagePanel
+from promptcache_tui.ui.widgets.usage_panel import MAX_ROWS, SessionTotals, UsagePanel
 from promptcache_tui.ui.widgets.usage_table import CallsTable
 
 from .harness import wait_until
@@ -93,6 +93,27 @@ async def test_the_cursor_moves_with_keys_and_clicks_and_the_detail_follows() ->
         await pilot.click(CallsTable, offset=(3, 3))  # the header, then rows 0, 1, 2
         await wait_until(pilot, lambda: table.cursor_row == 2, what="a click on row 2")
         assert "reason 2" in panel.detail_text
+
+
+@pytest.mark.parametrize("shown", [MAX_ROWS - 1, MAX_ROWS], ids=["room left", "table full"])
+async def test_followed_calls_keep_the_highlight_on_the_call_looked_at(shown: int) -> None:
+    app = Host()
+    async with app.run_test(size=(100, 16)) as pilot:
+        panel = app.query_one(UsagePanel)
+        table = app.query_one(CallsTable)
+        records = [replace(r, id=10_000 - i) for i, r in enumerate(calls(shown))]
+        panel.show(records, "notes")
+        table.focus()
+        await pilot.press("down", "down", "down")
+        await wait_until(pilot, lambda: table.cursor_row == 3, what="row 3 highlighted")
+        looked_at = records[3].id
+        # Another process logged a new call and settled an older one shown.
+        newer = replace(records[0], id=20_000, ts="2026-11-26T11:00:00+00:00")
+        settled = replace(records[10], cache_miss_reason="settled since")
+        panel.follow([newer, settled])
+        await pilot.pause()
+        assert panel.records[0].id == 20_000 and len(panel.records) == min(shown + 1, MAX_ROWS)
+        assert panel.records[table.cursor_row].id == looked_at
 
 
 @pytest.fixture(autouse=True)

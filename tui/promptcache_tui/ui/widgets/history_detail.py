@@ -125,14 +125,15 @@ def why_text(record: CallRecord, miss: MissExplanation | None = None) -> Content
     compared with), the error, and the breakpoints sent."""
     parts: list[str | tuple[str, str]] = []
     if record.error:
-        parts.append((f"error: {record.error}\n", "bold $text-error"))
-    parts.append(f"cache miss reason: {record.cache_miss_reason or '-'}")
+        parts.append((f"error: {one_line(record.error)}\n", "bold $text-error"))
+    parts.append(f"cache miss reason: {one_line(record.cache_miss_reason or '-')}")
     if record.cache_missed_input_tokens:
         parts.append(f" ({record.cache_missed_input_tokens:,} tokens missed)")
     if miss is not None:
         parts.append((f"\ncause: {miss.code.replace('_', ' ')}", "bold"))
         if miss.block_label:
-            where = f" (block {miss.block_index})" if miss.block_index is not None else ""
+            # The prompt table's `#`, numbered from 1 like the labels.
+            where = f" (block {miss.block_index + 1})" if miss.block_index is not None else ""
             parts.append(f" · first changed block: {one_line(miss.block_label)}{where}")
         if miss.before is not None and miss.after is not None:
             parts.append((f"\n  - {one_line(miss.before)}", "$text-error"))
@@ -172,7 +173,7 @@ def prompt_table(nodes: list[PromptNode], record: CallRecord, changed: int | Non
         if changed is not None and node.index == changed:
             notes.append("first change")
         table.add_row(
-            str(node.index),
+            str(node.index + 1),
             one_line(node.label),
             f"{node.tokens:,}",
             f"{node.size:,}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -52,11 +52,11 @@ def detail_line(record: CallRecord, now: float, miss: MissExplanation | None = N
     usage = record.usage
     head = f"{local_time(record.ts, now)} {record.kind}"
     if record.status != "ok":
-        return f"{head} failed: {record.error or 'unknown error'}"
+        return f"{head} failed: {one_line(record.error or 'unknown error')}"
     if record.cache_miss_reason:
         missed = record.cache_missed_input_tokens
         extra = f" ({missed:,} tokens missed)" if missed else ""
-        reason = miss_line(miss) if miss is not None else record.cache_miss_reason
+        reason = miss_line(miss) if miss is not None else one_line(record.cache_miss_reason)
         outcome = f"{head} missed the cache: {reason}{extra}"
     elif usage.cache_read_input_tokens:
         outcome = (
@@ -180,18 +180,18 @@ class UsagePanel(Vertical):
             return record.session == self.group
         return record.context == self.context
 
-    def _put(self, record: CallRecord) -> bool:
-        """On top, or in place of the row of the same call (it settled since); whether the
-        rows changed."""
+    def _put(self, record: CallRecord) -> Literal["replaced", "inserted"] | None:
+        """In place of the row of the same call (it settled since), or on top (the oldest
+        row then goes when the table is full); None when it is not shown here."""
         for index, shown in enumerate(self.records):
             if shown.id is not None and shown.id == record.id:
                 self.records[index] = record
-                return True
+                return "replaced"
         if not self._shows(record):
-            return False
+            return None
         self.records.insert(0, record)
         del self.records[MAX_ROWS:]
-        return True
+        return "inserted"
 
     def add(self, record: CallRecord) -> None:
         """A call was just logged: count it in the session totals, and put it on top if it
@@ -208,7 +208,6 @@ class UsagePanel(Vertical):
         self.misses.update(misses or {})
         table = self.query_one("#usage-table", CallsTable)
         highlighted = table.cursor_row
-        count = len(self.records)
         changed = [self._put(record) for record in records]
         # Only the rows shown keep their explanations: a group followed for days stays small.
         shown = {r.id for r in self.records}
@@ -216,7 +215,9 @@ class UsagePanel(Vertical):
         if any(changed):
             self._fill()
             if highlighted > 0:  # stay on the call looked at (row 0 follows the newest)
-                table.move_cursor(highlighted + len(self.records) - count)
+                # Rows on top push it down, even when a full table drops its oldest.
+                below = highlighted + changed.count("inserted")
+                table.move_cursor(min(below, len(self.records) - 1))
 
     def show_keep_warm(self, summary: str | None) -> None:
         """The keep-warm counter (pings and their cost); None hides it."""
