@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from promptcache_tui.core.ttl import CacheEvent, TTLLedger, breakpoint_cached
+from collections.abc import Iterable
+
+from promptcache_tui.core.ttl import (
+    CacheEvent,
+    EntryState,
+    SessionCaches,
+    SessionEvent,
+    TTLLedger,
+    breakpoint_cached,
+)
 
 
 class FakeClock:
@@ -14,6 +23,16 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def session_state(
+    events: Iterable[SessionEvent], now: float, model: str | None = None
+) -> EntryState:
+    """A session's cache at `now`, from its calls (oldest first), as `SessionCaches` folds it."""
+    caches = SessionCaches()
+    for event in events:
+        caches.add(event)
+    return caches.pick(model)[1].state(now)
 
 
 def test_never_written_is_cold() -> None:
@@ -120,7 +139,6 @@ def test_events_of_the_same_instant_replay_in_the_order_recorded() -> None:
 
 
 def test_a_sessions_cache_follows_its_last_write_and_reads() -> None:
-    from promptcache_tui.core.ttl import SessionEvent, session_state
 
     t0 = 1_796_000_000.0
     events = [
@@ -137,7 +155,6 @@ def test_a_sessions_cache_follows_its_last_write_and_reads() -> None:
 
 
 def test_a_sessions_cache_is_its_main_threads_per_model() -> None:
-    from promptcache_tui.core.ttl import SessionEvent, session_state
 
     t0 = 1_796_000_000.0
     events = [

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from promptcache_tui import __version__
-from promptcache_tui.cli.failures import PROG, fail, finish, os_error_line
+from promptcache_tui.cli.failures import PROG, fail, finish
 
-__all__ = ["PROG", "cli", "fail", "global_options", "main", "os_error_line", "settings_from"]
+__all__ = ["PROG", "cli", "fail", "global_options", "main", "settings_from"]
 
 if TYPE_CHECKING:
     from promptcache_tui.config import Settings

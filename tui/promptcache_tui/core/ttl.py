@@ -402,13 +402,3 @@ class SessionCaches:
         if chosen is None:
             return None, SessionCache()
         return chosen, self.caches.get(chosen, SessionCache())
-
-
-def session_state(
-    events: Iterable[SessionEvent], now: float, model: str | None = None
-) -> EntryState:
-    """A session's cache at `now`, from its calls (oldest first): see `SessionCaches`."""
-    caches = SessionCaches()
-    for event in events:
-        caches.add(event)
-    return caches.pick(model)[1].state(now)

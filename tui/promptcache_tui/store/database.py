@@ -113,7 +113,6 @@ class Database:
         self.conn = conn
         self.path = path
         self.clock = clock  # stamps contexts and conversations (calls carry their own ts)
-        self.inline = inline
         # One connection serves the whole app: overlapping transactions would nest, which
         # SQLite refuses, so writers on this connection take turns. (Inline, one task
         # uses it: there are no turns to take.)

@@ -149,10 +149,6 @@ class SidebarList(SteadyGeometry, OptionList):
         """The titles of the items of one kind (for a context: the names taken)."""
         return {item.title for item in self.items if item.kind == kind}
 
-    def of_kinds(self, kinds: Sequence[str]) -> list[SidebarItem]:
-        """The items of these kinds, in the list's order."""
-        return [item for item in self.items if item.kind in kinds]
-
     def show(self, items: Sequence[SidebarItem], active: str | None) -> None:
         """Replace the items, keeping what is known of their prefixes; mark `active`."""
         known = {item.key: item.hashes for item in self.items}
@@ -213,7 +209,7 @@ class SidebarList(SteadyGeometry, OptionList):
         options: list[Option] = []
         for kind in dict.fromkeys(item.kind for item in items):
             # A heading per kind once there is more than one, or any observed traffic.
-            if len(kinds) > 1 or kinds != {CONTEXT}:
+            if kinds != {CONTEXT}:
                 heading = KIND_HEADINGS.get(kind, kind)
                 options.append(Option(Content.styled(heading, "bold"), disabled=True))
             options += [Option(self._prompt(i), id=i.key) for i in items if i.kind == kind]
