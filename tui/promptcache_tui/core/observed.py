@@ -167,7 +167,8 @@ def observe_request(
             token_memo[digest] = tokens
         return tokens
 
-    rendered = render(normal, estimate=estimate, keeps_thinking=keeps_thinking)
+    # `normal` is already the prompt as cached: rendering need not strip it again.
+    rendered = render(normal, estimate=estimate, keeps_thinking=True)
     sources = _sources(normal)
     auto = params.get("cache_control")
     auto_at = None

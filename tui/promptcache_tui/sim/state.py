@@ -136,12 +136,16 @@ class SimState:
                 isolation_level=None,
                 check_same_thread=False,
             )
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            # Several processes opening a new file at once (`sim --workers`, four `ask`s)
-            # all switch it to WAL; SQLite answers the losers "locked" at once, without its
-            # busy handler (two lock upgrades would deadlock), so they wait here instead.
-            self._when_free(db, "PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
+            try:
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                # Several processes opening a new file at once (`sim --workers`, four `ask`s)
+                # all switch it to WAL; SQLite answers the losers "locked" at once, without
+                # its busy handler (two lock upgrades would deadlock): they wait here instead.
+                self._when_free(db, "PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                db.close()  # not kept anywhere yet: nothing else would close it
+                raise
             self._local.db = db
             with self._lock:
                 # The server's worker threads retire when idle and new ones take their
