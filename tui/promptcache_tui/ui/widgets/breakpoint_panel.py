@@ -63,20 +63,24 @@ class Countdown(Label):
             self.add_class(urgency)
 
 
-class BreakpointRow(Vertical):
-    """A breakpoint: where it is, its TTL and prefix size, its countdown and any warnings."""
+class CacheRow(Vertical):
+    """One cache in the panel: a title and its countdown on one line, details below."""
 
     DEFAULT_CSS = """
-    BreakpointRow {
+    CacheRow {
         height: auto;
         padding: 0 1;
         margin-bottom: 1;
     }
-    BreakpointRow > Horizontal { height: 1; }
-    BreakpointRow .bp-title { width: 1fr; }
-    BreakpointRow .bp-detail { color: $text-muted; }
-    BreakpointRow .bp-warning { color: $warning; }
+    CacheRow > Horizontal { height: 1; }
+    CacheRow .bp-title { width: 1fr; }
+    CacheRow .bp-detail { color: $text-muted; }
+    CacheRow .bp-warning { color: $warning; }
     """
+
+
+class BreakpointRow(CacheRow):
+    """A breakpoint: where it is, its TTL and prefix size, its countdown and any warnings."""
 
     def __init__(self, view: BreakpointView, model: str) -> None:
         super().__init__()
@@ -108,19 +112,8 @@ class BreakpointRow(Vertical):
             countdown.show(ledger.state(self.model, self.prefix_hash, now))
 
 
-class GroupCacheRow(Vertical):
+class GroupCacheRow(CacheRow):
     """One cache of an observed group: a proxied breakpoint, or a session's cache."""
-
-    DEFAULT_CSS = """
-    GroupCacheRow {
-        height: auto;
-        padding: 0 1;
-        margin-bottom: 1;
-    }
-    GroupCacheRow > Horizontal { height: 1; }
-    GroupCacheRow .bp-title { width: 1fr; }
-    GroupCacheRow .bp-detail { color: $text-muted; }
-    """
 
     def __init__(self, cache: GroupCache, now: float) -> None:
         super().__init__()
